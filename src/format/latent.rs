@@ -1,0 +1,267 @@
+//! Decoded latent tensors: shape, stored dtype and values in C order.
+
+use half::f16;
+use sha2::{Digest, Sha256};
+
+/// The dtypes a LATN chunk can store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    F32,
+    F16,
+}
+
+impl Dtype {
+    pub fn size(self) -> u64 {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::F16 => 2,
+        }
+    }
+    /// The chunk flags as stored in the inner header.
+    pub fn flags(self) -> [u8; 4] {
+        match self {
+            Dtype::F32 => *b"F32\0",
+            Dtype::F16 => *b"F16\0",
+        }
+    }
+    /// The flags as the manifest stores them (NUL-stripped).
+    pub fn flag_str(self) -> &'static str {
+        match self {
+            Dtype::F32 => "F32",
+            Dtype::F16 => "F16",
+        }
+    }
+    /// numpy's name, as in the record's `extra.dtype`.
+    pub fn numpy_name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "float32",
+            Dtype::F16 => "float16",
+        }
+    }
+    /// Reads flags the way the reference does: trailing NULs and surrounding whitespace removed.
+    pub fn from_flags(flags: &[u8]) -> Option<Dtype> {
+        let end = flags.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let text = std::str::from_utf8(flags.get(..end)?).ok()?.trim();
+        match text {
+            "F32" => Some(Dtype::F32),
+            "F16" => Some(Dtype::F16),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LatentValues {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+}
+
+impl LatentValues {
+    pub fn dtype(&self) -> Dtype {
+        match self {
+            LatentValues::F32(_) => Dtype::F32,
+            LatentValues::F16(_) => Dtype::F16,
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            LatentValues::F32(v) => v.len(),
+            LatentValues::F16(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The raw little-endian bytes in the stored dtype (what the chunk hash covers).
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        match self {
+            LatentValues::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            LatentValues::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        }
+    }
+    /// Reads little-endian bytes of a dtype; `None` when the length is not a whole number of values.
+    pub fn from_le_bytes(dtype: Dtype, bytes: &[u8]) -> Option<LatentValues> {
+        match dtype {
+            Dtype::F32 => {
+                let chunks = bytes.chunks_exact(4);
+                if !chunks.remainder().is_empty() {
+                    return None;
+                }
+                Some(LatentValues::F32(
+                    chunks.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                ))
+            }
+            Dtype::F16 => {
+                let chunks = bytes.chunks_exact(2);
+                if !chunks.remainder().is_empty() {
+                    return None;
+                }
+                Some(LatentValues::F16(chunks.map(|c| f16::from_le_bytes([c[0], c[1]])).collect()))
+            }
+        }
+    }
+    /// Every value widened to f32 (exact for both dtypes).
+    pub fn to_f32_vec(&self) -> Vec<f32> {
+        match self {
+            LatentValues::F32(v) => v.clone(),
+            LatentValues::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        }
+    }
+    /// Value `i` as f32.
+    pub fn get_f32(&self, i: usize) -> Option<f32> {
+        match self {
+            LatentValues::F32(v) => v.get(i).copied(),
+            LatentValues::F16(v) => v.get(i).map(|x| x.to_f32()),
+        }
+    }
+    pub fn sha256_hex(&self) -> String {
+        format!("{:x}", Sha256::digest(self.to_le_bytes()))
+    }
+    pub fn to_f16(&self) -> LatentValues {
+        match self {
+            LatentValues::F32(v) => LatentValues::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
+            LatentValues::F16(v) => LatentValues::F16(v.clone()),
+        }
+    }
+}
+
+/// Summary statistics of a tensor; min/max/mean/std are over finite values only.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Stats {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Population standard deviation (numpy's default, ddof = 0).
+    pub std: Option<f64>,
+    pub nan_count: u64,
+    pub inf_count: u64,
+    pub count: u64,
+}
+
+impl Stats {
+    pub fn of(values: impl Iterator<Item = f32>) -> Stats {
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut n, mut mean, mut m2) = (0u64, 0.0f64, 0.0f64);
+        let (mut nan_count, mut inf_count, mut count) = (0u64, 0u64, 0u64);
+        for value in values {
+            count += 1;
+            if value.is_nan() {
+                nan_count += 1;
+                continue;
+            }
+            if value.is_infinite() {
+                inf_count += 1;
+                continue;
+            }
+            let x = f64::from(value);
+            min = min.min(x);
+            max = max.max(x);
+            // Welford's update keeps the variance accurate over millions of values.
+            n += 1;
+            let delta = x - mean;
+            mean += delta / n as f64;
+            m2 += delta * (x - mean);
+        }
+        let finite = n > 0;
+        Stats {
+            min: finite.then_some(min),
+            max: finite.then_some(max),
+            mean: finite.then_some(mean),
+            std: finite.then(|| (m2 / n as f64).sqrt()),
+            nan_count,
+            inf_count,
+            count,
+        }
+    }
+}
+
+/// Which way a latent chunk was stored.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredCodec {
+    Raw,
+    /// zstd frame of the inner header + zfp stream (raiiaf 1.x).
+    Zfp,
+    /// One zstd frame of inner header + raw bytes (gen5).
+    Zstd,
+}
+
+impl StoredCodec {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoredCodec::Raw => "raw",
+            StoredCodec::Zfp => "zfp",
+            StoredCodec::Zstd => "zstd",
+        }
+    }
+}
+
+/// A decoded latent tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latent {
+    pub key: String,
+    pub shape: Vec<usize>,
+    pub values: LatentValues,
+}
+
+impl Latent {
+    pub fn new(key: impl Into<String>, shape: Vec<usize>, values: LatentValues) -> Result<Latent, String> {
+        let count = element_count(&shape).ok_or("shape overflows")?;
+        if count != values.len() {
+            return Err(format!("shape {shape:?} holds {count} values, got {}", values.len()));
+        }
+        Ok(Latent { key: key.into(), shape, values })
+    }
+    pub fn dtype(&self) -> Dtype {
+        self.values.dtype()
+    }
+    pub fn stats(&self) -> Stats {
+        match &self.values {
+            LatentValues::F32(v) => Stats::of(v.iter().copied()),
+            LatentValues::F16(v) => Stats::of(v.iter().map(|x| x.to_f32())),
+        }
+    }
+}
+
+/// Product of the dimensions, `None` on overflow.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_like_the_reference() {
+        assert_eq!(Dtype::from_flags(b"F32\0"), Some(Dtype::F32));
+        assert_eq!(Dtype::from_flags(b"F16\0"), Some(Dtype::F16));
+        assert_eq!(Dtype::from_flags(b" F16"), Some(Dtype::F16));
+        assert_eq!(Dtype::from_flags(b"0000"), None);
+        assert_eq!(Dtype::from_flags(b"\0\0\0\0"), None);
+    }
+
+    #[test]
+    fn stats_match_a_direct_computation() {
+        let values = [1.0f32, 2.0, 4.0, f32::NAN, f32::INFINITY, -3.0];
+        let stats = Stats::of(values.iter().copied());
+        let finite = [1.0f64, 2.0, 4.0, -3.0];
+        let mean = finite.iter().sum::<f64>() / 4.0;
+        let var = finite.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
+        assert_eq!((stats.min, stats.max), (Some(-3.0), Some(4.0)));
+        assert!((stats.mean.unwrap() - mean).abs() < 1e-12);
+        assert!((stats.std.unwrap() - var.sqrt()).abs() < 1e-12);
+        assert_eq!((stats.nan_count, stats.inf_count, stats.count), (1, 1, 6));
+        assert_eq!(Stats::of(std::iter::empty()).mean, None);
+    }
+
+    #[test]
+    fn le_bytes_round_trip_and_refuse_ragged_input() {
+        let values = LatentValues::F32(vec![1.5, -0.25, 3.0e-8]);
+        let bytes = values.to_le_bytes();
+        assert_eq!(LatentValues::from_le_bytes(Dtype::F32, &bytes), Some(values));
+        assert_eq!(LatentValues::from_le_bytes(Dtype::F32, &bytes[..5]), None);
+        assert_eq!(LatentValues::from_le_bytes(Dtype::F16, &bytes[..5]), None);
+    }
+}

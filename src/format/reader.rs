@@ -1,0 +1,678 @@
+//! Reading and checking a whole file.
+//!
+//! [`inspect`] never fails: it returns what it could decode together with a report of every
+//! check. A file whose header or manifest cannot be read is `unreadable` and carries the error
+//! in [`Inspection::fatal`]; any other failed check makes it `invalid`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::codec::{self, ZfpValues};
+use std::borrow::Cow;
+
+use super::environment::{Environment, sha256_hex};
+use super::error::{FormatError, Location, Result};
+use super::header::{Format, Header};
+use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
+use super::manifest::{self, ChunkRecord};
+use super::verify::{Report, Verdict, code};
+
+/// Caps that keep hostile files from exhausting memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    /// Decompressed size of the manifest and of the ENVC chunk.
+    pub max_metadata_bytes: u64,
+    /// Values in one latent tensor.
+    pub max_latent_elements: u64,
+    /// Bytes of the stored image.
+    pub max_image_bytes: u64,
+    /// Records in the manifest's chunk list.
+    pub max_chunks: u64,
+    /// Dimensions of one latent tensor.
+    pub max_rank: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_metadata_bytes: 64 << 20,
+            max_latent_elements: 1 << 28,
+            max_image_bytes: 1 << 30,
+            max_chunks: 100_000,
+            max_rank: 32,
+        }
+    }
+}
+
+/// The 12-byte header every chunk starts with (inside or outside compression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InnerHeader {
+    pub kind: [u8; 4],
+    pub flags: [u8; 4],
+    pub size: u32,
+}
+
+pub const INNER_HEADER_SIZE: usize = 12;
+
+impl InnerHeader {
+    pub fn parse(bytes: &[u8]) -> Option<InnerHeader> {
+        let head = bytes.get(..INNER_HEADER_SIZE)?;
+        Some(InnerHeader {
+            kind: head.get(0..4)?.try_into().ok()?,
+            flags: head.get(4..8)?.try_into().ok()?,
+            size: u32::from_le_bytes(head.get(8..12)?.try_into().ok()?),
+        })
+    }
+    pub fn to_bytes(self) -> [u8; INNER_HEADER_SIZE] {
+        let mut out = [0u8; INNER_HEADER_SIZE];
+        out[..4].copy_from_slice(&self.kind);
+        out[4..8].copy_from_slice(&self.flags);
+        out[8..].copy_from_slice(&self.size.to_le_bytes());
+        out
+    }
+}
+
+fn printable(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("\\x{b:02x}") }).collect()
+}
+
+/// A latent as decoded, with the record it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedLatent {
+    /// Position of its record in the manifest's `chunks`.
+    pub record: usize,
+    pub codec: StoredCodec,
+    pub latent: Latent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedImage {
+    pub record: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything read from one file, and the verdict on it.
+#[derive(Debug)]
+pub struct Inspection {
+    pub file_len: u64,
+    pub header: Option<Header>,
+    /// The manifest document as stored.
+    pub manifest: Option<Value>,
+    pub records: Vec<ChunkRecord>,
+    pub latents: Vec<DecodedLatent>,
+    pub image: Option<DecodedImage>,
+    pub environment: Option<Environment>,
+    pub report: Report,
+    /// Why the file could not be read, when it could not.
+    pub fatal: Option<FormatError>,
+}
+
+impl Inspection {
+    pub fn verdict(&self) -> Verdict {
+        if self.fatal.is_some() {
+            Verdict::Unreadable
+        } else if self.report.all_passed() {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+    pub fn format(&self) -> Option<Format> {
+        self.header.as_ref().map(|h| h.format)
+    }
+    /// The manifest body (under its root key).
+    pub fn manifest_body(&self) -> Option<&serde_json::Map<String, Value>> {
+        manifest::body(self.format()?, self.manifest.as_ref()?)
+    }
+}
+
+/// Reads and checks the file at `path`. I/O errors make the inspection unreadable.
+pub fn inspect_path(path: &Path, limits: &Limits) -> Inspection {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let mut inspection = inspect(&bytes, limits);
+            inspection.fatal = inspection.fatal.map(|e| e.in_file(path));
+            inspection
+        }
+        Err(source) => Inspection {
+            file_len: 0,
+            header: None,
+            manifest: None,
+            records: Vec::new(),
+            latents: Vec::new(),
+            image: None,
+            environment: None,
+            report: Report::default(),
+            fatal: Some(FormatError::Io { source }.in_file(path)),
+        },
+    }
+}
+
+/// Reads and checks a whole file held in memory.
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Inspection {
+    let mut inspection = Inspection {
+        file_len: bytes.len() as u64,
+        header: None,
+        manifest: None,
+        records: Vec::new(),
+        latents: Vec::new(),
+        image: None,
+        environment: None,
+        report: Report::default(),
+        fatal: None,
+    };
+    if let Err(error) = read_into(bytes, limits, &mut inspection) {
+        let code = match error {
+            FormatError::NotRaiiaf { .. } => code::HEADER_MAGIC,
+            FormatError::UnsupportedVersion { .. } => code::HEADER_VERSION,
+            FormatError::Truncated { location: Location::Header, .. } => code::HEADER_MAGIC,
+            FormatError::Truncated { location: Location::Manifest, .. } => code::HEADER_TABLE_BOUNDS,
+            _ => code::MANIFEST_DECODE,
+        };
+        let location = match &error {
+            FormatError::Truncated { location, .. } | FormatError::Corrupt { location, .. } => location.clone(),
+            FormatError::LimitExceeded { location, .. } => location.clone(),
+            _ => Location::Header,
+        };
+        inspection.report.fail(code, location, error.to_string());
+        inspection.fatal = Some(error);
+    }
+    inspection
+}
+
+/// Everything up to and including the manifest must read, or the file is unreadable; past that
+/// point problems become failed checks.
+fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> {
+    let file_len = bytes.len() as u64;
+    let header = Header::parse(bytes)?;
+    let format = header.format;
+    let header_size = format.header_size() as u64;
+    out.header = Some(header.clone());
+    let report = &mut out.report;
+    report.pass(code::HEADER_MAGIC, Location::Header, format!("{} magic", format.name()));
+    report.pass(
+        code::HEADER_VERSION,
+        Location::Header,
+        format!("version {}.{}", header.version_major, header.version_minor),
+    );
+    report.push(code::HEADER_FLAGS, Location::Header, header.flags == 0, format!("flags {} (expected 0)", header.flags));
+    report.push(
+        code::HEADER_RESERVED,
+        Location::Header,
+        header.reserved == 0,
+        format!("reserved field {} (expected 0)", header.reserved),
+    );
+    report.push(
+        code::HEADER_FILE_SIZE,
+        Location::Header,
+        header.file_size == file_len,
+        format!("header says {} bytes, the file has {file_len}", header.file_size),
+    );
+
+    // The chunk table (META chunk).
+    let table_start = u64::from(header.chunk_table_offset);
+    let table_end = table_start + u64::from(header.chunk_table_size);
+    let table = usize::try_from(table_start)
+        .ok()
+        .zip(usize::try_from(table_end).ok())
+        .and_then(|(a, b)| bytes.get(a..b))
+        .filter(|_| table_start >= header_size)
+        .ok_or(FormatError::Truncated {
+            location: Location::Manifest,
+            offset: table_start,
+            end: table_end,
+            available: file_len,
+        })?;
+    report.pass(code::HEADER_TABLE_BOUNDS, Location::Header, format!("chunk table at {table_start}..{table_end}"));
+    let meta = open_chunk(table, true, limits.max_metadata_bytes)
+        .map_err(|detail| FormatError::corrupt(Location::Manifest, table_start, detail))?;
+    check_wrapped_chunk(&mut out.report, Location::Manifest, code::MANIFEST_INNER_HEADER, &meta, b"META", b"0000", None);
+    let manifest: Value = serde_json::from_slice(meta.payload())
+        .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))?;
+    let body = manifest::body(format, &manifest).ok_or_else(|| {
+        FormatError::corrupt(Location::Manifest, table_start, format!("manifest has no `{}` object", format.manifest_root()))
+    })?;
+    let chunk_list = body.get("chunks").and_then(Value::as_array).ok_or_else(|| {
+        FormatError::corrupt(Location::Manifest, table_start, "manifest has no `chunks` list")
+    })?;
+    if chunk_list.len() as u64 > limits.max_chunks {
+        return Err(FormatError::LimitExceeded {
+            location: Location::Manifest,
+            what: "chunk records",
+            actual: chunk_list.len() as u64,
+            limit: limits.max_chunks,
+        });
+    }
+    let report = &mut out.report;
+    report.push(
+        code::HEADER_CHUNK_COUNT,
+        Location::Header,
+        u64::from(header.chunk_count) == chunk_list.len() as u64,
+        format!("header says {} chunks, the manifest lists {}", header.chunk_count, chunk_list.len()),
+    );
+    let problems = manifest::validate(format, &manifest);
+    if problems.is_empty() {
+        report.pass(code::MANIFEST_SCHEMA, Location::Manifest, "manifest matches the schema");
+    }
+    for problem in &problems {
+        report.fail(code::MANIFEST_SCHEMA, Location::Manifest, format!("{}: {}", problem.pointer, problem.message));
+    }
+    check_file_info(report, &header, body, chunk_list.len());
+
+    let mut records = Vec::with_capacity(chunk_list.len());
+    for (position, value) in chunk_list.iter().enumerate() {
+        match ChunkRecord::from_json(position, value) {
+            Ok(record) => records.push(record),
+            Err(problem) => report.fail(
+                code::CHUNK_RECORD,
+                Location::Chunk { index: position, kind: "?".into() },
+                problem,
+            ),
+        }
+    }
+    check_layout(report, &records, header_size, (table_start, table_end), file_len);
+    for record in &records {
+        read_chunk(bytes, format, record, limits, out);
+    }
+    out.records = records;
+    out.manifest = Some(manifest);
+    Ok(())
+}
+
+fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<String, Value>, chunk_count: usize) {
+    let Some(info) = body.get("file_info") else {
+        report.fail(code::MANIFEST_FILE_INFO, Location::Manifest, "manifest has no file_info");
+        return;
+    };
+    let magic = info.get("magic").and_then(Value::as_str).unwrap_or("");
+    let major = info.get("version_major").and_then(Value::as_u64);
+    let count = info.get("chunk_count").and_then(Value::as_u64);
+    let format = header.format;
+    let expected_magic = std::str::from_utf8(format.magic()).unwrap_or("");
+    let ok = magic == expected_magic
+        && major == Some(u64::from(header.version_major))
+        && count == Some(chunk_count as u64);
+    // file_info.file_size is computed by the reference before its final recompression and is
+    // usually a few bytes off, so it is reported but never checked.
+    report.push(
+        code::MANIFEST_FILE_INFO,
+        Location::Manifest,
+        ok,
+        format!(
+            "file_info: magic {magic:?}, version_major {major:?}, chunk_count {count:?} (header: {expected_magic:?}, {}, {chunk_count} records)",
+            header.version_major
+        ),
+    );
+}
+
+/// Every record inside the file and past the header, no two chunks overlapping, no byte of the
+/// file outside a chunk.
+fn check_layout(report: &mut Report, records: &[ChunkRecord], header_size: u64, table: (u64, u64), file_len: u64) {
+    let mut spans: Vec<(u64, u64, String)> = vec![(0, header_size, "header".into()), (table.0, table.1, "chunk table".into())];
+    for record in records {
+        let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
+        match record.span() {
+            Some((start, end)) if start >= header_size && end <= file_len => {
+                report.pass(code::CHUNK_BOUNDS, location, format!("bytes {start}..{end}"));
+                spans.push((start, end, format!("{} chunk {}", record.kind, record.position)));
+            }
+            Some((start, end)) => report.fail(
+                code::CHUNK_BOUNDS,
+                location,
+                format!("bytes {start}..{end} are not inside {header_size}..{file_len}"),
+            ),
+            None => report.fail(code::CHUNK_BOUNDS, location, "record lacks a valid offset or compressed_size"),
+        }
+    }
+    spans.sort_by_key(|s| (s.0, s.1));
+    let mut overlaps = Vec::new();
+    let mut gaps = Vec::new();
+    let mut covered_to = 0u64;
+    let mut last_name = String::new();
+    for (start, end, name) in &spans {
+        if *start < covered_to {
+            overlaps.push(format!("{name} starts at {start}, inside {last_name} (ends at {covered_to})"));
+        } else if *start > covered_to {
+            gaps.push(format!("{covered_to}..{start}"));
+        }
+        if *end > covered_to {
+            covered_to = *end;
+            last_name = name.clone();
+        }
+    }
+    if covered_to < file_len {
+        gaps.push(format!("{covered_to}..{file_len}"));
+    }
+    if overlaps.is_empty() {
+        report.pass(code::CHUNK_OVERLAP, Location::File, "no two chunks overlap");
+    }
+    for overlap in overlaps {
+        report.fail(code::CHUNK_OVERLAP, Location::File, overlap);
+    }
+    report.push(
+        code::LAYOUT_COVERAGE,
+        Location::File,
+        gaps.is_empty(),
+        if gaps.is_empty() { "every byte belongs to the header or a chunk".to_string() } else { format!("bytes outside any chunk: {}", gaps.join(", ")) },
+    );
+}
+
+/// A chunk with its 12-byte inner header split off, decompressed when it was compressed.
+struct OpenedChunk<'a> {
+    inner: InnerHeader,
+    /// Inner header and payload.
+    data: Cow<'a, [u8]>,
+    /// Bytes of the chunk after its zstd frame.
+    after_frame: usize,
+}
+
+impl OpenedChunk<'_> {
+    /// The payload as the reference slices it: `data[12 .. 12 + size]`, clipped at the end.
+    fn payload(&self) -> &[u8] {
+        let end = (INNER_HEADER_SIZE as u64 + u64::from(self.inner.size)).min(self.data.len() as u64);
+        self.data.get(INNER_HEADER_SIZE..end as usize).unwrap_or(&[])
+    }
+    /// Bytes present after the header, which should equal the declared size.
+    fn present(&self) -> u64 {
+        self.data.len().saturating_sub(INNER_HEADER_SIZE) as u64
+    }
+}
+
+/// Splits a chunk into inner header and payload; `cap` bounds the decompressed payload.
+fn open_chunk(chunk: &[u8], compressed: bool, cap: u64) -> std::result::Result<OpenedChunk<'_>, String> {
+    let (data, after_frame) = if compressed {
+        let frame = codec::zstd_decode_frame(chunk, cap.saturating_add(INNER_HEADER_SIZE as u64)).map_err(|e| e.to_string())?;
+        (Cow::Owned(frame.data), chunk.len().saturating_sub(frame.frame_len))
+    } else {
+        (Cow::Borrowed(chunk), 0)
+    };
+    let inner = InnerHeader::parse(&data)
+        .ok_or_else(|| format!("chunk holds {} bytes, fewer than its 12-byte header", data.len()))?;
+    Ok(OpenedChunk { inner, data, after_frame })
+}
+
+/// Checks the inner header of a wrapped chunk against what the record or format says, and that
+/// the payload fills the chunk exactly.
+fn check_wrapped_chunk(
+    report: &mut Report,
+    location: Location,
+    code: &'static str,
+    chunk: &OpenedChunk<'_>,
+    kind: &[u8; 4],
+    flags: &[u8],
+    recorded_size: Option<u64>,
+) {
+    let mut problems = Vec::new();
+    if &chunk.inner.kind != kind {
+        problems.push(format!("type {} (expected {})", printable(&chunk.inner.kind), printable(kind)));
+    }
+    if chunk.inner.flags != flags {
+        problems.push(format!("flags {} (expected {})", printable(&chunk.inner.flags), printable(flags)));
+    }
+    let size = u64::from(chunk.inner.size);
+    if chunk.present() != size {
+        problems.push(format!("declares {size} payload bytes, {} present", chunk.present()));
+    }
+    if let Some(recorded) = recorded_size
+        && recorded != size
+    {
+        problems.push(format!("declares {size} bytes, the record says {recorded}"));
+    }
+    if chunk.after_frame > 0 {
+        problems.push(format!("{} bytes follow the zstd frame", chunk.after_frame));
+    }
+    report.push(
+        code,
+        location,
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!("{} header, {size} bytes", printable(kind))
+        } else {
+            format!("inner header: {}", problems.join("; "))
+        },
+    );
+}
+
+fn check_hash(report: &mut Report, location: Location, recorded: Option<&str>, actual: &str) {
+    match recorded {
+        Some(expected) if expected.eq_ignore_ascii_case(actual) => {
+            report.pass(code::CHUNK_HASH, location, format!("sha256 {actual}"))
+        }
+        Some(expected) => report.fail(code::CHUNK_HASH, location, format!("sha256 expected {expected}, computed {actual}")),
+        None => report.fail(code::CHUNK_HASH, location, format!("record has no hash; computed {actual}")),
+    }
+}
+
+fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limits, out: &mut Inspection) {
+    let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
+    if record.index != Some(record.position as u64) {
+        out.report.fail(
+            code::CHUNK_RECORD,
+            location.clone(),
+            format!("record index {:?} at position {}", record.index, record.position),
+        );
+    }
+    // Bounds were checked (and reported) by check_layout; a chunk outside the file is not decoded.
+    let Some(chunk) = record
+        .span()
+        .and_then(|(start, end)| bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?))
+    else {
+        return;
+    };
+    let report = &mut out.report;
+    match record.kind.as_str() {
+        "LATN" => match decode_latent(chunk, format, record, limits) {
+            Ok(decoded) => {
+                check_latent(report, &location, record, &decoded);
+                out.latents.push(DecodedLatent { record: record.position, codec: decoded.codec, latent: decoded.latent });
+            }
+            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
+        },
+        "DATA" => match open_chunk(chunk, record.compressed, limits.max_image_bytes) {
+            Ok(opened) => {
+                check_wrapped_chunk(report, location.clone(), code::CHUNK_INNER_HEADER, &opened, b"DATA", b"0000", record.uncompressed_size);
+                let image = opened.payload().to_vec();
+                report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
+                check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(&image));
+                if out.image.is_some() {
+                    report.fail(code::CHUNK_RECORD, location, "a second DATA chunk (the reference keeps the last)");
+                }
+                out.image = Some(DecodedImage { record: record.position, bytes: image });
+            }
+            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
+        },
+        "ENVC" => match open_chunk(chunk, record.compressed, limits.max_metadata_bytes) {
+            Ok(opened) => {
+                check_wrapped_chunk(report, location.clone(), code::CHUNK_INNER_HEADER, &opened, b"ENVC", b"0000", record.uncompressed_size);
+                check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(opened.payload()));
+                match Environment::from_json_bytes(opened.payload()) {
+                    Ok(environment) => {
+                        report.pass(code::CHUNK_DECODE, location.clone(), format!("{} components", environment.components.len()));
+                        for (index, component) in environment.components.iter().enumerate() {
+                            report.push(
+                                code::ENVC_DIGEST,
+                                Location::EnvComponent { index },
+                                component.digest_ok(),
+                                if component.digest_ok() {
+                                    format!("{}: digest matches {:?}", component.component_id, component.canonical)
+                                } else {
+                                    format!(
+                                        "{}: digest {} is not the sha256 of {:?} ({})",
+                                        component.component_id,
+                                        component.digest,
+                                        component.canonical,
+                                        sha256_hex(component.canonical.as_bytes())
+                                    )
+                                },
+                            );
+                        }
+                        if out.environment.is_some() {
+                            report.fail(code::CHUNK_RECORD, location, "a second ENVC chunk (the reference keeps the last)");
+                        }
+                        out.environment = Some(environment);
+                    }
+                    Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
+                }
+            }
+            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
+        },
+        other => report.fail(
+            code::CHUNK_RECORD,
+            location,
+            format!("unknown chunk type {other:?} (the reference refuses the file)"),
+        ),
+    }
+}
+
+struct LatentRead {
+    latent: Latent,
+    codec: StoredCodec,
+    inner: InnerHeader,
+    /// Problems with how the chunk is framed that did not stop decoding.
+    framing: Vec<String>,
+}
+
+/// The record's shape, checked against the limits before anything is allocated.
+fn latent_shape(record: &ChunkRecord, limits: &Limits) -> std::result::Result<(Vec<usize>, usize), String> {
+    let shape = record.shape.as_ref().ok_or("record has no extra.shape")?;
+    if shape.len() > limits.max_rank {
+        return Err(format!("shape has {} dimensions, over the limit of {}", shape.len(), limits.max_rank));
+    }
+    let elements = shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= limits.max_latent_elements)
+        .ok_or_else(|| format!("shape {shape:?} holds more than the limit of {} values", limits.max_latent_elements))?;
+    let dims = shape.iter().map(|&d| usize::try_from(d).map_err(|_| "dimension too large".to_string())).collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((dims, usize::try_from(elements).map_err(|_| "too many values")?))
+}
+
+fn decode_latent(chunk: &[u8], format: Format, record: &ChunkRecord, limits: &Limits) -> std::result::Result<LatentRead, String> {
+    let (shape, elements) = latent_shape(record, limits)?;
+    let key = record.key.clone().unwrap_or_else(|| format!("latent_{}", record.position));
+    let dtype_of = |inner: &InnerHeader| {
+        Dtype::from_flags(&inner.flags).ok_or_else(|| format!("unknown dtype flag {}", printable(&inner.flags)))
+    };
+    let expected_bytes = |dtype: Dtype| elements as u64 * dtype.size();
+    let mut framing = Vec::new();
+    if !record.compressed || format == Format::Gen5 {
+        // Raw (both formats) or gen5's zstd frame of header + raw bytes.
+        let cap = elements as u64 * Dtype::F32.size();
+        let opened = open_chunk(chunk, record.compressed, cap)?;
+        let dtype = dtype_of(&opened.inner)?;
+        let size = u64::from(opened.inner.size);
+        if size != expected_bytes(dtype) {
+            return Err(format!(
+                "inner header says {size} bytes but shape {shape:?} of {} needs {}",
+                dtype.numpy_name(),
+                expected_bytes(dtype)
+            ));
+        }
+        let payload = opened.payload();
+        if payload.len() as u64 != size {
+            return Err(format!("truncated latent: {size} bytes declared, {} present", payload.len()));
+        }
+        if opened.present() != size {
+            framing.push(format!("{} bytes after the latent data", opened.present() - size));
+        }
+        if opened.after_frame > 0 {
+            framing.push(format!("{} bytes follow the zstd frame", opened.after_frame));
+        }
+        let values = LatentValues::from_le_bytes(dtype, payload).ok_or("latent bytes are not whole values")?;
+        let latent = Latent::new(key, shape, values)?;
+        let codec = if record.compressed { StoredCodec::Zstd } else { StoredCodec::Raw };
+        return Ok(LatentRead { latent, codec, inner: opened.inner, framing });
+    }
+    // raiiaf compressed: zstd frame holding only the inner header, then a zfp stream.
+    let (len_header, len_data) = match (record.len_header, record.len_data) {
+        (Some(h), Some(d)) if h > 0 && d > 0 => (h, d),
+        (h, d) => {
+            return Err(format!(
+                "compressed latent lacks positive len_header/len_data (got {h:?}/{d:?}); the reference refuses it too"
+            ));
+        }
+    };
+    let split = usize::try_from(len_header).map_err(|_| "len_header too large")?;
+    let end = len_header.checked_add(len_data).ok_or("len_header + len_data overflows")?;
+    if end > chunk.len() as u64 {
+        return Err(format!("len_header + len_data = {end} runs past the chunk's {} bytes", chunk.len()));
+    }
+    if end != chunk.len() as u64 {
+        framing.push(format!("len_header + len_data = {end}, compressed_size = {}", chunk.len()));
+    }
+    let header_frame = chunk.get(..split).ok_or("len_header runs past the chunk")?;
+    let frame = codec::zstd_decode_frame(header_frame, INNER_HEADER_SIZE as u64).map_err(|e| format!("latent header frame: {e}"))?;
+    if frame.frame_len != header_frame.len() {
+        framing.push(format!("{} bytes follow the header frame", header_frame.len() - frame.frame_len));
+    }
+    let inner = match InnerHeader::parse(&frame.data) {
+        Some(inner) if frame.data.len() == INNER_HEADER_SIZE => inner,
+        _ => return Err(format!("latent header frame holds {} bytes, not 12", frame.data.len())),
+    };
+    let dtype = dtype_of(&inner)?;
+    let stream = chunk.get(split..end as usize).ok_or("zfp stream runs past the chunk")?;
+    let array = codec::zfp_decode(stream, elements as u64).map_err(|e| format!("zfp stream: {e}"))?;
+    if array.values.len() != elements {
+        return Err(format!("zfp stream holds shape {:?}, the record says {shape:?}", array.shape));
+    }
+    let values = zfp_to_dtype(array.values, dtype);
+    let latent = Latent::new(key, shape, values)?;
+    Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing })
+}
+
+/// Casts decoded zfp values to the dtype the flags name, rounding as numpy's `astype` does.
+fn zfp_to_dtype(values: ZfpValues, dtype: Dtype) -> LatentValues {
+    use half::f16;
+    match (values, dtype) {
+        (ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
+        (ZfpValues::F32(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f16::from_f32).collect()),
+        (ZfpValues::F64(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
+        (ZfpValues::F64(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f16::from_f64).collect()),
+        (ZfpValues::I32(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
+        (ZfpValues::I32(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(|x| f16::from_f64(f64::from(x))).collect()),
+        (ZfpValues::I64(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
+        (ZfpValues::I64(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(|x| f16::from_f64(x as f64)).collect()),
+    }
+}
+
+fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, read: &LatentRead) {
+    let latent = &read.latent;
+    let dtype = latent.dtype();
+    report.pass(
+        code::CHUNK_DECODE,
+        location.clone(),
+        format!("{:?} {} via {}", latent.shape, dtype.numpy_name(), read.codec.name()),
+    );
+    let mut problems = read.framing.clone();
+    if &read.inner.kind != b"LATN" {
+        problems.push(format!("type {} (expected LATN)", printable(&read.inner.kind)));
+    }
+    if Dtype::from_flags(record.flags.as_bytes()) != Some(dtype) {
+        problems.push(format!("record flags {:?}, inner flags {}", record.flags, printable(&read.inner.flags)));
+    }
+    if record.uncompressed_size != Some(u64::from(read.inner.size)) {
+        problems.push(format!("inner size {}, record uncompressed_size {:?}", read.inner.size, record.uncompressed_size));
+    }
+    report.push(
+        code::CHUNK_INNER_HEADER,
+        location.clone(),
+        problems.is_empty(),
+        if problems.is_empty() { format!("LATN header, {} flags, {} bytes", dtype.flag_str(), read.inner.size) } else { problems.join("; ") },
+    );
+    let nbytes = latent.values.len() as u64 * dtype.size();
+    let dtype_named = record.dtype.as_deref().is_none_or(|name| name == dtype.numpy_name());
+    report.push(
+        code::CHUNK_SHAPE,
+        location.clone(),
+        record.uncompressed_size == Some(nbytes) && dtype_named,
+        format!(
+            "shape {:?} x {} bytes = {nbytes}; uncompressed_size {:?}; extra.dtype {:?}",
+            latent.shape,
+            dtype.size(),
+            record.uncompressed_size,
+            record.dtype
+        ),
+    );
+    check_hash(report, location.clone(), record.hash.as_deref(), &latent.values.sha256_hex());
+}

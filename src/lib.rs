@@ -1,0 +1,3 @@
+//! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
+
+pub mod format;
