@@ -34,6 +34,12 @@ pub struct Environment {
     pub components: Vec<EnvComponent>,
 }
 
+impl Default for Environment {
+    fn default() -> Environment {
+        Environment::new(Vec::new())
+    }
+}
+
 impl Environment {
     pub fn new(components: Vec<EnvComponent>) -> Environment {
         Environment { env_version: 1, components }

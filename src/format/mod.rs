@@ -8,6 +8,7 @@ pub mod latent;
 pub mod manifest;
 pub mod reader;
 pub mod verify;
+pub mod writer;
 
 pub use environment::{EnvComponent, Environment};
 pub use error::{FormatError, Location};
@@ -15,3 +16,4 @@ pub use header::{Format, Header};
 pub use latent::{Dtype, Latent, LatentValues, Stats, StoredCodec};
 pub use reader::{Inspection, Limits, inspect, inspect_path};
 pub use verify::{Check, Report, Verdict};
+pub use writer::{LatentCodec, ModelInfo, PackLatent, PackRequest, Packed, pack, write_atomic};

@@ -1,0 +1,416 @@
+//! Writing `.raiiaf` files the reference package reads back bit-exactly.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::codec::{self, ZfpMode};
+use super::environment::{Environment, python_json_pretty, sha256_hex};
+use super::error::{FormatError, Result};
+use super::header::{Format, Header, RAIIAF_HEADER_SIZE};
+use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
+use super::manifest;
+use super::reader::{INNER_HEADER_SIZE, InnerHeader};
+
+/// How to store one latent.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum LatentCodec {
+    /// Per chunk, the smaller of raw and lossless zfp (raw when zfp cannot store the shape).
+    #[default]
+    Auto,
+    Raw,
+    /// zfp's lossless reversible mode.
+    Zfp,
+    /// zfp's fixed-accuracy mode with this absolute tolerance (lossy, opt-in).
+    ZfpLossy(f64),
+}
+
+impl std::str::FromStr for LatentCodec {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<LatentCodec, String> {
+        match text {
+            "auto" => Ok(LatentCodec::Auto),
+            "raw" => Ok(LatentCodec::Raw),
+            "zfp" => Ok(LatentCodec::Zfp),
+            other => match other.strip_prefix("zfp-lossy:") {
+                Some(tolerance) => match tolerance.parse::<f64>() {
+                    Ok(t) if t > 0.0 && t.is_finite() => Ok(LatentCodec::ZfpLossy(t)),
+                    _ => Err(format!("zfp-lossy needs a positive tolerance, got {tolerance:?}")),
+                },
+                None => Err(format!("unknown codec {other:?}: use auto, raw, zfp or zfp-lossy:TOL")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for LatentCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LatentCodec::Auto => write!(f, "auto"),
+            LatentCodec::Raw => write!(f, "raw"),
+            LatentCodec::Zfp => write!(f, "zfp"),
+            LatentCodec::ZfpLossy(t) => write!(f, "zfp-lossy:{t}"),
+        }
+    }
+}
+
+/// A latent to pack, with how to store it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackLatent {
+    pub latent: Latent,
+    pub codec: LatentCodec,
+    /// Store as float16 (float32 values are rounded to nearest).
+    pub float16: bool,
+}
+
+/// The `model_info` object of the manifest.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelInfo {
+    pub model_name: String,
+    pub version: String,
+    /// ISO 8601 with a UTC offset, as the reference writes it.
+    pub date: String,
+    pub prompt: String,
+    pub tags: Vec<String>,
+    pub generation_settings: Option<Map<String, Value>>,
+    pub hardware_info: Option<Map<String, Value>>,
+    /// Further keys (e.g. `negative_prompt`), written after the standard ones.
+    pub extra: Map<String, Value>,
+}
+
+impl ModelInfo {
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("model_name".into(), Value::from(self.model_name.clone()));
+        map.insert("version".into(), Value::from(self.version.clone()));
+        map.insert("date".into(), Value::from(self.date.clone()));
+        map.insert("prompt".into(), Value::from(self.prompt.clone()));
+        map.insert("tags".into(), Value::from(self.tags.clone()));
+        if let Some(settings) = &self.generation_settings {
+            map.insert("generation_settings".into(), Value::Object(settings.clone()));
+        }
+        if let Some(hardware) = &self.hardware_info {
+            map.insert("hardware_info".into(), Value::Object(hardware.clone()));
+        }
+        for (key, value) in &self.extra {
+            map.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        Value::Object(map)
+    }
+}
+
+/// Now, formatted like Python's `datetime.now(UTC).isoformat()`.
+pub fn now_iso8601() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PackRequest {
+    pub latents: Vec<PackLatent>,
+    /// Image file bytes (PNG, JPEG or WebP), stored verbatim.
+    pub image: Option<Vec<u8>>,
+    /// The DATA record's `extra`.
+    pub image_extra: Map<String, Value>,
+    pub model_info: ModelInfo,
+    pub environment: Environment,
+}
+
+/// What became of one latent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PackedLatent {
+    pub key: String,
+    pub codec: StoredCodec,
+    pub dtype: Dtype,
+    pub raw_bytes: u64,
+    pub stored_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packed {
+    pub bytes: Vec<u8>,
+    pub manifest: Value,
+    pub latents: Vec<PackedLatent>,
+}
+
+/// One encoded chunk and the fields of its manifest record.
+struct EncodedChunk {
+    bytes: Vec<u8>,
+    kind: &'static str,
+    flags: String,
+    uncompressed_size: u64,
+    hash: String,
+    extra: Map<String, Value>,
+    compressed: bool,
+    len_header: Option<u64>,
+    len_data: Option<u64>,
+}
+
+fn wrap(kind: [u8; 4], flags: [u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
+    let size = u32::try_from(payload.len())
+        .map_err(|_| FormatError::invalid_input(format!("a chunk of {} bytes does not fit the format's 32-bit size", payload.len())))?;
+    let mut out = Vec::with_capacity(INNER_HEADER_SIZE + payload.len());
+    out.extend_from_slice(&InnerHeader { kind, flags, size }.to_bytes());
+    out.extend_from_slice(payload);
+    Ok(out)
+}
+
+fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
+    let latent = &item.latent;
+    let invalid = |detail: String| FormatError::invalid_input(format!("latent {:?}: {detail}", latent.key));
+    if latent.shape.is_empty() || latent.shape.contains(&0) {
+        return Err(invalid(format!("shape {:?} must have at least one dimension, none of them 0", latent.shape)));
+    }
+    if latent.values.to_f32_vec().iter().any(|v| !v.is_finite()) {
+        return Err(invalid("contains NaN or Inf values, which the reference refuses".into()));
+    }
+    let stored = if item.float16 { latent.values.to_f16() } else { latent.values.clone() };
+    let dtype = stored.dtype();
+    let raw_payload = stored.to_le_bytes();
+    let inner = InnerHeader {
+        kind: *b"LATN",
+        flags: dtype.flags(),
+        size: u32::try_from(raw_payload.len()).map_err(|_| invalid("over 4 GiB of data".into()))?,
+    };
+    let mut extra = Map::new();
+    extra.insert("shape".into(), Value::from(latent.shape.clone()));
+    extra.insert("dtype".into(), Value::from(dtype.numpy_name()));
+    extra.insert("key".into(), Value::from(latent.key.clone()));
+    let raw_chunk = || -> Result<EncodedChunk> {
+        Ok(EncodedChunk {
+            bytes: wrap(inner.kind, inner.flags, &raw_payload)?,
+            kind: "LATN",
+            flags: dtype.flag_str().into(),
+            uncompressed_size: raw_payload.len() as u64,
+            hash: sha256_hex(&raw_payload),
+            extra: extra.clone(),
+            compressed: false,
+            len_header: Some(INNER_HEADER_SIZE as u64),
+            len_data: Some(raw_payload.len() as u64),
+        })
+    };
+    // zfp gets the float32 values (float16 upcast exactly); the flags say what to cast back to.
+    let zfp_chunk = |mode: ZfpMode| -> Result<EncodedChunk> {
+        let header_frame = codec::zstd_encode_frame(&inner.to_bytes())?;
+        let stream = codec::zfp_encode_f32(&stored.to_f32_vec(), &latent.shape, mode).map_err(invalid)?;
+        let mut chunk_extra = extra.clone();
+        let hash = match mode {
+            ZfpMode::Reversible => sha256_hex(&raw_payload),
+            ZfpMode::Accuracy(tolerance) => {
+                // Lossy: the hash covers the values a reader will get back, so the file verifies.
+                let decoded = codec::zfp_decode(&stream, latent.values.len() as u64).map_err(invalid)?;
+                let values = match (decoded.values, dtype) {
+                    (codec::ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
+                    (codec::ZfpValues::F32(v), Dtype::F16) => LatentValues::F32(v).to_f16(),
+                    _ => return Err(invalid("zfp returned an unexpected scalar type".into())),
+                };
+                chunk_extra.insert("zfp_tolerance".into(), Value::from(tolerance));
+                values.sha256_hex()
+            }
+        };
+        let (len_header, len_data) = (header_frame.len() as u64, stream.len() as u64);
+        let mut bytes = header_frame;
+        bytes.extend_from_slice(&stream);
+        Ok(EncodedChunk {
+            bytes,
+            kind: "LATN",
+            flags: dtype.flag_str().into(),
+            uncompressed_size: raw_payload.len() as u64,
+            hash,
+            extra: chunk_extra,
+            compressed: true,
+            len_header: Some(len_header),
+            len_data: Some(len_data),
+        })
+    };
+    let zfp_fits = codec::zfp_supports_shape(&latent.shape);
+    let chunk = match item.codec {
+        LatentCodec::Raw => raw_chunk()?,
+        LatentCodec::Zfp | LatentCodec::ZfpLossy(_) if !zfp_fits => {
+            return Err(invalid(format!(
+                "zfp stores 1-D to 4-D tensors within its header's limits; shape {:?} needs raw or auto",
+                latent.shape
+            )));
+        }
+        LatentCodec::Zfp => zfp_chunk(ZfpMode::Reversible)?,
+        LatentCodec::ZfpLossy(tolerance) => zfp_chunk(ZfpMode::Accuracy(tolerance))?,
+        LatentCodec::Auto if zfp_fits => {
+            let (raw, zfp) = (raw_chunk()?, zfp_chunk(ZfpMode::Reversible)?);
+            if zfp.bytes.len() < raw.bytes.len() { zfp } else { raw }
+        }
+        LatentCodec::Auto => raw_chunk()?,
+    };
+    let summary = PackedLatent {
+        key: latent.key.clone(),
+        codec: if chunk.compressed { StoredCodec::Zfp } else { StoredCodec::Raw },
+        dtype,
+        raw_bytes: raw_payload.len() as u64,
+        stored_bytes: chunk.bytes.len() as u64,
+    };
+    Ok((chunk, summary))
+}
+
+fn encode_wrapped(kind: &'static str, payload: &[u8], extra: Map<String, Value>) -> Result<EncodedChunk> {
+    let kind_bytes: [u8; 4] = kind.as_bytes().try_into().map_err(|_| FormatError::invalid_input("chunk type must be 4 bytes"))?;
+    let frame = codec::zstd_encode_frame(&wrap(kind_bytes, *b"0000", payload)?)?;
+    Ok(EncodedChunk {
+        bytes: frame,
+        kind,
+        flags: "0000".into(),
+        uncompressed_size: payload.len() as u64,
+        hash: sha256_hex(payload),
+        extra,
+        compressed: true,
+        len_header: None,
+        len_data: None,
+    })
+}
+
+/// Image formats the DATA chunk accepts, by their magic bytes.
+pub fn image_format_name(bytes: &[u8]) -> Option<&'static str> {
+    match image::guess_format(bytes).ok()? {
+        image::ImageFormat::Png => Some("png"),
+        image::ImageFormat::Jpeg => Some("jpeg"),
+        image::ImageFormat::WebP => Some("webp"),
+        _ => None,
+    }
+}
+
+/// Format name and pixel size of stored image bytes, read from the image's header only.
+pub fn image_info(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
+    let name = image_format_name(bytes)?;
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
+    let (width, height) = reader.into_dimensions().ok()?;
+    Some((name, width, height))
+}
+
+/// Builds a complete file in memory.
+pub fn pack(request: &PackRequest) -> Result<Packed> {
+    if request.latents.is_empty() {
+        return Err(FormatError::invalid_input("at least one latent is needed (the reference refuses an empty latent dict)"));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for item in &request.latents {
+        if item.latent.key.is_empty() || !keys.insert(item.latent.key.as_str()) {
+            return Err(FormatError::invalid_input(format!("latent keys must be unique and non-empty: {:?}", item.latent.key)));
+        }
+    }
+    let mut chunks = Vec::new();
+    let mut summaries = Vec::new();
+    for item in &request.latents {
+        let (chunk, summary) = encode_latent(item)?;
+        chunks.push(chunk);
+        summaries.push(summary);
+    }
+    if let Some(image) = &request.image {
+        if image_info(image).is_none() {
+            return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
+        }
+        chunks.push(encode_wrapped("DATA", image, request.image_extra.clone())?);
+    }
+    chunks.push(encode_wrapped("ENVC", &request.environment.to_json_bytes(), Map::new())?);
+
+    let mut records = Vec::with_capacity(chunks.len());
+    let mut offset = RAIIAF_HEADER_SIZE as u64;
+    for (index, chunk) in chunks.iter().enumerate() {
+        let mut record = Map::new();
+        record.insert("index".into(), Value::from(index));
+        record.insert("type".into(), Value::from(chunk.kind));
+        record.insert("flags".into(), Value::from(chunk.flags.clone()));
+        record.insert("offset".into(), Value::from(offset));
+        record.insert("compressed_size".into(), Value::from(chunk.bytes.len()));
+        record.insert("uncompressed_size".into(), Value::from(chunk.uncompressed_size));
+        record.insert("hash".into(), Value::from(chunk.hash.clone()));
+        record.insert("extra".into(), Value::Object(chunk.extra.clone()));
+        record.insert("compressed".into(), Value::from(chunk.compressed));
+        record.insert("len_header".into(), chunk.len_header.map_or(Value::Null, Value::from));
+        record.insert("len_data".into(), chunk.len_data.map_or(Value::Null, Value::from));
+        records.push(Value::Object(record));
+        offset += chunk.bytes.len() as u64;
+    }
+    let table_offset = offset;
+    let chunk_count = records.len();
+
+    let build_manifest = |file_size: u64| -> Value {
+        let mut file_info = Map::new();
+        file_info.insert("magic".into(), Value::from("raiiaf"));
+        file_info.insert("version_major".into(), Value::from(1));
+        file_info.insert("version_minor".into(), Value::from(0));
+        file_info.insert("file_size".into(), Value::from(file_size));
+        file_info.insert("chunk_count".into(), Value::from(chunk_count));
+        let mut body = Map::new();
+        body.insert("file_info".into(), Value::Object(file_info));
+        body.insert("model_info".into(), request.model_info.to_value());
+        body.insert("chunks".into(), Value::Array(records.clone()));
+        let mut root = Map::new();
+        root.insert("raiiaf_metadata".into(), Value::Object(body));
+        Value::Object(root)
+    };
+    let problems = manifest::validate(Format::Raiiaf, &build_manifest(0));
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.pointer, p.message)).collect();
+        return Err(FormatError::invalid_input(format!("the manifest would not match the schema: {}", list.join("; "))));
+    }
+    // Unlike the reference, record the exact file size: the manifest's own length depends on the
+    // number it holds, so iterate until the two agree (two rounds in practice).
+    let mut file_size = table_offset;
+    let mut meta_frame = Vec::new();
+    let mut manifest = Value::Null;
+    for _ in 0..8 {
+        manifest = build_manifest(file_size);
+        meta_frame = codec::zstd_encode_frame(&wrap(*b"META", *b"0000", python_json_pretty(&manifest).as_bytes())?)?;
+        let total = table_offset + meta_frame.len() as u64;
+        if total == file_size {
+            break;
+        }
+        file_size = total;
+    }
+    let header = Header {
+        format: Format::Raiiaf,
+        version_major: 1,
+        version_minor: 0,
+        flags: 0,
+        chunk_table_offset: u32::try_from(table_offset)
+            .map_err(|_| FormatError::invalid_input("the chunk table would start past 4 GiB, which the format's 32-bit offsets cannot express"))?,
+        chunk_table_size: u32::try_from(meta_frame.len()).map_err(|_| FormatError::invalid_input("manifest over 4 GiB"))?,
+        chunk_count: u32::try_from(chunk_count).map_err(|_| FormatError::invalid_input("too many chunks"))?,
+        file_size: table_offset + meta_frame.len() as u64,
+        reserved: 0,
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(header.file_size).unwrap_or(0));
+    bytes.extend_from_slice(&header.to_bytes());
+    for chunk in &chunks {
+        bytes.extend_from_slice(&chunk.bytes);
+    }
+    bytes.extend_from_slice(&meta_frame);
+    Ok(Packed { bytes, manifest, latents: summaries })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to disk,
+/// then renamed over the destination. An existing file is kept unless `overwrite` is set; on any
+/// failure nothing is left behind.
+pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !overwrite && path.exists() {
+        return Err(FormatError::DestinationExists { path: path.to_path_buf() });
+    }
+    let mut temporary = tempfile::Builder::new().prefix(".raiiaf-").suffix(".partial").tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    let persisted = if overwrite { temporary.persist(path) } else { temporary.persist_noclobber(path) };
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            FormatError::DestinationExists { path: path.to_path_buf() }
+        } else {
+            FormatError::from(e.error)
+        }
+    })?;
+    // Make the rename itself durable; not every platform can open a folder, so this is best effort.
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
