@@ -49,7 +49,15 @@ def decoded_summary(path):
             "sha256": hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).hexdigest(),
         })
     image = result["chunks"].get("image")
+    schema_error = None
+    if root == "raiiaf_metadata":
+        from raiiaf.chunks.metadata import raiiafMetadata
+        try:
+            raiiafMetadata().metadata_validator(result["metadata"])
+        except Exception as error:
+            schema_error = str(error)
     return {
+        "schema_error": schema_error,
         "latents": latents,
         "image_sha256": hashlib.sha256(image).hexdigest() if image is not None else None,
     }

@@ -1,3 +1,6 @@
 //! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
 
 pub mod format;
+pub mod npy;
+pub mod cli;
+pub mod gui;

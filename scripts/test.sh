@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: system packages, the reference Python package in a
+# virtual environment, then every Rust test (including the cross-checks against the reference).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+venv=.venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import raiiaf, gen5, zfpy" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps raiiaf==1.1.0 gen5==0.1.0
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+fi
+export RAIIAF_REFERENCE_PYTHON="$PWD/$venv/bin/python"
+
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets

@@ -1,0 +1,363 @@
+//! What each subcommand does.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::{PackArgs, ViewArgs, exit};
+use crate::format::environment::sha256_hex;
+use crate::format::writer::{self, image_info};
+use crate::format::{self, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("raiiaf: {message}");
+    exit::FAILED
+}
+
+pub fn view(args: ViewArgs) -> u8 {
+    match crate::gui::run(args.files, args.screenshot) {
+        Ok(()) => exit::OK,
+        Err(error) => fail(format!("the window could not start: {error}")),
+    }
+}
+
+/// The `info --json` object.
+pub fn info_json(path: &Path, inspection: &Inspection) -> Value {
+    let verdict = inspection.verdict();
+    let latents: Vec<Value> = inspection
+        .latents
+        .iter()
+        .map(|decoded| {
+            let latent = &decoded.latent;
+            let stats = latent.stats();
+            json!({
+                "key": latent.key,
+                "shape": latent.shape,
+                "dtype": latent.dtype().numpy_name(),
+                "codec": decoded.codec.name(),
+                "sha256": latent.values.sha256_hex(),
+                "min": stats.min, "max": stats.max, "mean": stats.mean, "std": stats.std,
+                "nan_count": stats.nan_count, "inf_count": stats.inf_count,
+                "stored_bytes": inspection.records.iter().find(|r| r.position == decoded.record).and_then(|r| r.compressed_size),
+            })
+        })
+        .collect();
+    let image = inspection.image.as_ref().map(|image| {
+        let info = image_info(&image.bytes);
+        json!({
+            "format": info.map(|i| i.0),
+            "width": info.map(|i| i.1),
+            "height": info.map(|i| i.2),
+            "bytes": image.bytes.len(),
+            "sha256": sha256_hex(&image.bytes),
+        })
+    });
+    let environment: Vec<Value> = inspection
+        .environment
+        .iter()
+        .flat_map(|env| &env.components)
+        .map(|c| json!({"component_id": c.component_id, "canonical": c.canonical, "digest": c.digest, "digest_ok": c.digest_ok()}))
+        .collect();
+    json!({
+        "path": path,
+        "format": inspection.format().map(|f| f.name()),
+        "valid": verdict == Verdict::Valid,
+        "verdict": verdict.name(),
+        "error": inspection.fatal.as_ref().map(|e| e.to_string()),
+        "error_kind": inspection.fatal.as_ref().map(|e| e.kind()),
+        "file_size": inspection.file_len,
+        "checks": inspection.report.checks,
+        "header": inspection.header,
+        "manifest": inspection.manifest,
+        "latents": latents,
+        "image": image,
+        "environment": environment,
+    })
+}
+
+fn text_value(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "-".into(),
+    }
+}
+
+fn fmt_stat(value: Option<f64>) -> String {
+    value.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+pub fn info(path: &Path, as_json: bool) -> u8 {
+    let inspection = format::inspect_path(path, &Limits::default());
+    let verdict = inspection.verdict();
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&info_json(path, &inspection)).unwrap_or_default());
+        return verdict.exit_code();
+    }
+    let passed = inspection.report.checks.iter().filter(|c| c.ok).count();
+    let failed = inspection.report.checks.len() - passed;
+    println!("{}: {} ({} bytes)", path.display(), verdict.name().to_uppercase(), inspection.file_len);
+    if let Some(error) = &inspection.fatal {
+        println!("  error: {error}");
+    }
+    if let Some(header) = &inspection.header {
+        println!(
+            "  format: {} {}.{}, {} chunks, table at {} ({} bytes)",
+            header.format.name(),
+            header.version_major,
+            header.version_minor,
+            header.chunk_count,
+            header.chunk_table_offset,
+            header.chunk_table_size
+        );
+    }
+    if let Some(body) = inspection.manifest_body() {
+        let get = |path: &str| text_value(format::manifest::lookup(body, path));
+        println!("  model: {} {}", get("model_info.model_name"), get("model_info.version"));
+        println!("  date: {}", get("model_info.date"));
+        println!("  prompt: {}", get("model_info.prompt"));
+        if let Some(settings) = format::manifest::lookup(body, "model_info.generation_settings").and_then(Value::as_object) {
+            let pairs: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={}", text_value(Some(v)))).collect();
+            println!("  settings: {}", pairs.join(", "));
+        }
+    }
+    for decoded in &inspection.latents {
+        let latent = &decoded.latent;
+        let stats = latent.stats();
+        println!(
+            "  latent {:?}: {:?} {} {}, min {} max {} mean {} std {}",
+            latent.key,
+            latent.shape,
+            latent.dtype().numpy_name(),
+            decoded.codec.name(),
+            fmt_stat(stats.min),
+            fmt_stat(stats.max),
+            fmt_stat(stats.mean),
+            fmt_stat(stats.std)
+        );
+    }
+    if let Some(image) = &inspection.image {
+        match image_info(&image.bytes) {
+            Some((name, w, h)) => println!("  image: {name} {w}x{h}, {} bytes", image.bytes.len()),
+            None => println!("  image: {} bytes in an unrecognised format", image.bytes.len()),
+        }
+    }
+    if let Some(environment) = &inspection.environment {
+        for component in &environment.components {
+            let mark = if component.digest_ok() { "" } else { "  [digest mismatch]" };
+            println!("  env {}: {}{mark}", component.component_id, component.canonical);
+        }
+    }
+    println!("  checks: {passed} passed, {failed} failed");
+    for check in inspection.report.failures() {
+        println!("    FAIL {} ({}): {}", check.code, check.location, check.message);
+    }
+    verdict.exit_code()
+}
+
+pub fn verify(paths: &[PathBuf]) -> u8 {
+    let mut worst = Verdict::Valid;
+    for path in paths {
+        let inspection = format::inspect_path(path, &Limits::default());
+        let verdict = inspection.verdict();
+        let detail = match &inspection.fatal {
+            Some(error) => error.root().to_string(),
+            None => {
+                let failures: Vec<&str> = inspection.report.failures().map(|c| c.code).collect();
+                if failures.is_empty() {
+                    format!("{} checks passed", inspection.report.checks.len())
+                } else {
+                    let mut codes = failures.clone();
+                    codes.dedup();
+                    format!("{} of {} checks failed: {}", failures.len(), inspection.report.checks.len(), codes.join(", "))
+                }
+            }
+        };
+        println!("{}\t{}\t{detail}", verdict.name(), path.display());
+        worst = worst.max_severity(verdict);
+    }
+    worst.exit_code()
+}
+
+impl Verdict {
+    fn max_severity(self, other: Verdict) -> Verdict {
+        if other.exit_code() > self.exit_code() { other } else { self }
+    }
+}
+
+/// A file name made from a latent key: letters, digits, `-`, `_` and `.` kept, the rest `_`.
+pub fn safe_file_stem(key: &str) -> String {
+    let stem: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() { "latent".into() } else { stem.to_string() }
+}
+
+pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {
+    let inspection = format::inspect_path(path, &Limits::default());
+    if let Some(error) = &inspection.fatal {
+        eprintln!("raiiaf: {error}");
+        return exit::UNREADABLE;
+    }
+    if let Err(error) = std::fs::create_dir_all(output) {
+        return fail(format!("cannot create {}: {error}", output.display()));
+    }
+    let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    if let Some(image) = &inspection.image {
+        let extension = match writer::image_format_name(&image.bytes) {
+            Some("jpeg") => "jpg",
+            Some(name) => name,
+            None => "bin",
+        };
+        outputs.push((output.join(format!("image.{extension}")), image.bytes.clone()));
+    }
+    let mut used = std::collections::HashSet::new();
+    for decoded in &inspection.latents {
+        let stem = safe_file_stem(&decoded.latent.key);
+        let mut name = format!("{stem}.npy");
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{stem}_{n}.npy");
+            n += 1;
+        }
+        match crate::npy::write_npy(&decoded.latent) {
+            Ok(bytes) => outputs.push((output.join(name), bytes)),
+            Err(error) => return fail(format!("cannot encode latent {:?}: {error}", decoded.latent.key)),
+        }
+    }
+    if let Some(manifest) = &inspection.manifest {
+        outputs.push((output.join("manifest.json"), pretty(manifest)));
+    }
+    if let Some(environment) = &inspection.environment {
+        outputs.push((output.join("environment.json"), pretty(&serde_json::to_value(environment).unwrap_or_default())));
+    }
+    for (target, bytes) in &outputs {
+        if let Err(error) = writer::write_atomic(target, bytes, force) {
+            return fail(error);
+        }
+        println!("{}", target.display());
+    }
+    let verdict = inspection.verdict();
+    if verdict != Verdict::Valid {
+        eprintln!("raiiaf: note: {} is {}; run `raiiaf info` for the failed checks", path.display(), verdict.name());
+    }
+    exit::OK
+}
+
+fn pretty(value: &Value) -> Vec<u8> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text.into_bytes()
+}
+
+/// Reads `JSON` or `@file` into a JSON object.
+fn json_object_arg(flag: &str, text: &str) -> Result<Map<String, Value>, String> {
+    let source = match text.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("{flag}: cannot read {file}: {e}"))?,
+        None => text.to_string(),
+    };
+    match serde_json::from_str(&source) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("{flag}: expected a JSON object")),
+        Err(e) => Err(format!("{flag}: not JSON: {e}")),
+    }
+}
+
+fn probe_options(python: Option<PathBuf>) -> crate::probe::ProbeOptions {
+    crate::probe::ProbeOptions { python, ..Default::default() }
+}
+
+pub fn pack(args: &PackArgs) -> u8 {
+    match build_pack_request(args) {
+        Ok(request) => match format::pack(&request) {
+            Ok(packed) => {
+                if let Err(error) = format::write_atomic(&args.output, &packed.bytes, args.force) {
+                    return fail(error);
+                }
+                for latent in &packed.latents {
+                    println!(
+                        "{}: {} {} , {} bytes stored for {} raw",
+                        latent.key,
+                        latent.codec.name(),
+                        latent.dtype.numpy_name(),
+                        latent.stored_bytes,
+                        latent.raw_bytes
+                    );
+                }
+                println!("wrote {} ({} bytes)", args.output.display(), packed.bytes.len());
+                exit::OK
+            }
+            Err(error) => fail(error),
+        },
+        Err(message) => fail(message),
+    }
+}
+
+fn build_pack_request(args: &PackArgs) -> Result<PackRequest, String> {
+    let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
+    let mut latents = Vec::new();
+    for spec in &args.latents {
+        let (key, file) = spec.split_once('=').ok_or_else(|| format!("--latent {spec:?}: expected KEY=FILE.npy"))?;
+        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let tensor = crate::npy::read_npy(&bytes).map_err(|e| format!("{file}: {e}"))?;
+        for note in &tensor.notes {
+            eprintln!("raiiaf: note: {file}: {note}");
+        }
+        let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{file}: {e}"))?;
+        latents.push(PackLatent { latent, codec: args.codec, float16: args.f16 });
+    }
+    let generation_settings = args.settings.as_deref().map(|s| json_object_arg("--settings", s)).transpose()?;
+    let probe = crate::probe::probe(&probe_options(args.python.clone()));
+    for note in &probe.notes {
+        eprintln!("raiiaf: note: {note}");
+    }
+    let hardware_info = match args.hardware.as_deref() {
+        Some(text) => json_object_arg("--hardware", text)?,
+        None => probe.hardware_info.clone(),
+    };
+    Ok(PackRequest {
+        latents,
+        image: Some(image),
+        image_extra: Map::new(),
+        model_info: ModelInfo {
+            model_name: args.model.clone(),
+            version: args.model_version.clone(),
+            date: writer::now_iso8601(),
+            prompt: args.prompt.clone(),
+            tags: args.tags.clone(),
+            generation_settings,
+            hardware_info: Some(hardware_info),
+            extra: Map::new(),
+        },
+        environment: probe.environment(),
+    })
+}
+
+pub fn env(as_json: bool, python: Option<PathBuf>) -> u8 {
+    let probe = crate::probe::probe(&probe_options(python));
+    if as_json {
+        let value = json!({
+            "components": probe.components,
+            "environment": probe.environment(),
+            "hardware_info": probe.hardware_info,
+            "notes": probe.notes,
+        });
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return exit::OK;
+    }
+    for component in probe.environment().components {
+        println!("{:<8} {}", component.component_id, component.canonical);
+    }
+    for component in &probe.components {
+        if component.canonical.is_none() {
+            println!("{:<8} ({})", component.component_id, component.status_text());
+        }
+    }
+    println!("hardware: {}", Value::Object(probe.hardware_info.clone()));
+    for note in &probe.notes {
+        println!("note: {note}");
+    }
+    exit::OK
+}

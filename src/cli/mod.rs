@@ -1,0 +1,156 @@
+//! The `raiiaf` command line. Every subcommand is a thin layer over `crate::format`.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::format::LatentCodec;
+
+/// Exit statuses, documented in the README and `--help`.
+pub mod exit {
+    /// Success; for `verify`, every file valid.
+    pub const OK: u8 = 0;
+    /// `verify`/`info`: at least one file readable but invalid.
+    pub const INVALID: u8 = 1;
+    /// `verify`/`info`: at least one file unreadable.
+    pub const UNREADABLE: u8 = 2;
+    /// The operation failed (bad input for `pack`, I/O error, refused overwrite).
+    pub const FAILED: u8 = 3;
+    /// The command line itself is wrong.
+    pub const USAGE: u8 = 64;
+}
+
+const AFTER_HELP: &str = "Exit status: 0 success (all files valid), 1 a file is invalid, 2 a file is unreadable, \
+3 the operation failed, 64 usage error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "raiiaf",
+    version,
+    about = "View, verify, extract and pack .raiiaf files (AI images with their latents, manifest and environment).",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Files to open in the viewer (what the desktop runs on double-click).
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open files in the viewer window.
+    View(ViewArgs),
+    /// Summarise one file: manifest, latents, image, environment and every check.
+    #[command(after_help = AFTER_HELP)]
+    Info {
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check files byte by byte; one line per file.
+    #[command(after_help = AFTER_HELP)]
+    Verify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write the image, one .npy per latent, manifest.json and environment.json into a folder.
+    Extract {
+        file: PathBuf,
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: PathBuf,
+        /// Overwrite files already in the folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Build a .raiiaf from an image and .npy latents.
+    Pack(PackArgs),
+    /// Show this machine's environment components and hardware info.
+    Env {
+        #[arg(long)]
+        json: bool,
+        /// Python interpreter to ask for torch, numpy and python versions (default: python3 on PATH).
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    pub files: Vec<PathBuf>,
+    /// Render the window once the files are loaded, save a PNG screenshot here and exit.
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Output file.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Image file (PNG as the reference expects; JPEG and WebP are accepted).
+    #[arg(long, value_name = "IMG")]
+    pub image: PathBuf,
+    /// A latent as KEY=FILE.npy; repeat for several.
+    #[arg(long = "latent", value_name = "KEY=FILE.npy", required = true)]
+    pub latents: Vec<String>,
+    #[arg(long = "model", value_name = "NAME")]
+    pub model: String,
+    #[arg(long = "model-version", value_name = "V")]
+    pub model_version: String,
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: String,
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// generation_settings as JSON, or @file holding it (seed, steps and sampler are required).
+    #[arg(long, value_name = "JSON|@file")]
+    pub settings: Option<String>,
+    /// hardware_info as JSON or @file; default: this machine's.
+    #[arg(long, value_name = "JSON|@file")]
+    pub hardware: Option<String>,
+    /// auto (smaller of raw and lossless zfp, per latent), raw, zfp, or zfp-lossy:TOL.
+    #[arg(long, default_value = "auto", value_parser = parse_codec)]
+    pub codec: LatentCodec,
+    /// Store latents as float16.
+    #[arg(long)]
+    pub f16: bool,
+    /// Python interpreter to ask for torch, numpy and python versions (default: python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn parse_codec(text: &str) -> Result<LatentCodec, String> {
+    text.parse()
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        None => commands::view(ViewArgs { files: cli.files, screenshot: None }),
+        Some(Command::View(args)) => commands::view(args),
+        Some(Command::Info { file, json }) => commands::info(&file, json),
+        Some(Command::Verify { files }) => commands::verify(&files),
+        Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force),
+        Some(Command::Pack(args)) => commands::pack(&args),
+        Some(Command::Env { json, python }) => commands::env(json, python),
+    }
+}
