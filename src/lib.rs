@@ -2,5 +2,6 @@
 
 pub mod format;
 pub mod npy;
+pub mod probe;
 pub mod cli;
 pub mod gui;

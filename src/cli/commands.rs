@@ -278,7 +278,7 @@ pub fn pack(args: &PackArgs) -> u8 {
                 }
                 for latent in &packed.latents {
                     println!(
-                        "{}: {} {} , {} bytes stored for {} raw",
+                        "{}: {} {}, {} bytes stored for {} raw",
                         latent.key,
                         latent.codec.name(),
                         latent.dtype.numpy_name(),

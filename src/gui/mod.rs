@@ -107,34 +107,34 @@ impl WorkbenchApp {
         self.documents.iter().all(|d| matches!(d.state, DocumentState::Ready { .. }))
     }
 
+    /// For `--screenshot`: once every file has loaded and a few frames have settled the layout,
+    /// capture the window, save it and close.
     fn handle_screenshot(&mut self, ctx: &egui::Context) {
         let all_loaded = self.all_loaded();
         let Some(request) = &mut self.screenshot else { return };
-        let shot = ctx.input(|i| {
-            i.events.iter().find_map(|event| match event {
-                egui::Event::Screenshot { image, .. } => Some(image.clone()),
-                _ => None,
-            })
-        });
-        if let Some(image) = shot {
-            let size = [image.size[0] as u32, image.size[1] as u32];
-            let pixels: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
-            let result = image::RgbaImage::from_raw(size[0], size[1], pixels)
-                .ok_or_else(|| "screenshot has the wrong size".to_string())
-                .and_then(|img| img.save(&request.target).map_err(|e| e.to_string()));
-            match result {
-                Ok(()) => eprintln!("screenshot saved to {}", request.target.display()),
-                Err(error) => eprintln!("raiiaf: could not save the screenshot: {error}"),
-            }
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        if request.requested {
             return;
         }
-        if all_loaded && !request.requested {
+        if all_loaded {
             request.settled_frames += 1;
-            if request.settled_frames >= 5 {
-                request.requested = true;
-                ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::UserData::default()));
-            }
+        }
+        if request.settled_frames >= 5 {
+            request.requested = true;
+            let target = request.target.clone();
+            let closer = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let size = [image.size[0] as u32, image.size[1] as u32];
+                let pixels: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+                let saved = image::RgbaImage::from_raw(size[0], size[1], pixels)
+                    .ok_or_else(|| "screenshot has the wrong size".to_string())
+                    .and_then(|img| img.save(&target).map_err(|e| e.to_string()));
+                match saved {
+                    Ok(()) => eprintln!("screenshot saved to {}", target.display()),
+                    Err(error) => eprintln!("raiiaf: could not save the screenshot: {error}"),
+                }
+                closer.send_viewport_cmd(egui::ViewportCommand::Close);
+                closer.request_repaint();
+            });
         }
         ctx.request_repaint();
     }
@@ -181,7 +181,8 @@ fn document_ui(ui: &mut egui::Ui, loaded: &Loaded, texture: Option<&egui::Textur
         if let Some(texture) = texture {
             let available = columns[0].available_width();
             let size = texture.size_vec2();
-            let scale = (available / size.x).min(1.0).max(0.05);
+            // Fit the column width, and at most 600 points tall, scaling small images up too.
+            let scale = (available / size.x).min(600.0 / size.y).max(0.05);
             columns[0].image((texture.id(), size * scale));
         } else {
             columns[0].label("No image in this file.");
@@ -221,17 +222,18 @@ fn document_ui(ui: &mut egui::Ui, loaded: &Loaded, texture: Option<&egui::Textur
 }
 
 impl eframe::App for WorkbenchApp {
-    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let mut commands: Vec<UiCommand> = self.pending_open.drain(..).map(UiCommand::Open).collect();
-        ctx.input(|i| {
-            for file in &i.raw.dropped_files {
-                if let Some(path) = &file.path {
-                    commands.push(UiCommand::Open(path.clone()));
-                }
-            }
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
         });
+        self.pending_open.extend(dropped);
         self.poll_workers(ctx);
-        egui::TopBottomPanel::top("tabs").show(ctx, |ui| {
+        self.handle_screenshot(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut commands: Vec<UiCommand> = self.pending_open.drain(..).map(UiCommand::Open).collect();
+        egui::Panel::top("tabs").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("RAIIAF Workbench");
                 if let Some(Document { state: DocumentState::Ready { loaded, .. }, .. }) = self.documents.get(self.selected) {
@@ -240,7 +242,7 @@ impl eframe::App for WorkbenchApp {
             });
             tabs_ui(ui, &self.documents, self.selected, &mut commands);
         });
-        egui::CentralPanel::default().show(ctx, |ui| match self.documents.get(self.selected) {
+        egui::CentralPanel::default().show(ui, |ui| match self.documents.get(self.selected) {
             None => {
                 ui.centered_and_justified(|ui| ui.label("Drop .raiiaf or .gen5 files here, or pass them on the command line."));
             }
@@ -252,10 +254,10 @@ impl eframe::App for WorkbenchApp {
             }
             Some(Document { state: DocumentState::Ready { loaded, texture }, .. }) => document_ui(ui, loaded, texture.as_ref()),
         });
+        let ctx = ui.ctx().clone();
         for command in commands {
-            self.apply(ctx, command);
+            self.apply(&ctx, command);
         }
-        self.handle_screenshot(ctx);
     }
 }
 

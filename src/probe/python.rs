@@ -26,28 +26,34 @@ pub(crate) const PROBE_SCRIPT: &str = r#"
 import json, platform, sys
 def failure(module, error):
     missing = isinstance(error, ImportError) and getattr(error, "name", None) == module
-    return {"state": "missing" if missing else "unavailable", "reason": "%s: %s" % (type(error).__name__, error)}
+    return {"state": "missing" if missing else "unavailable",
+            "reason": "%s: %s" % (type(error).__name__, error)}
 result = {}
 python_version = platform.python_version()
-result["python"] = {"state": "found", "canonical": f"name=python;version={python_version}", "version": str(python_version)}
+result["python"] = {"state": "found", "canonical": f"name=python;version={python_version}",
+                    "version": str(python_version)}
 try:
     import numpy as np
     numpy_version = np.__version__
-    result["numpy"] = {"state": "found", "canonical": f"name=numpy;version={numpy_version}", "version": str(numpy_version)}
+    result["numpy"] = {"state": "found", "canonical": f"name=numpy;version={numpy_version}",
+                       "version": str(numpy_version)}
 except Exception as error:
     result["numpy"] = failure("numpy", error)
 try:
     import torch
     torch_version = torch.__version__.split("+")[0]
     cuda_version = torch.version.cuda
-    result["torch"] = {"state": "found", "canonical": f"name=torch;version={torch_version};cuda={cuda_version}", "version": str(torch_version)}
+    result["torch"] = {"state": "found", "canonical": f"name=torch;version={torch_version};cuda={cuda_version}",
+                       "version": str(torch_version)}
     cuda_text = cuda_version
     if cuda_text is None:
         cuda_text = "none"
-    result["cuda"] = {"state": "found", "canonical": f"name=cuda;version={cuda_text}", "version": None if cuda_version is None else str(cuda_version)}
+    result["cuda"] = {"state": "found", "canonical": f"name=cuda;version={cuda_text}",
+                      "version": None if cuda_version is None else str(cuda_version)}
 except Exception as error:
     result["torch"] = failure("torch", error)
-    result["cuda"] = {"state": result["torch"]["state"], "reason": "read from torch, which is %s" % result["torch"]["state"]}
+    torch_state = result["torch"]["state"]
+    result["cuda"] = {"state": torch_state, "reason": "read from torch, which is %s" % torch_state}
 sys.stdout.write("\n" + "RAIIAF_PROBE_JSON:" + json.dumps(result) + "\n")
 sys.stdout.flush()
 "#;
@@ -151,10 +157,13 @@ pub(crate) fn parse_result(json_text: &str) -> Result<PythonReport, String> {
         let reason = || text("reason").unwrap_or_else(|| "no reason given".to_owned());
         let component = match entry.get("state").and_then(Value::as_str) {
             Some("found") => {
-                let canonical = text("canonical").ok_or_else(|| format!("`{id}` is found but has no canonical string"))?;
+                let canonical =
+                    text("canonical").ok_or_else(|| format!("`{id}` is found but has no canonical string"))?;
                 PythonComponent { status: ProbeStatus::Found, canonical: Some(canonical), version: text("version") }
             }
-            Some("missing") => PythonComponent { status: ProbeStatus::Missing(reason()), canonical: None, version: None },
+            Some("missing") => {
+                PythonComponent { status: ProbeStatus::Missing(reason()), canonical: None, version: None }
+            }
             Some("unavailable") => PythonComponent::unavailable(&reason()),
             other => return Err(format!("`{id}` has an unknown state {other:?}")),
         };
