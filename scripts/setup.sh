@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake libclang-dev clang pkg-config xvfb mesa-vulkan-drivers libgl1-mesa-dri libegl1
-          libxkbcommon-x11-0 libx11-xcb1 python3-venv)
+          libxkbcommon-x11-0 libx11-xcb1 python3 python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
