@@ -139,9 +139,8 @@ pub(crate) fn host_facts() -> HostFacts {
             None
         }
     };
-    let refresh = RefreshKind::nothing()
-        .with_cpu(CpuRefreshKind::nothing())
-        .with_memory(MemoryRefreshKind::nothing().with_ram());
+    let refresh =
+        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()).with_memory(MemoryRefreshKind::nothing().with_ram());
     let system = match System::new_with_specifics(refresh) {
         Ok(system) => Some(system),
         Err(error) => {
@@ -151,11 +150,8 @@ pub(crate) fn host_facts() -> HostFacts {
     };
     let cpus = system.as_ref().map(|s| s.cpus()).unwrap_or_default();
     let cpu_brand = cpus.first().map(|cpu| cpu.brand().trim().to_owned()).filter(|brand| !brand.is_empty());
-    let logical = if cpus.is_empty() {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    } else {
-        cpus.len()
-    };
+    let logical =
+        if cpus.is_empty() { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { cpus.len() };
     let cores = System::physical_core_count().ok().filter(|&n| n > 0).unwrap_or(logical).max(1);
     let ram_gb = system
         .as_ref()
