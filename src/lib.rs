@@ -1,7 +1,7 @@
 //! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
 
+pub mod cli;
 pub mod format;
+pub mod gui;
 pub mod npy;
 pub mod probe;
-pub mod cli;
-pub mod gui;

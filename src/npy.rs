@@ -88,7 +88,9 @@ mod tests {
 
     #[test]
     fn written_npy_reads_back_identically() {
-        for values in [LatentValues::F32(vec![1.0, -2.5, 3.25, 0.0, 7.0, -0.0]), LatentValues::F32(vec![0.5; 6]).to_f16()] {
+        for values in
+            [LatentValues::F32(vec![1.0, -2.5, 3.25, 0.0, 7.0, -0.0]), LatentValues::F32(vec![0.5; 6]).to_f16()]
+        {
             let latent = Latent::new("x", vec![2, 3], values.clone()).unwrap();
             let tensor = read_npy(&write_npy(&latent).unwrap()).unwrap();
             assert_eq!(tensor.shape, vec![2, 3]);

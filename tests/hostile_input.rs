@@ -7,6 +7,8 @@
 //! file never asked for a buffer anywhere near what the file claims. (Memory that zstd's or zfp's C
 //! code takes with `malloc` is not seen; every buffer sized from file contents is a Rust `Vec`.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -127,7 +129,11 @@ fn describe(inspection: &Inspection) -> String {
 }
 
 fn fatal_root(inspection: &Inspection) -> &FormatError {
-    inspection.fatal.as_ref().map(FormatError::root).unwrap_or_else(|| panic!("expected a fatal error; {}", describe(inspection)))
+    inspection
+        .fatal
+        .as_ref()
+        .map(FormatError::root)
+        .unwrap_or_else(|| panic!("expected a fatal error; {}", describe(inspection)))
 }
 
 /// Asserts the file reads, and that exactly these checks failed.
@@ -332,7 +338,11 @@ fn png_bytes_are_not_raiiaf() {
 fn empty_and_almost_magic_inputs_are_not_raiiaf() {
     for bytes in [&b""[..], b"r", b"raiia", b"RAIIAF\x01\x00", b"GEN", b"gen5"] {
         let inspection = inspect_default(bytes);
-        assert!(matches!(fatal_root(&inspection), FormatError::NotRaiiaf { .. }), "{bytes:?}: {}", describe(&inspection));
+        assert!(
+            matches!(fatal_root(&inspection), FormatError::NotRaiiaf { .. }),
+            "{bytes:?}: {}",
+            describe(&inspection)
+        );
         assert_eq!(inspection.verdict(), Verdict::Unreadable);
         assert_eq!(failed_codes(&inspection), BTreeSet::from(["header.magic"]));
     }
@@ -356,7 +366,10 @@ fn major_version_2_is_unsupported() {
     let mut gen5 = b"GEN5".to_vec();
     gen5.extend_from_slice(&[2, 0]);
     gen5.resize(32, 0);
-    assert!(matches!(fatal_root(&inspect_default(&gen5)), FormatError::UnsupportedVersion { format: "gen5", major: 2, .. }));
+    assert!(matches!(
+        fatal_root(&inspect_default(&gen5)),
+        FormatError::UnsupportedVersion { format: "gen5", major: 2, .. }
+    ));
 }
 
 #[test]
@@ -364,7 +377,10 @@ fn a_20_byte_header_is_truncated() {
     let bytes = &raiiaf_header(33, 0, 0, 33)[..20];
     let inspection = inspect_default(bytes);
     assert!(
-        matches!(fatal_root(&inspection), FormatError::Truncated { location: Location::Header, offset: 0, end: 33, available: 20 }),
+        matches!(
+            fatal_root(&inspection),
+            FormatError::Truncated { location: Location::Header, offset: 0, end: 33, available: 20 }
+        ),
         "{}",
         describe(&inspection)
     );
@@ -405,7 +421,10 @@ fn a_header_claiming_a_4_gib_chunk_table_is_truncated_without_allocating() {
     // A little real data after the header changes nothing.
     let mut bytes = raiiaf_header(33, u32::MAX - 33, 1, 1 << 32);
     bytes.extend_from_slice(&[0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0]);
-    assert!(matches!(fatal_root(&inspect_default(&bytes)), FormatError::Truncated { location: Location::Manifest, .. }));
+    assert!(matches!(
+        fatal_root(&inspect_default(&bytes)),
+        FormatError::Truncated { location: Location::Manifest, .. }
+    ));
 }
 
 #[test]
@@ -488,7 +507,9 @@ fn a_frame_declaring_more_than_it_holds_is_corrupt_and_bounded_by_the_cap() {
     bytes.extend_from_slice(&over);
     let (inspection, peak) = measured(|| inspect(&bytes, &limits));
     match fatal_root(&inspection) {
-        FormatError::Corrupt { location: Location::Manifest, detail, .. } => assert!(detail.contains("over the limit"), "{detail}"),
+        FormatError::Corrupt { location: Location::Manifest, detail, .. } => {
+            assert!(detail.contains("over the limit"), "{detail}")
+        }
         other => panic!("{other:?}"),
     }
     assert!(peak < 64 << 10, "allocated {peak}");
@@ -525,8 +546,17 @@ fn a_latent_shape_of_2_pow_48_values_fails_decode_without_allocating() {
             assert!(inspection.latents.is_empty());
             let decode: Vec<_> = inspection.report.failures().filter(|c| c.code == "chunk.decode").collect();
             assert_eq!(decode.len(), 1, "{}", describe(&inspection));
-            assert!(decode[0].message.contains("over the limit") || decode[0].message.contains("more than the limit"), "{}", decode[0].message);
-            assert_eq!(failed_codes(&inspection), BTreeSet::from(["chunk.decode"]), "{codec:?} {shape}: {}", describe(&inspection));
+            assert!(
+                decode[0].message.contains("over the limit") || decode[0].message.contains("more than the limit"),
+                "{}",
+                decode[0].message
+            );
+            assert_eq!(
+                failed_codes(&inspection),
+                BTreeSet::from(["chunk.decode"]),
+                "{codec:?} {shape}: {}",
+                describe(&inspection)
+            );
         }
     }
 }
@@ -625,7 +655,9 @@ fn a_flipped_byte_in_a_reference_zstd_frame_fails_the_right_check() {
     bytes[envc_offset] ^= 0x01;
     let inspection = inspect_default(&bytes);
     assert_failed_exactly(&inspection, &["chunk.decode"]);
-    assert!(inspection.report.failures().all(|c| c.location == Location::Chunk { index: envc_index, kind: "ENVC".into() }));
+    assert!(
+        inspection.report.failures().all(|c| c.location == Location::Chunk { index: envc_index, kind: "ENVC".into() })
+    );
 
     // The frame of the latent's 12-byte inner header.
     let mut bytes = original.clone();
@@ -637,7 +669,11 @@ fn a_flipped_byte_in_a_reference_zstd_frame_fails_the_right_check() {
     let mut bytes = original.clone();
     bytes[header.chunk_table_offset as usize + 2] ^= 0x04;
     let inspection = inspect_default(&bytes);
-    assert!(matches!(fatal_root(&inspection), FormatError::Corrupt { location: Location::Manifest, .. }), "{}", describe(&inspection));
+    assert!(
+        matches!(fatal_root(&inspection), FormatError::Corrupt { location: Location::Manifest, .. }),
+        "{}",
+        describe(&inspection)
+    );
 }
 
 #[test]
@@ -733,7 +769,8 @@ fn a_data_hash_mismatch_fails_chunk_hash() {
     let data = record_of_type(&parts.manifest, "DATA");
     let record = &mut records_mut(&mut parts.manifest)[data];
     let hash = record["hash"].as_str().expect("hash").to_string();
-    let flipped: String = hash.chars().enumerate().map(|(i, c)| if i == 10 { if c == '0' { '1' } else { '0' } } else { c }).collect();
+    let flipped: String =
+        hash.chars().enumerate().map(|(i, c)| if i == 10 { if c == '0' { '1' } else { '0' } } else { c }).collect();
     record["hash"] = Value::from(flipped);
     let inspection = inspect_default(&relay(&parts));
     assert_failed_exactly(&inspection, &["chunk.hash"]);
@@ -748,6 +785,38 @@ fn a_flipped_bit_in_a_raw_latent_fails_chunk_hash() {
     let mut flipped = bytes.clone();
     flipped[offset + 12 + 7] ^= 0x02; // inside the value bytes, past the 12-byte inner header
     assert_failed_exactly(&inspect_default(&flipped), &["chunk.hash"]);
+}
+
+#[test]
+fn a_header_minor_version_that_disagrees_with_the_manifest_fails_file_info() {
+    let mut bytes = sample_file();
+    bytes[7] = 1;
+    assert_failed_exactly(&inspect_default(&bytes), &["manifest.file_info"]);
+    // Both saying 1.1 is consistent (the reference reads any 1.x).
+    let mut parts = split(&sample_file());
+    parts.manifest["raiiaf_metadata"]["file_info"]["version_minor"] = Value::from(1);
+    let mut bytes = relay(&parts);
+    bytes[7] = 1;
+    let inspection = inspect_default(&bytes);
+    assert_eq!(inspection.verdict(), Verdict::Valid, "{}", describe(&inspection));
+}
+
+#[test]
+fn non_canonical_latent_flags_fail_the_inner_header_check() {
+    // `F32\0` -> `F32 `: the lenient flag parser (like the reference's) still reads float32.
+    let bytes = packed(&request(vec![(latent("x", vec![4, 4]), LatentCodec::Raw)], false, environment()));
+    let manifest = meta_json(&bytes);
+    let offset = records(&manifest)[0]["offset"].as_u64().expect("offset") as usize;
+    assert_eq!(&bytes[offset + 4..offset + 8], b"F32\0");
+    let mut damaged = bytes.clone();
+    damaged[offset + 7] = b' ';
+    let inspection = inspect_default(&damaged);
+    assert_failed_exactly(&inspection, &["chunk.inner_header"]);
+    assert!(
+        inspection.report.failures().any(|c| c.message.contains("inner flags F32\\x20 (expected F32\\x00)")),
+        "{}",
+        describe(&inspection)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ fn every_reference_fixture_decodes_like_the_reference() {
 fn every_reference_fixture_passes_every_check() {
     for (path, _) in common::files_with_expectations(&common::fixtures_dir()) {
         let inspection = common::inspect_file(&path);
-        let failed: Vec<String> = inspection.report.failures().map(|c| format!("{} {}: {}", c.code, c.location, c.message)).collect();
+        let failed: Vec<String> =
+            inspection.report.failures().map(|c| format!("{} {}: {}", c.code, c.location, c.message)).collect();
         assert_eq!(inspection.verdict(), Verdict::Valid, "{}: {failed:#?} {:?}", path.display(), inspection.fatal);
     }
 }
@@ -43,10 +44,16 @@ fn fixtures_cover_every_reference_variant() {
     assert!(has(&|i| i.latents.iter().any(|l| l.latent.shape.len() == 8)));
     assert!(has(&|i| i.latents.len() >= 3));
     assert!(has(&|i| i.records.iter().any(|r| r.kind == "DATA" && !r.compressed)));
-    assert!(has(&|i| i.environment.as_ref().is_some_and(|e| e.components.iter().filter(|c| c.component_id == "gpu").count() == 2)));
+    assert!(has(&|i| i.environment.as_ref().is_some_and(|e| e
+        .components
+        .iter()
+        .filter(|c| c.component_id == "gpu")
+        .count()
+        == 2)));
     for format in ["png", "jpeg", "webp"] {
         assert!(
-            has(&|i| i.image.as_ref().and_then(|img| raiiaf_workbench::format::writer::image_format_name(&img.bytes)) == Some(format)),
+            has(&|i| i.image.as_ref().and_then(|img| raiiaf_workbench::format::writer::image_format_name(&img.bytes))
+                == Some(format)),
             "{format}"
         );
     }

@@ -16,7 +16,9 @@ use serde_json::{Map, Value, json};
 fn reference_python() -> Option<PathBuf> {
     match std::env::var_os("RAIIAF_REFERENCE_PYTHON") {
         Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var_os("CI").is_some() => panic!("CI must run the reference cross-check: set RAIIAF_REFERENCE_PYTHON"),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the reference cross-check: set RAIIAF_REFERENCE_PYTHON")
+        }
         None => {
             eprintln!("skipped: RAIIAF_REFERENCE_PYTHON is not set (scripts/test.sh sets it)");
             None
@@ -149,7 +151,11 @@ fn files_this_program_writes_read_back_bit_exactly_in_the_reference() {
         let lossy = path.to_string_lossy().contains("lossy");
         for (decoded, (_, _, original)) in inspection.latents.iter().zip(&tensors) {
             let float16 = path.to_string_lossy().contains("true");
-            let intended = if float16 { LatentValues::F32(original.clone()).to_f16() } else { LatentValues::F32(original.clone()) };
+            let intended = if float16 {
+                LatentValues::F32(original.clone()).to_f16()
+            } else {
+                LatentValues::F32(original.clone())
+            };
             if lossy && decoded.latent.shape.len() <= 4 {
                 let max_error = intended
                     .to_f32_vec()

@@ -116,7 +116,9 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
         println!("  model: {} {}", get("model_info.model_name"), get("model_info.version"));
         println!("  date: {}", get("model_info.date"));
         println!("  prompt: {}", get("model_info.prompt"));
-        if let Some(settings) = format::manifest::lookup(body, "model_info.generation_settings").and_then(Value::as_object) {
+        if let Some(settings) =
+            format::manifest::lookup(body, "model_info.generation_settings").and_then(Value::as_object)
+        {
             let pairs: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={}", text_value(Some(v)))).collect();
             println!("  settings: {}", pairs.join(", "));
         }
@@ -169,7 +171,12 @@ pub fn verify(paths: &[PathBuf]) -> u8 {
                 } else {
                     let mut codes = failures.clone();
                     codes.dedup();
-                    format!("{} of {} checks failed: {}", failures.len(), inspection.report.checks.len(), codes.join(", "))
+                    format!(
+                        "{} of {} checks failed: {}",
+                        failures.len(),
+                        inspection.report.checks.len(),
+                        codes.join(", ")
+                    )
                 }
             }
         };
@@ -187,10 +194,8 @@ impl Verdict {
 
 /// A file name made from a latent key: letters, digits, `-`, `_` and `.` kept, the rest `_`.
 pub fn safe_file_stem(key: &str) -> String {
-    let stem: String = key
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
+    let stem: String =
+        key.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     let stem = stem.trim_start_matches('.');
     if stem.is_empty() { "latent".into() } else { stem.to_string() }
 }

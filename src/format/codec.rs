@@ -14,7 +14,10 @@ pub enum FrameError {
     /// The frame header does not state the decompressed size (the reference refuses these too).
     NoContentSize,
     /// The stated size is over the caller's cap; nothing was allocated.
-    TooLarge { declared: u64, cap: u64 },
+    TooLarge {
+        declared: u64,
+        cap: u64,
+    },
     Invalid(String),
 }
 
@@ -285,6 +288,18 @@ pub fn zfp_decode(stream_bytes: &[u8], max_elements: u64) -> Result<ZfpArray, St
             return Err(format!("zfp header declares {elements} values, over the limit of {max_elements}"));
         }
         let count = usize::try_from(elements).map_err(|_| "zfp field too large".to_string())?;
+        // zfp pads every block to at least `minbits` bits, so a whole stream holds at least
+        // blocks x minbits bits. Checking that first keeps a hostile mode (up to 32768 bits per
+        // block) from sizing the padded copy below at gigabytes for a stream of a few bytes.
+        let blocks = zfp::zfp_field_blocks(reader.handles.field) as u64;
+        let min_bits = blocks.saturating_mul(u64::from((*reader.handles.stream).minbits));
+        if min_bits > (stream_bytes.len() as u64).saturating_mul(8) {
+            return Err(format!(
+                "zfp stream is truncated: its mode needs at least {} bytes, it has {}",
+                min_bits.div_ceil(8),
+                stream_bytes.len()
+            ));
+        }
         let needed_words = (reader.max_bytes.max(stream_bytes.len()) + ZFP_HEADER_PAD_BYTES).div_ceil(8);
         if needed_words > words.len() {
             drop(reader);

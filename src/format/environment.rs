@@ -107,7 +107,8 @@ pub fn compare(file: &[EnvComponent], other: &[EnvComponent]) -> Vec<ComponentCo
                 if let Some(slot) = used.get_mut(i) {
                     *slot = true;
                 }
-                let status = if o.canonical == component.canonical { ComponentStatus::Same } else { ComponentStatus::Differs };
+                let status =
+                    if o.canonical == component.canonical { ComponentStatus::Same } else { ComponentStatus::Differs };
                 (status, Some(o.canonical.clone()))
             }
             None => (ComponentStatus::OnlyInFile, None),

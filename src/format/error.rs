@@ -13,9 +13,14 @@ pub enum Location {
     /// The chunk table (META chunk) that the header points at.
     Manifest,
     /// A chunk record of the manifest, by its position in the `chunks` list.
-    Chunk { index: usize, kind: String },
+    Chunk {
+        index: usize,
+        kind: String,
+    },
     /// A component of the ENVC snapshot, by its position.
-    EnvComponent { index: usize },
+    EnvComponent {
+        index: usize,
+    },
     File,
 }
 

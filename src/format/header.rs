@@ -85,9 +85,8 @@ impl Header {
     /// Parses the header at the start of `bytes`. Only the magic and the version decide whether
     /// the file can be read at all; everything else is left to the checks.
     pub fn parse(bytes: &[u8]) -> Result<Header> {
-        let format = sniff(bytes).ok_or_else(|| FormatError::NotRaiiaf {
-            found: bytes.iter().take(8).copied().collect(),
-        })?;
+        let format =
+            sniff(bytes).ok_or_else(|| FormatError::NotRaiiaf { found: bytes.iter().take(8).copied().collect() })?;
         let size = format.header_size();
         let truncated = || FormatError::Truncated {
             location: Location::Header,

@@ -88,9 +88,7 @@ impl LatentValues {
                 if !chunks.remainder().is_empty() {
                     return None;
                 }
-                Some(LatentValues::F32(
-                    chunks.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                ))
+                Some(LatentValues::F32(chunks.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
             }
             Dtype::F16 => {
                 let chunks = bytes.chunks_exact(2);

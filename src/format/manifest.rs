@@ -17,12 +17,12 @@ pub struct SchemaProblem {
 
 static RAIIAF_SCHEMA: LazyLock<Result<jsonschema::Validator, String>> =
     LazyLock::new(|| compile_schema(Format::Raiiaf));
-static GEN5_SCHEMA: LazyLock<Result<jsonschema::Validator, String>> =
-    LazyLock::new(|| compile_schema(Format::Gen5));
+static GEN5_SCHEMA: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| compile_schema(Format::Gen5));
 
 /// The shipped schema, adapted to a format (gen5 differs only in its root key and magic).
 pub fn schema_for(format: Format) -> Result<Value, String> {
-    let mut schema: Value = serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("shipped schema is not JSON: {e}"))?;
+    let mut schema: Value =
+        serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("shipped schema is not JSON: {e}"))?;
     if format == Format::Gen5 {
         let rename = |v: &mut Value| -> Option<()> {
             let props = v.get_mut("properties")?.as_object_mut()?;

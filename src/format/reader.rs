@@ -74,7 +74,10 @@ impl InnerHeader {
 }
 
 fn printable(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("\\x{b:02x}") }).collect()
+    bytes
+        .iter()
+        .map(|&b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("\\x{b:02x}") })
+        .collect()
 }
 
 /// A latent as decoded, with the record it came from.
@@ -196,7 +199,12 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
         Location::Header,
         format!("version {}.{}", header.version_major, header.version_minor),
     );
-    report.push(code::HEADER_FLAGS, Location::Header, header.flags == 0, format!("flags {} (expected 0)", header.flags));
+    report.push(
+        code::HEADER_FLAGS,
+        Location::Header,
+        header.flags == 0,
+        format!("flags {} (expected 0)", header.flags),
+    );
     report.push(
         code::HEADER_RESERVED,
         Location::Header,
@@ -227,15 +235,28 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     report.pass(code::HEADER_TABLE_BOUNDS, Location::Header, format!("chunk table at {table_start}..{table_end}"));
     let meta = open_chunk(table, true, limits.max_metadata_bytes)
         .map_err(|detail| FormatError::corrupt(Location::Manifest, table_start, detail))?;
-    check_wrapped_chunk(&mut out.report, Location::Manifest, code::MANIFEST_INNER_HEADER, &meta, b"META", b"0000", None);
+    check_wrapped_chunk(
+        &mut out.report,
+        Location::Manifest,
+        code::MANIFEST_INNER_HEADER,
+        &meta,
+        b"META",
+        b"0000",
+        None,
+    );
     let manifest: Value = serde_json::from_slice(meta.payload())
         .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))?;
     let body = manifest::body(format, &manifest).ok_or_else(|| {
-        FormatError::corrupt(Location::Manifest, table_start, format!("manifest has no `{}` object", format.manifest_root()))
+        FormatError::corrupt(
+            Location::Manifest,
+            table_start,
+            format!("manifest has no `{}` object", format.manifest_root()),
+        )
     })?;
-    let chunk_list = body.get("chunks").and_then(Value::as_array).ok_or_else(|| {
-        FormatError::corrupt(Location::Manifest, table_start, "manifest has no `chunks` list")
-    })?;
+    let chunk_list = body
+        .get("chunks")
+        .and_then(Value::as_array)
+        .ok_or_else(|| FormatError::corrupt(Location::Manifest, table_start, "manifest has no `chunks` list"))?;
     if chunk_list.len() as u64 > limits.max_chunks {
         return Err(FormatError::LimitExceeded {
             location: Location::Manifest,
@@ -264,11 +285,9 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     for (position, value) in chunk_list.iter().enumerate() {
         match ChunkRecord::from_json(position, value) {
             Ok(record) => records.push(record),
-            Err(problem) => report.fail(
-                code::CHUNK_RECORD,
-                Location::Chunk { index: position, kind: "?".into() },
-                problem,
-            ),
+            Err(problem) => {
+                report.fail(code::CHUNK_RECORD, Location::Chunk { index: position, kind: "?".into() }, problem)
+            }
         }
     }
     check_layout(report, &records, header_size, (table_start, table_end), file_len);
@@ -287,11 +306,13 @@ fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<
     };
     let magic = info.get("magic").and_then(Value::as_str).unwrap_or("");
     let major = info.get("version_major").and_then(Value::as_u64);
+    let minor = info.get("version_minor").and_then(Value::as_u64);
     let count = info.get("chunk_count").and_then(Value::as_u64);
     let format = header.format;
     let expected_magic = std::str::from_utf8(format.magic()).unwrap_or("");
     let ok = magic == expected_magic
         && major == Some(u64::from(header.version_major))
+        && minor == Some(u64::from(header.version_minor))
         && count == Some(chunk_count as u64);
     // file_info.file_size is computed by the reference before its final recompression and is
     // usually a few bytes off, so it is reported but never checked.
@@ -300,8 +321,8 @@ fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<
         Location::Manifest,
         ok,
         format!(
-            "file_info: magic {magic:?}, version_major {major:?}, chunk_count {count:?} (header: {expected_magic:?}, {}, {chunk_count} records)",
-            header.version_major
+            "file_info: magic {magic:?}, version_major {major:?}, version_minor {minor:?}, chunk_count {count:?} (header: {expected_magic:?}, {}, {}, {chunk_count} records)",
+            header.version_major, header.version_minor
         ),
     );
 }
@@ -309,7 +330,8 @@ fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<
 /// Every record inside the file and past the header, no two chunks overlapping, no byte of the
 /// file outside a chunk.
 fn check_layout(report: &mut Report, records: &[ChunkRecord], header_size: u64, table: (u64, u64), file_len: u64) {
-    let mut spans: Vec<(u64, u64, String)> = vec![(0, header_size, "header".into()), (table.0, table.1, "chunk table".into())];
+    let mut spans: Vec<(u64, u64, String)> =
+        vec![(0, header_size, "header".into()), (table.0, table.1, "chunk table".into())];
     for record in records {
         let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
         match record.span() {
@@ -354,7 +376,11 @@ fn check_layout(report: &mut Report, records: &[ChunkRecord], header_size: u64, 
         code::LAYOUT_COVERAGE,
         Location::File,
         gaps.is_empty(),
-        if gaps.is_empty() { "every byte belongs to the header or a chunk".to_string() } else { format!("bytes outside any chunk: {}", gaps.join(", ")) },
+        if gaps.is_empty() {
+            "every byte belongs to the header or a chunk".to_string()
+        } else {
+            format!("bytes outside any chunk: {}", gaps.join(", "))
+        },
     );
 }
 
@@ -382,7 +408,8 @@ impl OpenedChunk<'_> {
 /// Splits a chunk into inner header and payload; `cap` bounds the decompressed payload.
 fn open_chunk(chunk: &[u8], compressed: bool, cap: u64) -> std::result::Result<OpenedChunk<'_>, String> {
     let (data, after_frame) = if compressed {
-        let frame = codec::zstd_decode_frame(chunk, cap.saturating_add(INNER_HEADER_SIZE as u64)).map_err(|e| e.to_string())?;
+        let frame =
+            codec::zstd_decode_frame(chunk, cap.saturating_add(INNER_HEADER_SIZE as u64)).map_err(|e| e.to_string())?;
         (Cow::Owned(frame.data), chunk.len().saturating_sub(frame.frame_len))
     } else {
         (Cow::Borrowed(chunk), 0)
@@ -439,7 +466,9 @@ fn check_hash(report: &mut Report, location: Location, recorded: Option<&str>, a
         Some(expected) if expected.eq_ignore_ascii_case(actual) => {
             report.pass(code::CHUNK_HASH, location, format!("sha256 {actual}"))
         }
-        Some(expected) => report.fail(code::CHUNK_HASH, location, format!("sha256 expected {expected}, computed {actual}")),
+        Some(expected) => {
+            report.fail(code::CHUNK_HASH, location, format!("sha256 expected {expected}, computed {actual}"))
+        }
         None => report.fail(code::CHUNK_HASH, location, format!("record has no hash; computed {actual}")),
     }
 }
@@ -454,9 +483,8 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
         );
     }
     // Bounds were checked (and reported) by check_layout; a chunk outside the file is not decoded.
-    let Some(chunk) = record
-        .span()
-        .and_then(|(start, end)| bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?))
+    let Some(chunk) =
+        record.span().and_then(|(start, end)| bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?))
     else {
         return;
     };
@@ -465,13 +493,25 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
         "LATN" => match decode_latent(chunk, format, record, limits) {
             Ok(decoded) => {
                 check_latent(report, &location, record, &decoded);
-                out.latents.push(DecodedLatent { record: record.position, codec: decoded.codec, latent: decoded.latent });
+                out.latents.push(DecodedLatent {
+                    record: record.position,
+                    codec: decoded.codec,
+                    latent: decoded.latent,
+                });
             }
             Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
         },
         "DATA" => match open_chunk(chunk, record.compressed, limits.max_image_bytes) {
             Ok(opened) => {
-                check_wrapped_chunk(report, location.clone(), code::CHUNK_INNER_HEADER, &opened, b"DATA", b"0000", record.uncompressed_size);
+                check_wrapped_chunk(
+                    report,
+                    location.clone(),
+                    code::CHUNK_INNER_HEADER,
+                    &opened,
+                    b"DATA",
+                    b"0000",
+                    record.uncompressed_size,
+                );
                 let image = opened.payload().to_vec();
                 report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
                 check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(&image));
@@ -484,11 +524,23 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
         },
         "ENVC" => match open_chunk(chunk, record.compressed, limits.max_metadata_bytes) {
             Ok(opened) => {
-                check_wrapped_chunk(report, location.clone(), code::CHUNK_INNER_HEADER, &opened, b"ENVC", b"0000", record.uncompressed_size);
+                check_wrapped_chunk(
+                    report,
+                    location.clone(),
+                    code::CHUNK_INNER_HEADER,
+                    &opened,
+                    b"ENVC",
+                    b"0000",
+                    record.uncompressed_size,
+                );
                 check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(opened.payload()));
                 match Environment::from_json_bytes(opened.payload()) {
                     Ok(environment) => {
-                        report.pass(code::CHUNK_DECODE, location.clone(), format!("{} components", environment.components.len()));
+                        report.pass(
+                            code::CHUNK_DECODE,
+                            location.clone(),
+                            format!("{} components", environment.components.len()),
+                        );
                         for (index, component) in environment.components.iter().enumerate() {
                             report.push(
                                 code::ENVC_DIGEST,
@@ -508,7 +560,11 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
                             );
                         }
                         if out.environment.is_some() {
-                            report.fail(code::CHUNK_RECORD, location, "a second ENVC chunk (the reference keeps the last)");
+                            report.fail(
+                                code::CHUNK_RECORD,
+                                location,
+                                "a second ENVC chunk (the reference keeps the last)",
+                            );
                         }
                         out.environment = Some(environment);
                     }
@@ -544,11 +600,19 @@ fn latent_shape(record: &ChunkRecord, limits: &Limits) -> std::result::Result<(V
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= limits.max_latent_elements)
         .ok_or_else(|| format!("shape {shape:?} holds more than the limit of {} values", limits.max_latent_elements))?;
-    let dims = shape.iter().map(|&d| usize::try_from(d).map_err(|_| "dimension too large".to_string())).collect::<std::result::Result<Vec<_>, _>>()?;
+    let dims = shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| "dimension too large".to_string()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((dims, usize::try_from(elements).map_err(|_| "too many values")?))
 }
 
-fn decode_latent(chunk: &[u8], format: Format, record: &ChunkRecord, limits: &Limits) -> std::result::Result<LatentRead, String> {
+fn decode_latent(
+    chunk: &[u8],
+    format: Format,
+    record: &ChunkRecord,
+    limits: &Limits,
+) -> std::result::Result<LatentRead, String> {
     let (shape, elements) = latent_shape(record, limits)?;
     let key = record.key.clone().unwrap_or_else(|| format!("latent_{}", record.position));
     let dtype_of = |inner: &InnerHeader| {
@@ -602,7 +666,8 @@ fn decode_latent(chunk: &[u8], format: Format, record: &ChunkRecord, limits: &Li
         framing.push(format!("len_header + len_data = {end}, compressed_size = {}", chunk.len()));
     }
     let header_frame = chunk.get(..split).ok_or("len_header runs past the chunk")?;
-    let frame = codec::zstd_decode_frame(header_frame, INNER_HEADER_SIZE as u64).map_err(|e| format!("latent header frame: {e}"))?;
+    let frame = codec::zstd_decode_frame(header_frame, INNER_HEADER_SIZE as u64)
+        .map_err(|e| format!("latent header frame: {e}"))?;
     if frame.frame_len != header_frame.len() {
         framing.push(format!("{} bytes follow the header frame", header_frame.len() - frame.frame_len));
     }
@@ -630,7 +695,9 @@ fn zfp_to_dtype(values: ZfpValues, dtype: Dtype) -> LatentValues {
         (ZfpValues::F64(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
         (ZfpValues::F64(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f16::from_f64).collect()),
         (ZfpValues::I32(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
-        (ZfpValues::I32(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(|x| f16::from_f64(f64::from(x))).collect()),
+        (ZfpValues::I32(v), Dtype::F16) => {
+            LatentValues::F16(v.into_iter().map(|x| f16::from_f64(f64::from(x))).collect())
+        }
         (ZfpValues::I64(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
         (ZfpValues::I64(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(|x| f16::from_f64(x as f64)).collect()),
     }
@@ -651,14 +718,24 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
     if Dtype::from_flags(record.flags.as_bytes()) != Some(dtype) {
         problems.push(format!("record flags {:?}, inner flags {}", record.flags, printable(&read.inner.flags)));
     }
+    // Dtype::from_flags is lenient (it trims NULs and spaces, as the reference does); every
+    // writer stores exactly `F32\0` or `F16\0`, so anything else is damage.
+    if read.inner.flags != dtype.flags() {
+        problems.push(format!("inner flags {} (expected {})", printable(&read.inner.flags), printable(&dtype.flags())));
+    }
     if record.uncompressed_size != Some(u64::from(read.inner.size)) {
-        problems.push(format!("inner size {}, record uncompressed_size {:?}", read.inner.size, record.uncompressed_size));
+        problems
+            .push(format!("inner size {}, record uncompressed_size {:?}", read.inner.size, record.uncompressed_size));
     }
     report.push(
         code::CHUNK_INNER_HEADER,
         location.clone(),
         problems.is_empty(),
-        if problems.is_empty() { format!("LATN header, {} flags, {} bytes", dtype.flag_str(), read.inner.size) } else { problems.join("; ") },
+        if problems.is_empty() {
+            format!("LATN header, {} flags, {} bytes", dtype.flag_str(), read.inner.size)
+        } else {
+            problems.join("; ")
+        },
     );
     let nbytes = latent.values.len() as u64 * dtype.size();
     let dtype_named = record.dtype.as_deref().is_none_or(|name| name == dtype.numpy_name());

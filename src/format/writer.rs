@@ -147,8 +147,9 @@ struct EncodedChunk {
 }
 
 fn wrap(kind: [u8; 4], flags: [u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
-    let size = u32::try_from(payload.len())
-        .map_err(|_| FormatError::invalid_input(format!("a chunk of {} bytes does not fit the format's 32-bit size", payload.len())))?;
+    let size = u32::try_from(payload.len()).map_err(|_| {
+        FormatError::invalid_input(format!("a chunk of {} bytes does not fit the format's 32-bit size", payload.len()))
+    })?;
     let mut out = Vec::with_capacity(INNER_HEADER_SIZE + payload.len());
     out.extend_from_slice(&InnerHeader { kind, flags, size }.to_bytes());
     out.extend_from_slice(payload);
@@ -165,6 +166,9 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
         return Err(invalid("contains NaN or Inf values, which the reference refuses".into()));
     }
     let stored = if item.float16 { latent.values.to_f16() } else { latent.values.clone() };
+    if item.float16 && stored.to_f32_vec().iter().any(|v| !v.is_finite()) {
+        return Err(invalid("has values beyond float16's range (±65504); store it as float32".into()));
+    }
     let dtype = stored.dtype();
     let raw_payload = stored.to_le_bytes();
     let inner = InnerHeader {
@@ -199,6 +203,21 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
             ZfpMode::Accuracy(tolerance) => {
                 // Lossy: the hash covers the values a reader will get back, so the file verifies.
                 let decoded = codec::zfp_decode(&stream, latent.values.len() as u64).map_err(invalid)?;
+                if let codec::ZfpValues::F32(decoded_values) = &decoded.values {
+                    // zfp's accuracy mode can miss its tolerance when one block mixes very
+                    // different magnitudes; refuse rather than store values off by more.
+                    let worst = stored
+                        .to_f32_vec()
+                        .iter()
+                        .zip(decoded_values)
+                        .map(|(a, b)| f64::from((a - b).abs()))
+                        .fold(0.0, f64::max);
+                    if worst > tolerance || worst.is_nan() {
+                        return Err(invalid(format!(
+                            "zfp-lossy:{tolerance} would change a value by {worst}; use zfp or raw"
+                        )));
+                    }
+                }
                 let values = match (decoded.values, dtype) {
                     (codec::ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
                     (codec::ZfpValues::F32(v), Dtype::F16) => LatentValues::F32(v).to_f16(),
@@ -251,7 +270,8 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
 }
 
 fn encode_wrapped(kind: &'static str, payload: &[u8], extra: Map<String, Value>) -> Result<EncodedChunk> {
-    let kind_bytes: [u8; 4] = kind.as_bytes().try_into().map_err(|_| FormatError::invalid_input("chunk type must be 4 bytes"))?;
+    let kind_bytes: [u8; 4] =
+        kind.as_bytes().try_into().map_err(|_| FormatError::invalid_input("chunk type must be 4 bytes"))?;
     let frame = codec::zstd_encode_frame(&wrap(kind_bytes, *b"0000", payload)?)?;
     Ok(EncodedChunk {
         bytes: frame,
@@ -287,12 +307,17 @@ pub fn image_info(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
 /// Builds a complete file in memory.
 pub fn pack(request: &PackRequest) -> Result<Packed> {
     if request.latents.is_empty() {
-        return Err(FormatError::invalid_input("at least one latent is needed (the reference refuses an empty latent dict)"));
+        return Err(FormatError::invalid_input(
+            "at least one latent is needed (the reference refuses an empty latent dict)",
+        ));
     }
     let mut keys = std::collections::HashSet::new();
     for item in &request.latents {
         if item.latent.key.is_empty() || !keys.insert(item.latent.key.as_str()) {
-            return Err(FormatError::invalid_input(format!("latent keys must be unique and non-empty: {:?}", item.latent.key)));
+            return Err(FormatError::invalid_input(format!(
+                "latent keys must be unique and non-empty: {:?}",
+                item.latent.key
+            )));
         }
     }
     let mut chunks = Vec::new();
@@ -349,7 +374,10 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
     let problems = manifest::validate(Format::Raiiaf, &build_manifest(0));
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.pointer, p.message)).collect();
-        return Err(FormatError::invalid_input(format!("the manifest would not match the schema: {}", list.join("; "))));
+        return Err(FormatError::invalid_input(format!(
+            "the manifest would not match the schema: {}",
+            list.join("; ")
+        )));
     }
     // Unlike the reference, record the exact file size: the manifest's own length depends on the
     // number it holds, so iterate until the two agree (two rounds in practice).
@@ -370,9 +398,13 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         version_major: 1,
         version_minor: 0,
         flags: 0,
-        chunk_table_offset: u32::try_from(table_offset)
-            .map_err(|_| FormatError::invalid_input("the chunk table would start past 4 GiB, which the format's 32-bit offsets cannot express"))?,
-        chunk_table_size: u32::try_from(meta_frame.len()).map_err(|_| FormatError::invalid_input("manifest over 4 GiB"))?,
+        chunk_table_offset: u32::try_from(table_offset).map_err(|_| {
+            FormatError::invalid_input(
+                "the chunk table would start past 4 GiB, which the format's 32-bit offsets cannot express",
+            )
+        })?,
+        chunk_table_size: u32::try_from(meta_frame.len())
+            .map_err(|_| FormatError::invalid_input("manifest over 4 GiB"))?,
         chunk_count: u32::try_from(chunk_count).map_err(|_| FormatError::invalid_input("too many chunks"))?,
         file_size: table_offset + meta_frame.len() as u64,
         reserved: 0,

@@ -94,10 +94,9 @@ impl WorkbenchApp {
             if let DocumentState::Loading(receiver) = &document.state
                 && let Ok(loaded) = receiver.try_recv()
             {
-                let texture = loaded
-                    .image
-                    .clone()
-                    .map(|image| ctx.load_texture(document.path.display().to_string(), image, egui::TextureOptions::LINEAR));
+                let texture = loaded.image.clone().map(|image| {
+                    ctx.load_texture(document.path.display().to_string(), image, egui::TextureOptions::LINEAR)
+                });
                 document.state = DocumentState::Ready { loaded: Box::new(loaded), texture };
             }
         }
@@ -154,7 +153,10 @@ fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
 fn tabs_ui(ui: &mut egui::Ui, documents: &[Document], selected: usize, commands: &mut Vec<UiCommand>) {
     ui.horizontal_wrapped(|ui| {
         for (index, document) in documents.iter().enumerate() {
-            let name = document.path.file_name().map_or_else(|| document.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = document
+                .path
+                .file_name()
+                .map_or_else(|| document.path.display().to_string(), |n| n.to_string_lossy().into_owned());
             if ui.selectable_label(index == selected, name).clicked() {
                 commands.push(UiCommand::Select(index));
             }
@@ -236,7 +238,9 @@ impl eframe::App for WorkbenchApp {
         egui::Panel::top("tabs").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("RAIIAF Workbench");
-                if let Some(Document { state: DocumentState::Ready { loaded, .. }, .. }) = self.documents.get(self.selected) {
+                if let Some(Document { state: DocumentState::Ready { loaded, .. }, .. }) =
+                    self.documents.get(self.selected)
+                {
                     verdict_badge(ui, loaded.inspection.verdict());
                 }
             });
@@ -244,7 +248,9 @@ impl eframe::App for WorkbenchApp {
         });
         egui::CentralPanel::default().show(ui, |ui| match self.documents.get(self.selected) {
             None => {
-                ui.centered_and_justified(|ui| ui.label("Drop .raiiaf or .gen5 files here, or pass them on the command line."));
+                ui.centered_and_justified(|ui| {
+                    ui.label("Drop .raiiaf or .gen5 files here, or pass them on the command line.")
+                });
             }
             Some(Document { state: DocumentState::Loading(_), path }) => {
                 ui.horizontal(|ui| {
@@ -252,7 +258,9 @@ impl eframe::App for WorkbenchApp {
                     ui.label(format!("Reading {}", path.display()));
                 });
             }
-            Some(Document { state: DocumentState::Ready { loaded, texture }, .. }) => document_ui(ui, loaded, texture.as_ref()),
+            Some(Document { state: DocumentState::Ready { loaded, texture }, .. }) => {
+                document_ui(ui, loaded, texture.as_ref())
+            }
         });
         let ctx = ui.ctx().clone();
         for command in commands {

@@ -33,7 +33,11 @@ pub fn differences_from_reference(path: &Path, expected: &Value) -> Vec<String> 
     let mut problems = Vec::new();
     let expected_latents = expected["latents"].as_array().cloned().unwrap_or_default();
     if inspection.latents.len() != expected_latents.len() {
-        problems.push(format!("{} latents decoded, reference has {}", inspection.latents.len(), expected_latents.len()));
+        problems.push(format!(
+            "{} latents decoded, reference has {}",
+            inspection.latents.len(),
+            expected_latents.len()
+        ));
     }
     for (ours, theirs) in inspection.latents.iter().zip(&expected_latents) {
         let latent = &ours.latent;
