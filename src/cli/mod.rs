@@ -69,7 +69,7 @@ pub enum Command {
         force: bool,
     },
     /// Build a .raiiaf from an image and .npy latents.
-    Pack(PackArgs),
+    Pack(Box<PackArgs>),
     /// Show this machine's environment components and hardware info.
     Env {
         #[arg(long)]
