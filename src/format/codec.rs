@@ -65,8 +65,17 @@ pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameEr
 /// Encodes one zstd frame the way this program writes every frame: level 3, the content size in
 /// the frame header (the reference needs it) and zstd's content checksum (so a flipped bit is caught).
 pub fn zstd_encode_frame(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    zstd_encode_frame_at(data, ZSTD_LEVEL)
+}
+
+/// zstd level for the small JSON chunks (manifest, environment): a few kilobytes, so the
+/// strongest level costs microseconds and keeps files no larger than the reference's.
+pub const ZSTD_LEVEL_SMALL: i32 = 19;
+
+/// [`zstd_encode_frame`] at a chosen level.
+pub fn zstd_encode_frame_at(data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
     use zstd::zstd_safe::CParameter;
-    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+    let mut compressor = zstd::bulk::Compressor::new(level)?;
     compressor.set_parameter(CParameter::ChecksumFlag(true))?;
     compressor.set_parameter(CParameter::ContentSizeFlag(true))?;
     compressor.compress(data)

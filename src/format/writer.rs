@@ -269,10 +269,10 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     Ok((chunk, summary))
 }
 
-fn encode_wrapped(kind: &'static str, payload: &[u8], extra: Map<String, Value>) -> Result<EncodedChunk> {
+fn encode_wrapped(kind: &'static str, payload: &[u8], extra: Map<String, Value>, level: i32) -> Result<EncodedChunk> {
     let kind_bytes: [u8; 4] =
         kind.as_bytes().try_into().map_err(|_| FormatError::invalid_input("chunk type must be 4 bytes"))?;
-    let frame = codec::zstd_encode_frame(&wrap(kind_bytes, *b"0000", payload)?)?;
+    let frame = codec::zstd_encode_frame_at(&wrap(kind_bytes, *b"0000", payload)?, level)?;
     Ok(EncodedChunk {
         bytes: frame,
         kind,
@@ -331,9 +331,9 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         if image_info(image).is_none() {
             return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
         }
-        chunks.push(encode_wrapped("DATA", image, request.image_extra.clone())?);
+        chunks.push(encode_wrapped("DATA", image, request.image_extra.clone(), codec::ZSTD_LEVEL)?);
     }
-    chunks.push(encode_wrapped("ENVC", &request.environment.to_json_bytes(), Map::new())?);
+    chunks.push(encode_wrapped("ENVC", &request.environment.to_json_bytes(), Map::new(), codec::ZSTD_LEVEL_SMALL)?);
 
     let mut records = Vec::with_capacity(chunks.len());
     let mut offset = RAIIAF_HEADER_SIZE as u64;
@@ -386,7 +386,10 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
     let mut manifest = Value::Null;
     for _ in 0..8 {
         manifest = build_manifest(file_size);
-        meta_frame = codec::zstd_encode_frame(&wrap(*b"META", *b"0000", python_json_pretty(&manifest).as_bytes())?)?;
+        meta_frame = codec::zstd_encode_frame_at(
+            &wrap(*b"META", *b"0000", python_json_pretty(&manifest).as_bytes())?,
+            codec::ZSTD_LEVEL_SMALL,
+        )?;
         let total = table_offset + meta_frame.len() as u64;
         if total == file_size {
             break;
@@ -429,7 +432,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     if !overwrite && path.exists() {
         return Err(FormatError::DestinationExists { path: path.to_path_buf() });
     }
-    let mut temporary = tempfile::Builder::new().prefix(".raiiaf-").suffix(".partial").tempfile_in(folder)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".raiiaf-").suffix(".partial");
+    // tempfile creates 0600 files; a finished file gets the usual 0666 less the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temporary = builder.tempfile_in(folder)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     let persisted = if overwrite { temporary.persist(path) } else { temporary.persist_noclobber(path) };
