@@ -113,8 +113,25 @@ impl LatentValues {
             LatentValues::F16(v) => v.get(i).map(|x| x.to_f32()),
         }
     }
+    /// sha256 of [`Self::to_le_bytes`], streamed through a small buffer rather than a copy of
+    /// the whole tensor (a latent may be hundreds of megabytes).
     pub fn sha256_hex(&self) -> String {
-        format!("{:x}", Sha256::digest(self.to_le_bytes()))
+        const BATCH: usize = 4096;
+        let mut hasher = Sha256::new();
+        let mut buffer = Vec::with_capacity(BATCH * 4);
+        match self {
+            LatentValues::F32(v) => v.chunks(BATCH).for_each(|batch| {
+                buffer.clear();
+                buffer.extend(batch.iter().flat_map(|x| x.to_le_bytes()));
+                hasher.update(&buffer);
+            }),
+            LatentValues::F16(v) => v.chunks(BATCH).for_each(|batch| {
+                buffer.clear();
+                buffer.extend(batch.iter().flat_map(|x| x.to_le_bytes()));
+                hasher.update(&buffer);
+            }),
+        }
+        format!("{:x}", hasher.finalize())
     }
     pub fn to_f16(&self) -> LatentValues {
         match self {
@@ -230,6 +247,18 @@ pub fn element_count(shape: &[usize]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_hash_equals_hash_of_the_byte_copy() {
+        // Lengths around the batch size, so partial and whole batches are both covered.
+        for len in [0usize, 1, 4095, 4096, 4097, 10_000] {
+            let f32s = LatentValues::F32((0..len).map(|i| i as f32 * 0.37 - 11.0).collect());
+            let f16s = f32s.to_f16();
+            for values in [f32s, f16s] {
+                assert_eq!(values.sha256_hex(), format!("{:x}", Sha256::digest(values.to_le_bytes())), "len {len}");
+            }
+        }
+    }
 
     #[test]
     fn flags_parse_like_the_reference() {
