@@ -5,3 +5,4 @@ pub mod format;
 pub mod gui;
 pub mod npy;
 pub mod probe;
+pub mod tensor;
