@@ -14,6 +14,14 @@ pub struct NpyTensor {
     pub notes: Vec<String>,
 }
 
+/// A file name made from a latent key: letters, digits, `-`, `_` and `.` kept, the rest `_`.
+pub fn safe_file_stem(key: &str) -> String {
+    let stem: String =
+        key.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() { "latent".into() } else { stem.to_string() }
+}
+
 /// Largest `.npy` this program loads: the format library's default latent limit.
 const MAX_NPY_ELEMENTS: u64 = 1 << 28;
 

@@ -15,7 +15,14 @@ fn fail(message: impl std::fmt::Display) -> u8 {
 }
 
 pub fn view(args: ViewArgs) -> u8 {
-    match crate::gui::run(args.files, args.screenshot) {
+    let options = crate::gui::StartOptions {
+        files: args.files,
+        tab: args.tab,
+        screenshot: args.screenshot,
+        size: args.size,
+        skip_probe: false,
+    };
+    match crate::gui::run(options) {
         Ok(()) => exit::OK,
         Err(error) => fail(format!("the window could not start: {error}")),
     }
@@ -192,14 +199,6 @@ impl Verdict {
     }
 }
 
-/// A file name made from a latent key: letters, digits, `-`, `_` and `.` kept, the rest `_`.
-pub fn safe_file_stem(key: &str) -> String {
-    let stem: String =
-        key.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
-    let stem = stem.trim_start_matches('.');
-    if stem.is_empty() { "latent".into() } else { stem.to_string() }
-}
-
 pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {
     let inspection = format::inspect_path(path, &Limits::default());
     if let Some(error) = &inspection.fatal {
@@ -220,7 +219,7 @@ pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {
     }
     let mut used = std::collections::HashSet::new();
     for decoded in &inspection.latents {
-        let stem = safe_file_stem(&decoded.latent.key);
+        let stem = crate::npy::safe_file_stem(&decoded.latent.key);
         let mut name = format!("{stem}.npy");
         let mut n = 2;
         while !used.insert(name.clone()) {

@@ -83,9 +83,27 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     pub files: Vec<PathBuf>,
-    /// Render the window once the files are loaded, save a PNG screenshot here and exit.
+    /// Tab to show first.
+    #[arg(long, value_enum)]
+    pub tab: Option<crate::gui::Tab>,
+    /// Render the window once the files are loaded and drawn, save a PNG screenshot here and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
+    /// Window size in points, e.g. 1280x860.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<[f32; 2]>,
+}
+
+fn parse_size(text: &str) -> Result<[f32; 2], String> {
+    let (width, height) = text.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 1280x860")?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite() && (100.0..=16384.0).contains(v))
+            .ok_or(format!("{s:?} is not a size between 100 and 16384"))
+    };
+    Ok([number(width)?, number(height)?])
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +163,7 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        None => commands::view(ViewArgs { files: cli.files, screenshot: None }),
+        None => commands::view(ViewArgs { files: cli.files, tab: None, screenshot: None, size: None }),
         Some(Command::View(args)) => commands::view(args),
         Some(Command::Info { file, json }) => commands::info(&file, json),
         Some(Command::Verify { files }) => commands::verify(&files),

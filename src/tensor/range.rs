@@ -63,7 +63,9 @@ pub fn channel_ranges(channels: &[Vec<f32>], mode: RangeMode) -> Vec<(f32, f32)>
     let all = || channels.iter().flat_map(|c| c.iter().copied());
     let shared = match mode {
         RangeMode::PerChannel => None,
-        RangeMode::Shared => channels.iter().filter_map(|c| finite_min_max(c)).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))),
+        RangeMode::Shared => {
+            channels.iter().filter_map(|c| finite_min_max(c)).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+        }
         RangeMode::Symmetric => {
             let magnitude = all().filter(|v| v.is_finite()).fold(0.0f32, |m, v| m.max(v.abs()));
             Some((-magnitude, magnitude))

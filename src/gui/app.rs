@@ -1,0 +1,600 @@
+//! The application: persisted settings, open documents, menus and shortcuts. Each region is
+//! drawn by its own `*_ui` function; what the user asks for during a frame is collected as
+//! [`UiCommand`]s and applied at the end of it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::format::Verdict;
+use crate::probe::{MachineProbe, ProbeOptions};
+
+use super::chunks_view::chunks_ui;
+use super::document::{Document, DocumentState, Tab};
+use super::environment_view::{EnvironmentCommand, MachineEnvironment, environment_ui};
+use super::image_view::{image_ui, thumbnail_ui};
+use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
+use super::manifest_view::manifest_ui;
+use super::worker::Background;
+
+const RECENT_FILES_KEPT: usize = 10;
+
+/// What is kept between sessions (eframe's storage).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub recent_files: Vec<PathBuf>,
+    pub heatmaps: HeatmapSettings,
+    /// Interpreter for the environment probe; empty means `python3` on PATH.
+    pub python: String,
+    pub only_environment_differences: bool,
+    pub only_failed_checks: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            recent_files: Vec::new(),
+            heatmaps: HeatmapSettings::default(),
+            python: String::new(),
+            only_environment_differences: false,
+            only_failed_checks: false,
+        }
+    }
+}
+
+impl Settings {
+    fn remember(&mut self, path: &std::path::Path) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.recent_files.retain(|p| *p != path);
+        self.recent_files.insert(0, path);
+        self.recent_files.truncate(RECENT_FILES_KEPT);
+    }
+}
+
+/// How the window starts (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    pub files: Vec<PathBuf>,
+    pub tab: Option<Tab>,
+    /// Save a screenshot here once everything has loaded and been drawn, then close.
+    pub screenshot: Option<PathBuf>,
+    pub size: Option<[f32; 2]>,
+    /// Skip the environment probe (tests: no Python run).
+    pub skip_probe: bool,
+}
+
+/// What the user asked for during a frame.
+pub enum UiCommand {
+    Open(PathBuf),
+    OpenDialog,
+    Select(usize),
+    Close(usize),
+    SetTab(Tab),
+    Export(ExportRequest),
+    Reprobe,
+    ClearRecent,
+}
+
+enum DialogOutcome {
+    Open(Vec<PathBuf>),
+    Saved(Result<PathBuf, String>),
+    Cancelled,
+}
+
+/// Where a `--screenshot` run stands; the outcome is read by `run` after the window closes.
+pub struct ScreenshotRequest {
+    pub target: PathBuf,
+    pub outcome: Arc<Mutex<Option<Result<(), String>>>>,
+    settled_frames: u32,
+    requested: bool,
+}
+
+pub struct WorkbenchApp {
+    pub settings: Settings,
+    pub documents: Vec<Document>,
+    pub selected: usize,
+    pub machine: MachineEnvironment,
+    start_tab: Option<Tab>,
+    skip_probe: bool,
+    pending: Vec<UiCommand>,
+    dialog: Option<Background<DialogOutcome>>,
+    /// Last message about an export or a dialog, shown in the status bar.
+    pub status: Option<String>,
+    show_about: bool,
+    show_shortcuts: bool,
+    persist: bool,
+    screenshot: Option<ScreenshotRequest>,
+}
+
+impl WorkbenchApp {
+    /// `storage` is eframe's persisted state; `None` starts from defaults (tests, screenshots).
+    pub fn new(ctx: &egui::Context, options: StartOptions, storage: Option<&dyn eframe::Storage>) -> WorkbenchApp {
+        // Screenshots must not depend on, or change, what a user's own sessions left behind.
+        let persist = options.screenshot.is_none();
+        let settings = storage
+            .filter(|_| persist)
+            .and_then(|s| eframe::get_value::<Settings>(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = WorkbenchApp {
+            settings,
+            documents: Vec::new(),
+            selected: 0,
+            machine: MachineEnvironment::default(),
+            start_tab: options.tab,
+            skip_probe: options.skip_probe,
+            pending: options.files.into_iter().map(UiCommand::Open).collect(),
+            dialog: None,
+            status: None,
+            show_about: false,
+            show_shortcuts: false,
+            persist,
+            screenshot: options.screenshot.map(|target| ScreenshotRequest {
+                target,
+                outcome: Arc::new(Mutex::new(None)),
+                settled_frames: 0,
+                requested: false,
+            }),
+        };
+        app.start_probe(ctx);
+        app
+    }
+
+    pub fn screenshot_outcome(&self) -> Option<Arc<Mutex<Option<Result<(), String>>>>> {
+        self.screenshot.as_ref().map(|s| s.outcome.clone())
+    }
+
+    /// Opens a file as a new tab (what dropping it on the window does).
+    pub fn open(&mut self, path: PathBuf) {
+        self.pending.push(UiCommand::Open(path));
+    }
+
+    pub fn select_tab(&mut self, tab: Tab) {
+        self.pending.push(UiCommand::SetTab(tab));
+    }
+
+    fn start_probe(&mut self, ctx: &egui::Context) {
+        if self.skip_probe {
+            return;
+        }
+        let python = self.settings.python.trim();
+        let options =
+            ProbeOptions { python: (!python.is_empty()).then(|| PathBuf::from(python)), ..ProbeOptions::default() };
+        self.machine.task = Some(Background::spawn(ctx, move |progress| {
+            progress.set_stage("running Python and NVML");
+            crate::probe::probe(&options)
+        }));
+    }
+
+    pub fn all_loaded(&self) -> bool {
+        self.documents.iter().all(|d| !matches!(d.state, DocumentState::Loading(_)))
+            && self.machine.task.is_none()
+            && self.pending.is_empty()
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::Open(path) => {
+                self.settings.remember(&path);
+                let tab = self.start_tab.unwrap_or_default();
+                self.documents.push(Document::open(ctx, path, tab));
+                self.selected = self.documents.len() - 1;
+            }
+            UiCommand::OpenDialog => {
+                if self.dialog.is_none() {
+                    self.dialog = Some(Background::spawn(ctx, |_| {
+                        rfd::FileDialog::new()
+                            .set_title("Open .raiiaf files")
+                            .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
+                            .add_filter("All files", &["*"])
+                            .pick_files()
+                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Open)
+                    }));
+                }
+            }
+            UiCommand::Select(index) => self.selected = index.min(self.documents.len().saturating_sub(1)),
+            UiCommand::Close(index) => {
+                if index < self.documents.len() {
+                    // Dropping the document cancels a load still running.
+                    self.documents.remove(index);
+                    self.selected = self.selected.min(self.documents.len().saturating_sub(1));
+                }
+            }
+            UiCommand::SetTab(tab) => {
+                if let Some(document) = self.documents.get_mut(self.selected) {
+                    document.tab = tab;
+                }
+            }
+            UiCommand::Export(request) => match request.bytes {
+                Err(error) => self.status = Some(format!("Export failed: {error}")),
+                Ok(bytes) if self.dialog.is_none() => {
+                    let name = request.suggested_name;
+                    self.dialog = Some(Background::spawn(ctx, move |_| {
+                        match rfd::FileDialog::new().set_title("Export").set_file_name(&name).save_file() {
+                            // The dialog has already asked before replacing an existing file.
+                            Some(path) => DialogOutcome::Saved(
+                                crate::format::write_atomic(&path, &bytes, true)
+                                    .map(|()| path)
+                                    .map_err(|e| e.to_string()),
+                            ),
+                            None => DialogOutcome::Cancelled,
+                        }
+                    }));
+                }
+                Ok(_) => self.status = Some("Another dialog is already open.".into()),
+            },
+            UiCommand::Reprobe => self.start_probe(ctx),
+            UiCommand::ClearRecent => self.settings.recent_files.clear(),
+        }
+    }
+
+    fn poll_workers(&mut self) {
+        for document in &mut self.documents {
+            document.poll();
+        }
+        if let Some(task) = &mut self.machine.task {
+            if let Some(result) = task.poll() {
+                self.machine.result = Some(result);
+            }
+            if task.is_finished() {
+                self.machine.task = None;
+            }
+        }
+        if let Some(dialog) = &mut self.dialog {
+            match dialog.poll() {
+                Some(DialogOutcome::Open(paths)) => self.pending.extend(paths.into_iter().map(UiCommand::Open)),
+                Some(DialogOutcome::Saved(Ok(path))) => self.status = Some(format!("Saved {}", path.display())),
+                Some(DialogOutcome::Saved(Err(error))) => self.status = Some(format!("Export failed: {error}")),
+                Some(DialogOutcome::Cancelled) | None => {}
+            }
+            if dialog.is_finished() {
+                self.dialog = None;
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let close = KeyboardShortcut::new(Modifiers::COMMAND, Key::W);
+        let next = KeyboardShortcut::new(Modifiers::COMMAND, Key::Tab);
+        let (open, close, next) =
+            ctx.input_mut(|i| (i.consume_shortcut(&open), i.consume_shortcut(&close), i.consume_shortcut(&next)));
+        if open {
+            self.pending.push(UiCommand::OpenDialog);
+        }
+        if close && !self.documents.is_empty() {
+            self.pending.push(UiCommand::Close(self.selected));
+        }
+        if next && !self.documents.is_empty() {
+            self.pending.push(UiCommand::Select((self.selected + 1) % self.documents.len()));
+        }
+    }
+
+    /// For `--screenshot`: once everything has loaded and a few frames have settled the
+    /// layout, capture the window, save it and close.
+    fn handle_screenshot(&mut self, ctx: &egui::Context) {
+        let all_loaded = self.all_loaded();
+        let Some(request) = &mut self.screenshot else { return };
+        if request.requested {
+            return;
+        }
+        if all_loaded {
+            request.settled_frames += 1;
+        }
+        if request.settled_frames >= 5 {
+            request.requested = true;
+            let target = request.target.clone();
+            let outcome = request.outcome.clone();
+            let closer = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let size = [image.size[0] as u32, image.size[1] as u32];
+                let pixels: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+                let saved = image::RgbaImage::from_raw(size[0], size[1], pixels)
+                    .ok_or_else(|| "screenshot has the wrong size".to_string())
+                    .and_then(|img| img.save(&target).map_err(|e| format!("{}: {e}", target.display())));
+                if let Ok(mut slot) = outcome.lock() {
+                    *slot = Some(saved);
+                }
+                closer.send_viewport_cmd(egui::ViewportCommand::Close);
+                closer.request_repaint();
+            });
+        }
+        ctx.request_repaint();
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
+                    commands.push(UiCommand::OpenDialog);
+                    ui.close();
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.settings.recent_files.is_empty() {
+                        ui.weak("(none)");
+                    }
+                    for path in &self.settings.recent_files {
+                        if ui.button(path.display().to_string()).clicked() {
+                            commands.push(UiCommand::Open(path.clone()));
+                            ui.close();
+                        }
+                    }
+                    ui.separator();
+                    if ui.button("Clear the list").clicked() {
+                        commands.push(UiCommand::ClearRecent);
+                        ui.close();
+                    }
+                });
+                let has_document = !self.documents.is_empty();
+                if ui.add_enabled(has_document, egui::Button::new("Close tab").shortcut_text("Ctrl+W")).clicked() {
+                    commands.push(UiCommand::Close(self.selected));
+                    ui.close();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.show_shortcuts = true;
+                    ui.close();
+                }
+                if ui.button("About").clicked() {
+                    self.show_about = true;
+                    ui.close();
+                }
+            });
+        });
+    }
+
+    fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        egui::Window::new("About RAIIAF Workbench").open(&mut self.show_about).collapsible(false).show(ctx, |ui| {
+            ui.label(format!("RAIIAF Workbench {}", env!("CARGO_PKG_VERSION")));
+            ui.label("Viewer, verifier and packer for .raiiaf files.");
+            ui.label("MIT licence.");
+        });
+        egui::Window::new("Keyboard shortcuts").open(&mut self.show_shortcuts).collapsible(false).show(ctx, |ui| {
+            egui::Grid::new("shortcuts").show(ui, |ui| {
+                for (keys, action) in [
+                    ("Ctrl+O", "open files"),
+                    ("Ctrl+W", "close the tab"),
+                    ("Ctrl+Tab", "next file"),
+                    ("wheel, + and -", "zoom the image (Image tab)"),
+                    ("drag", "pan the image"),
+                    ("F / 1", "fit the image / one pixel per point"),
+                    ("click / double-click a heatmap", "select / enlarge a channel"),
+                ] {
+                    ui.monospace(keys);
+                    ui.label(action);
+                    ui.end_row();
+                }
+            });
+        });
+    }
+}
+
+pub fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
+    let (fill, text) = match verdict {
+        Verdict::Valid => (egui::Color32::from_rgb(30, 130, 60), "VALID"),
+        Verdict::Invalid => (egui::Color32::from_rgb(190, 120, 20), "INVALID"),
+        Verdict::Unreadable => (egui::Color32::from_rgb(180, 40, 40), "UNREADABLE"),
+    };
+    egui::Frame::new().fill(fill).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 2)).show(ui, |ui| {
+        ui.label(egui::RichText::new(text).color(egui::Color32::WHITE).strong());
+    });
+}
+
+fn file_tabs_ui(ui: &mut egui::Ui, documents: &[Document], selected: usize, commands: &mut Vec<UiCommand>) {
+    ui.horizontal_wrapped(|ui| {
+        for (index, document) in documents.iter().enumerate() {
+            if ui
+                .selectable_label(index == selected, document.title())
+                .on_hover_text(document.path.display().to_string())
+                .clicked()
+            {
+                commands.push(UiCommand::Select(index));
+            }
+            if ui.small_button("x").on_hover_text("Close (Ctrl+W)").clicked() {
+                commands.push(UiCommand::Close(index));
+            }
+            ui.separator();
+        }
+    });
+}
+
+fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<UiCommand>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(60.0);
+        ui.heading("RAIIAF Workbench");
+        ui.label("Drop .raiiaf or .gen5 files here, or open them.");
+        if ui.button("Open files…").clicked() {
+            commands.push(UiCommand::OpenDialog);
+        }
+        if !settings.recent_files.is_empty() {
+            ui.add_space(20.0);
+            ui.strong("Recent files");
+            for path in &settings.recent_files {
+                if ui.link(path.display().to_string()).clicked() {
+                    commands.push(UiCommand::Open(path.clone()));
+                }
+            }
+        }
+    });
+}
+
+fn document_ui(
+    ui: &mut egui::Ui,
+    document: &mut Document,
+    settings: &mut Settings,
+    machine: &MachineEnvironment,
+    commands: &mut Vec<UiCommand>,
+) {
+    let loaded = match &document.state {
+        DocumentState::Loading(task) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("{}: {}", document.path.display(), task.stage()));
+            });
+            return;
+        }
+        DocumentState::Failed => {
+            ui.label(format!("{} could not be loaded (internal error).", document.path.display()));
+            return;
+        }
+        DocumentState::Ready(loaded) => loaded,
+    };
+    let inspection = &loaded.inspection;
+    ui.horizontal(|ui| {
+        for tab in Tab::ALL {
+            if ui.selectable_label(document.tab == tab, tab.title()).clicked() {
+                commands.push(UiCommand::SetTab(tab));
+            }
+        }
+    });
+    if let Some(error) = &inspection.fatal {
+        ui.colored_label(egui::Color32::from_rgb(220, 80, 60), format!("This file cannot be read: {error}"));
+    }
+    ui.separator();
+    let name = document.path.display().to_string();
+    match document.tab {
+        Tab::Latents => {
+            let stored_sizes: Vec<Option<u64>> = inspection
+                .latents
+                .iter()
+                .map(|l| inspection.records.get(l.record).and_then(|r| r.compressed_size))
+                .collect();
+            let mut exports = Vec::new();
+            egui::ScrollArea::vertical().id_salt("latents-scroll").show(ui, |ui| {
+                ui.horizontal_top(|ui| {
+                    match &loaded.image {
+                        Some(Ok(image)) => {
+                            let response = ui
+                                .vertical(|ui| {
+                                    thumbnail_ui(ui, &mut document.image_view, image, &name, egui::vec2(260.0, 260.0))
+                                })
+                                .response;
+                            if response.interact(egui::Sense::click()).on_hover_text("Open the Image tab").clicked() {
+                                commands.push(UiCommand::SetTab(Tab::Image));
+                            }
+                        }
+                        Some(Err(error)) => {
+                            ui.label(error);
+                        }
+                        None => {
+                            ui.label("No image in this file.");
+                        }
+                    }
+                    ui.vertical(|ui| {
+                        latents_ui(
+                            ui,
+                            &mut document.latent_view,
+                            &mut settings.heatmaps,
+                            &inspection.latents,
+                            &loaded.latent_stats,
+                            &stored_sizes,
+                            &mut exports,
+                        )
+                    });
+                });
+            });
+            commands.extend(exports.into_iter().map(UiCommand::Export));
+        }
+        Tab::Image => match &loaded.image {
+            Some(Ok(image)) => image_ui(ui, &mut document.image_view, image, &name),
+            Some(Err(error)) => {
+                ui.label(error);
+            }
+            None => {
+                ui.label("No image in this file.");
+            }
+        },
+        Tab::Manifest => manifest_ui(ui, inspection, &mut document.manifest_search),
+        Tab::Chunks => chunks_ui(ui, inspection, &mut settings.only_failed_checks),
+        Tab::Environment => {
+            let mut environment_commands = Vec::new();
+            environment_ui(
+                ui,
+                inspection,
+                machine,
+                &mut settings.python,
+                &mut settings.only_environment_differences,
+                &mut environment_commands,
+            );
+            commands.extend(environment_commands.into_iter().map(|c| match c {
+                EnvironmentCommand::Reprobe => UiCommand::Reprobe,
+            }));
+        }
+    }
+}
+
+impl eframe::App for WorkbenchApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
+        });
+        self.pending.extend(dropped.into_iter().map(UiCommand::Open));
+        self.poll_workers();
+        self.shortcuts(ctx);
+        let pending: Vec<UiCommand> = self.pending.drain(..).collect();
+        for command in pending {
+            self.apply(ctx, command);
+        }
+        let title = match self.documents.get(self.selected) {
+            Some(document) => format!("{} - RAIIAF Workbench", document.title()),
+            None => "RAIIAF Workbench".to_string(),
+        };
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        self.handle_screenshot(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut commands = Vec::new();
+        egui::Panel::top("menu-and-files").show(ui, |ui| {
+            self.menu_ui(ui, &mut commands);
+            ui.horizontal(|ui| {
+                if let Some(loaded) = self.documents.get(self.selected).and_then(Document::loaded) {
+                    let inspection = &loaded.inspection;
+                    verdict_badge(ui, inspection.verdict());
+                    let passed = inspection.report.checks.iter().filter(|c| c.ok).count();
+                    ui.label(format!("{passed} of {} checks passed", inspection.report.checks.len()));
+                }
+                file_tabs_ui(ui, &self.documents, self.selected, &mut commands);
+            });
+        });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                match &self.machine.result {
+                    Some(probe) => ui.weak(format!("this machine: {} components probed", probe.components.len())),
+                    None if self.machine.task.is_some() => ui.weak("probing this machine…"),
+                    None => ui.weak("this machine not probed"),
+                };
+                if let Some(status) = &self.status {
+                    ui.separator();
+                    ui.label(status);
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| match self.documents.get_mut(self.selected) {
+            None => start_screen_ui(ui, &self.settings, &mut commands),
+            Some(document) => document_ui(ui, document, &mut self.settings, &self.machine, &mut commands),
+        });
+        let ctx = ui.ctx().clone();
+        self.dialogs_ui(&ctx);
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        }
+    }
+}
+
+/// The machine probe, for tests that want a fixed environment instead of running Python.
+pub fn set_machine_probe(app: &mut WorkbenchApp, probe: MachineProbe) {
+    app.machine.task = None;
+    app.machine.result = Some(probe);
+}

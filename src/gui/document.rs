@@ -1,0 +1,116 @@
+//! An open file: decoded on a worker thread into what the views need, plus the view state
+//! that belongs to that file (tab, zoom, axis mapping).
+
+use std::path::{Path, PathBuf};
+
+use crate::format::{self, Inspection, Limits, Stats};
+
+use super::image_view::{ImageViewState, PreparedImage};
+use super::latent_view::LatentViewState;
+use super::worker::{Background, Progress};
+
+/// The file's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+pub enum Tab {
+    #[default]
+    Latents,
+    Image,
+    Manifest,
+    Chunks,
+    Environment,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [Tab::Latents, Tab::Image, Tab::Manifest, Tab::Chunks, Tab::Environment];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Latents => "Latents",
+            Tab::Image => "Image",
+            Tab::Manifest => "Manifest",
+            Tab::Chunks => "Chunks & checks",
+            Tab::Environment => "Environment",
+        }
+    }
+}
+
+/// Everything decoded from a file, off the UI thread.
+pub struct LoadedFile {
+    pub inspection: Inspection,
+    /// `None` when the file has no image; `Some(Err)` when its bytes are not a decodable image.
+    pub image: Option<Result<PreparedImage, String>>,
+    /// Statistics over each whole latent, in `inspection.latents` order.
+    pub latent_stats: Vec<Stats>,
+}
+
+pub fn load(path: &Path, max_texture_side: usize, progress: &Progress) -> LoadedFile {
+    progress.set_stage("reading and checking");
+    let inspection = format::inspect_path(path, &Limits::default());
+    if progress.is_cancelled() {
+        return LoadedFile { inspection, image: None, latent_stats: Vec::new() };
+    }
+    progress.set_stage("decoding the image");
+    let image = inspection.image.as_ref().map(|image| PreparedImage::decode(&image.bytes, max_texture_side));
+    progress.set_stage("latent statistics");
+    let latent_stats = inspection.latents.iter().map(|decoded| decoded.latent.stats()).collect();
+    LoadedFile { inspection, image, latent_stats }
+}
+
+pub enum DocumentState {
+    Loading(Background<LoadedFile>),
+    Ready(Box<LoadedFile>),
+    /// The worker ended without a result.
+    Failed,
+}
+
+pub struct Document {
+    pub path: PathBuf,
+    pub state: DocumentState,
+    pub tab: Tab,
+    pub image_view: ImageViewState,
+    pub latent_view: LatentViewState,
+    pub manifest_search: String,
+}
+
+impl Document {
+    pub fn open(ctx: &egui::Context, path: PathBuf, tab: Tab) -> Document {
+        let max_texture_side = ctx.input(|i| i.max_texture_side);
+        let worker_path = path.clone();
+        let task = Background::spawn(ctx, move |progress| load(&worker_path, max_texture_side, progress));
+        Document {
+            path,
+            state: DocumentState::Loading(task),
+            tab,
+            image_view: ImageViewState::default(),
+            latent_view: LatentViewState::default(),
+            manifest_search: String::new(),
+        }
+    }
+
+    pub fn title(&self) -> String {
+        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Moves a finished load into place; true when something changed.
+    pub fn poll(&mut self) -> bool {
+        let DocumentState::Loading(task) = &mut self.state else { return false };
+        match task.poll() {
+            Some(loaded) => {
+                self.state = DocumentState::Ready(Box::new(loaded));
+                true
+            }
+            None if task.is_finished() => {
+                self.state = DocumentState::Failed;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn loaded(&self) -> Option<&LoadedFile> {
+        match &self.state {
+            DocumentState::Ready(loaded) => Some(loaded),
+            _ => None,
+        }
+    }
+}
