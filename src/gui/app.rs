@@ -19,7 +19,7 @@ use super::worker::Background;
 const RECENT_FILES_KEPT: usize = 10;
 
 /// What is kept between sessions (eframe's storage).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub recent_files: Vec<PathBuf>,
@@ -28,18 +28,6 @@ pub struct Settings {
     pub python: String,
     pub only_environment_differences: bool,
     pub only_failed_checks: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            recent_files: Vec::new(),
-            heatmaps: HeatmapSettings::default(),
-            python: String::new(),
-            only_environment_differences: false,
-            only_failed_checks: false,
-        }
-    }
 }
 
 impl Settings {
@@ -81,10 +69,13 @@ enum DialogOutcome {
     Cancelled,
 }
 
+/// Filled in once a screenshot has been saved, or has failed.
+pub type ScreenshotOutcome = Arc<Mutex<Option<Result<(), String>>>>;
+
 /// Where a `--screenshot` run stands; the outcome is read by `run` after the window closes.
 pub struct ScreenshotRequest {
     pub target: PathBuf,
-    pub outcome: Arc<Mutex<Option<Result<(), String>>>>,
+    pub outcome: ScreenshotOutcome,
     settled_frames: u32,
     requested: bool,
 }
@@ -139,7 +130,7 @@ impl WorkbenchApp {
         app
     }
 
-    pub fn screenshot_outcome(&self) -> Option<Arc<Mutex<Option<Result<(), String>>>>> {
+    pub fn screenshot_outcome(&self) -> Option<ScreenshotOutcome> {
         self.screenshot.as_ref().map(|s| s.outcome.clone())
     }
 

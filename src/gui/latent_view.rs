@@ -326,8 +326,8 @@ fn axis_controls_ui(ui: &mut egui::Ui, mapping: &mut AxisMapping, shape: &[usize
     ui.horizontal_wrapped(|ui| {
         for (axis, &size) in shape.iter().enumerate() {
             let role = mapping.role_of(axis);
-            egui::ComboBox::from_id_salt(("axis-role", axis))
-                .selected_text(format!("axis {axis} ({size}): {}", role_name(role)))
+            egui::ComboBox::new(("axis-role", axis), format!("axis {axis} ({size})"))
+                .selected_text(role_name(role))
                 .show_ui(ui, |ui| {
                     for choice in [AxisRole::Height, AxisRole::Width, AxisRole::Channel, AxisRole::Fixed] {
                         if ui.selectable_label(role == choice, role_name(choice)).clicked() {
@@ -385,6 +385,7 @@ fn heatmap_tile_ui(
     let (height, width) = grid.size;
     let display = Vec2::new(width as f32 * scale, (height as f32 * scale).max(12.0));
     let (rect, response) = ui.allocate_exact_size(display, Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, format!("heatmap {channel}")));
     if let Some(texture) = grid.textures.get(channel) {
         ui.painter().image(
             texture.id(),
