@@ -17,3 +17,5 @@ export RAIIAF_REFERENCE_PYTHON="$PWD/$venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
+# The real window under a virtual X server, once per tab.
+bash scripts/screenshots.sh

@@ -9,6 +9,17 @@ use crate::format::environment::sha256_hex;
 use crate::format::writer::{self, image_info};
 use crate::format::{self, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
 
+/// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
+/// instead of panicking, as command-line tools are expected to.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("raiiaf: {message}");
     exit::FAILED
@@ -98,17 +109,17 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
     let inspection = format::inspect_path(path, &Limits::default());
     let verdict = inspection.verdict();
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&info_json(path, &inspection)).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&info_json(path, &inspection)).unwrap_or_default());
         return verdict.exit_code();
     }
     let passed = inspection.report.checks.iter().filter(|c| c.ok).count();
     let failed = inspection.report.checks.len() - passed;
-    println!("{}: {} ({} bytes)", path.display(), verdict.name().to_uppercase(), inspection.file_len);
+    out!("{}: {} ({} bytes)", path.display(), verdict.name().to_uppercase(), inspection.file_len);
     if let Some(error) = &inspection.fatal {
-        println!("  error: {error}");
+        out!("  error: {error}");
     }
     if let Some(header) = &inspection.header {
-        println!(
+        out!(
             "  format: {} {}.{}, {} chunks, table at {} ({} bytes)",
             header.format.name(),
             header.version_major,
@@ -120,20 +131,20 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
     }
     if let Some(body) = inspection.manifest_body() {
         let get = |path: &str| text_value(format::manifest::lookup(body, path));
-        println!("  model: {} {}", get("model_info.model_name"), get("model_info.version"));
-        println!("  date: {}", get("model_info.date"));
-        println!("  prompt: {}", get("model_info.prompt"));
+        out!("  model: {} {}", get("model_info.model_name"), get("model_info.version"));
+        out!("  date: {}", get("model_info.date"));
+        out!("  prompt: {}", get("model_info.prompt"));
         if let Some(settings) =
             format::manifest::lookup(body, "model_info.generation_settings").and_then(Value::as_object)
         {
             let pairs: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={}", text_value(Some(v)))).collect();
-            println!("  settings: {}", pairs.join(", "));
+            out!("  settings: {}", pairs.join(", "));
         }
     }
     for decoded in &inspection.latents {
         let latent = &decoded.latent;
         let stats = latent.stats();
-        println!(
+        out!(
             "  latent {:?}: {:?} {} {}, min {} max {} mean {} std {}",
             latent.key,
             latent.shape,
@@ -147,19 +158,19 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
     }
     if let Some(image) = &inspection.image {
         match image_info(&image.bytes) {
-            Some((name, w, h)) => println!("  image: {name} {w}x{h}, {} bytes", image.bytes.len()),
-            None => println!("  image: {} bytes in an unrecognised format", image.bytes.len()),
+            Some((name, w, h)) => out!("  image: {name} {w}x{h}, {} bytes", image.bytes.len()),
+            None => out!("  image: {} bytes in an unrecognised format", image.bytes.len()),
         }
     }
     if let Some(environment) = &inspection.environment {
         for component in &environment.components {
             let mark = if component.digest_ok() { "" } else { "  [digest mismatch]" };
-            println!("  env {}: {}{mark}", component.component_id, component.canonical);
+            out!("  env {}: {}{mark}", component.component_id, component.canonical);
         }
     }
-    println!("  checks: {passed} passed, {failed} failed");
+    out!("  checks: {passed} passed, {failed} failed");
     for check in inspection.report.failures() {
-        println!("    FAIL {} ({}): {}", check.code, check.location, check.message);
+        out!("    FAIL {} ({}): {}", check.code, check.location, check.message);
     }
     verdict.exit_code()
 }
@@ -187,7 +198,7 @@ pub fn verify(paths: &[PathBuf]) -> u8 {
                 }
             }
         };
-        println!("{}\t{}\t{detail}", verdict.name(), path.display());
+        out!("{}\t{}\t{detail}", verdict.name(), path.display());
         worst = worst.max_severity(verdict);
     }
     worst.exit_code()
@@ -241,7 +252,7 @@ pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {
         if let Err(error) = writer::write_atomic(target, bytes, force) {
             return fail(error);
         }
-        println!("{}", target.display());
+        out!("{}", target.display());
     }
     let verdict = inspection.verdict();
     if verdict != Verdict::Valid {
@@ -281,7 +292,7 @@ pub fn pack(args: &PackArgs) -> u8 {
                     return fail(error);
                 }
                 for latent in &packed.latents {
-                    println!(
+                    out!(
                         "{}: {} {}, {} bytes stored for {} raw",
                         latent.key,
                         latent.codec.name(),
@@ -290,7 +301,7 @@ pub fn pack(args: &PackArgs) -> u8 {
                         latent.raw_bytes
                     );
                 }
-                println!("wrote {} ({} bytes)", args.output.display(), packed.bytes.len());
+                out!("wrote {} ({} bytes)", args.output.display(), packed.bytes.len());
                 exit::OK
             }
             Err(error) => fail(error),
@@ -348,20 +359,20 @@ pub fn env(as_json: bool, python: Option<PathBuf>) -> u8 {
             "hardware_info": probe.hardware_info,
             "notes": probe.notes,
         });
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         return exit::OK;
     }
     for component in probe.environment().components {
-        println!("{:<8} {}", component.component_id, component.canonical);
+        out!("{:<8} {}", component.component_id, component.canonical);
     }
     for component in &probe.components {
         if component.canonical.is_none() {
-            println!("{:<8} ({})", component.component_id, component.status_text());
+            out!("{:<8} ({})", component.component_id, component.status_text());
         }
     }
-    println!("hardware: {}", Value::Object(probe.hardware_info.clone()));
+    out!("hardware: {}", Value::Object(probe.hardware_info.clone()));
     for note in &probe.notes {
-        println!("note: {note}");
+        out!("note: {note}");
     }
     exit::OK
 }

@@ -80,6 +80,15 @@ pub struct ScreenshotRequest {
     requested: bool,
 }
 
+/// Progress of the `RAIIAF_TIMING` start-up report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstFrame {
+    NotTimed,
+    Waiting,
+    Drawn,
+    Reported,
+}
+
 pub struct WorkbenchApp {
     pub settings: Settings,
     pub documents: Vec<Document>,
@@ -95,6 +104,7 @@ pub struct WorkbenchApp {
     show_shortcuts: bool,
     persist: bool,
     screenshot: Option<ScreenshotRequest>,
+    first_frame: FirstFrame,
 }
 
 impl WorkbenchApp {
@@ -119,6 +129,11 @@ impl WorkbenchApp {
             show_about: false,
             show_shortcuts: false,
             persist,
+            first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
+                FirstFrame::Waiting
+            } else {
+                FirstFrame::NotTimed
+            },
             screenshot: options.screenshot.map(|target| ScreenshotRequest {
                 target,
                 outcome: Arc::new(Mutex::new(None)),
@@ -291,6 +306,35 @@ impl WorkbenchApp {
             });
         }
         ctx.request_repaint();
+    }
+
+    /// With `RAIIAF_TIMING` set: says on stderr when a frame showing the image and every
+    /// heatmap of the selected file has been drawn (the viewer's start-up benchmark reads this).
+    /// The frame is marked at the end of its UI pass and reported when the next frame begins,
+    /// that is after it was rendered and presented.
+    fn report_timing(&mut self, ctx: &egui::Context) {
+        match self.first_frame {
+            FirstFrame::Drawn => {
+                if let Some(start) = super::PROCESS_START.get() {
+                    eprintln!(
+                        "raiiaf: first frame with the image and all heatmaps: {} ms after start",
+                        start.elapsed().as_millis()
+                    );
+                }
+                self.first_frame = FirstFrame::Reported;
+            }
+            FirstFrame::Waiting => {
+                let Some(document) = self.documents.get(self.selected) else { return };
+                let Some(loaded) = document.loaded() else { return };
+                let image_shown = !matches!(loaded.image, Some(Ok(_))) || document.image_view.has_texture();
+                let heatmaps_shown = loaded.inspection.latents.is_empty() || document.latent_view.has_heatmaps();
+                if document.tab == Tab::Latents && image_shown && heatmaps_shown {
+                    self.first_frame = FirstFrame::Drawn;
+                    ctx.request_repaint();
+                }
+            }
+            FirstFrame::Reported | FirstFrame::NotTimed => {}
+        }
     }
 
     fn menu_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
@@ -525,6 +569,9 @@ impl eframe::App for WorkbenchApp {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
         });
         self.pending.extend(dropped.into_iter().map(UiCommand::Open));
+        if self.first_frame == FirstFrame::Drawn {
+            self.report_timing(ctx);
+        }
         self.poll_workers();
         self.shortcuts(ctx);
         let pending: Vec<UiCommand> = self.pending.drain(..).collect();
@@ -572,6 +619,9 @@ impl eframe::App for WorkbenchApp {
         });
         let ctx = ui.ctx().clone();
         self.dialogs_ui(&ctx);
+        if self.first_frame == FirstFrame::Waiting {
+            self.report_timing(&ctx);
+        }
         for command in commands {
             self.apply(&ctx, command);
         }

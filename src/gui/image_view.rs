@@ -56,6 +56,9 @@ pub struct ImageViewState {
 }
 
 impl ImageViewState {
+    pub fn has_texture(&self) -> bool {
+        self.texture.is_some()
+    }
     pub fn texture(&mut self, ctx: &egui::Context, image: &PreparedImage, name: &str) -> egui::TextureHandle {
         self.texture
             .get_or_insert_with(|| ctx.load_texture(name, image.preview.clone(), egui::TextureOptions::NEAREST))

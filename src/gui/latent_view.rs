@@ -28,15 +28,15 @@ pub struct ExportRequest {
     pub bytes: Result<Vec<u8>, String>,
 }
 
-/// The computed slices, colours and textures of the grid on screen; rebuilt when its key changes.
-struct HeatmapGrid {
+/// The grid on screen and its textures; rebuilt when its key changes.
+struct HeatmapTextures {
     key: (usize, AxisMapping, HeatmapSettings),
-    slices: Vec<Vec<f32>>,
-    ranges: Vec<(f32, f32)>,
-    stats: Vec<Stats>,
+    data: tensor::HeatmapGrid,
     textures: Vec<egui::TextureHandle>,
-    /// (height, width) of each heatmap.
-    size: (usize, usize),
+}
+
+fn compute_grid(latent: &Latent, mapping: &AxisMapping, settings: &HeatmapSettings) -> tensor::HeatmapGrid {
+    tensor::heatmap_grid(latent, mapping, settings.colormap, settings.inverted, settings.range_mode)
 }
 
 #[derive(Default)]
@@ -48,7 +48,14 @@ pub struct LatentViewState {
     pub enlarged_zoom: f32,
     /// The element under the pointer, as shown in the status line.
     pub hover_text: Option<String>,
-    grid: Option<HeatmapGrid>,
+    grid: Option<HeatmapTextures>,
+}
+
+impl LatentViewState {
+    /// Whether the heatmaps of the selected latent have been built (textures uploaded).
+    pub fn has_heatmaps(&self) -> bool {
+        self.grid.as_ref().is_some_and(|grid| !grid.textures.is_empty())
+    }
 }
 
 fn value_text(values: &LatentValues, index: usize) -> String {
@@ -59,35 +66,9 @@ fn value_text(values: &LatentValues, index: usize) -> String {
     }
 }
 
-fn grid_for(latent: &Latent, latent_index: usize, mapping: &AxisMapping, settings: &HeatmapSettings) -> GridData {
-    let slices = tensor::channel_slices(latent, mapping);
-    let ranges = tensor::range::channel_ranges(&slices, settings.range_mode);
-    let stats = slices.iter().map(|s| Stats::of(s.iter().copied())).collect();
-    let table = ColorTable::new(settings.colormap, settings.inverted);
-    let pixels = slices.iter().zip(&ranges).map(|(slice, &(low, high))| table.colorize(slice, low, high)).collect();
-    GridData {
-        key: (latent_index, mapping.clone(), settings.clone()),
-        slices,
-        ranges,
-        stats,
-        pixels,
-        size: mapping.slice_size(&latent.shape),
-    }
-}
-
-/// The pure part of a grid, before textures: also what the PNG export writes.
-struct GridData {
-    key: (usize, AxisMapping, HeatmapSettings),
-    slices: Vec<Vec<f32>>,
-    ranges: Vec<(f32, f32)>,
-    stats: Vec<Stats>,
-    pixels: Vec<Vec<u8>>,
-    size: (usize, usize),
-}
-
 /// The heatmaps of every channel as one PNG, at one pixel per element.
 pub fn heatmap_png(latent: &Latent, mapping: &AxisMapping, settings: &HeatmapSettings) -> Result<Vec<u8>, String> {
-    let data = grid_for(latent, 0, mapping, settings);
+    let data = compute_grid(latent, mapping, settings);
     let columns = (data.pixels.len() as f64).sqrt().ceil() as usize;
     let (pixels, width, height) = tensor::colormap::tile_grid(&data.pixels, data.size, columns, 2);
     let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or("grid has the wrong size")?;
@@ -137,28 +118,21 @@ pub fn latents_ui(
 
     let mapping = mapping.clone();
     let key = (index, mapping.clone(), settings.clone());
-    if state.grid.as_ref().is_none_or(|grid| grid.key != key) {
-        let data = grid_for(latent, index, &mapping, settings);
-        let textures = data
+    if state.grid.as_ref().is_none_or(|shown| shown.key != key) {
+        let grid = compute_grid(latent, &mapping, settings);
+        let textures = grid
             .pixels
             .iter()
             .enumerate()
             .map(|(channel, pixels)| {
-                let image = egui::ColorImage::from_rgba_unmultiplied([data.size.1, data.size.0], pixels);
+                let image = egui::ColorImage::from_rgba_unmultiplied([grid.size.1, grid.size.0], pixels);
                 ui.ctx().load_texture(format!("heatmap-{index}-{channel}"), image, egui::TextureOptions::NEAREST)
             })
             .collect();
-        state.grid = Some(HeatmapGrid {
-            key: data.key,
-            slices: data.slices,
-            ranges: data.ranges,
-            stats: data.stats,
-            textures,
-            size: data.size,
-        });
+        state.grid = Some(HeatmapTextures { key, data: grid, textures });
     }
     let Some(grid) = &state.grid else { return };
-    state.selected_channel = state.selected_channel.min(grid.slices.len().saturating_sub(1));
+    state.selected_channel = state.selected_channel.min(grid.data.slices.len().saturating_sub(1));
     colour_bar_ui(ui, settings, grid);
     ui.horizontal(|ui| {
         if ui.button("Export heatmaps as PNG…").clicked() {
@@ -348,11 +322,12 @@ fn axis_controls_ui(ui: &mut egui::Ui, mapping: &mut AxisMapping, shape: &[usize
     }
 }
 
-fn colour_bar_ui(ui: &mut egui::Ui, settings: &HeatmapSettings, grid: &HeatmapGrid) {
+fn colour_bar_ui(ui: &mut egui::Ui, settings: &HeatmapSettings, grid: &HeatmapTextures) {
     let table = ColorTable::new(settings.colormap, settings.inverted);
     ui.horizontal(|ui| {
         let per_channel = settings.range_mode == RangeMode::PerChannel;
-        let (low, high) = if per_channel { (0.0, 1.0) } else { grid.ranges.first().copied().unwrap_or((0.0, 0.0)) };
+        let (low, high) =
+            if per_channel { (0.0, 1.0) } else { grid.data.ranges.first().copied().unwrap_or((0.0, 0.0)) };
         ui.monospace(if per_channel { "channel min".to_string() } else { format!("{low:.4}") });
         let (rect, _) = ui.allocate_exact_size(Vec2::new(260.0, 14.0), Sense::hover());
         let steps = 64;
@@ -375,14 +350,14 @@ fn colour_bar_ui(ui: &mut egui::Ui, settings: &HeatmapSettings, grid: &HeatmapGr
 /// Draws one heatmap at `scale` screen points per element; reports the element under the pointer.
 fn heatmap_tile_ui(
     ui: &mut egui::Ui,
-    grid: &HeatmapGrid,
+    grid: &HeatmapTextures,
     latent: &Latent,
     mapping: &AxisMapping,
     channel: usize,
     scale: f32,
     hover: &mut Option<String>,
 ) -> egui::Response {
-    let (height, width) = grid.size;
+    let (height, width) = grid.data.size;
     let display = Vec2::new(width as f32 * scale, (height as f32 * scale).max(12.0));
     let (rect, response) = ui.allocate_exact_size(display, Sense::click());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, format!("heatmap {channel}")));
@@ -408,14 +383,14 @@ fn heatmap_tile_ui(
 
 fn heatmap_grid_ui(
     ui: &mut egui::Ui,
-    grid: &HeatmapGrid,
+    grid: &HeatmapTextures,
     latent: &Latent,
     mapping: &AxisMapping,
     selected: usize,
     hover: &mut Option<String>,
     clicked: &mut Option<(usize, bool)>,
 ) {
-    let (height, width) = grid.size;
+    let (height, width) = grid.data.size;
     let count = grid.textures.len().max(1);
     let gap = 6.0;
     let available = ui.available_width();
@@ -456,7 +431,7 @@ fn heatmap_grid_ui(
     });
 }
 
-fn channel_stats_ui(ui: &mut egui::Ui, grid: &HeatmapGrid, selected: &mut usize) {
+fn channel_stats_ui(ui: &mut egui::Ui, grid: &HeatmapTextures, selected: &mut usize) {
     ui.strong("Statistics of the current slice");
     egui::ScrollArea::vertical().id_salt("channel-stats").max_height(220.0).show(ui, |ui| {
         egui::Grid::new("channel-stats-grid").striped(true).show(ui, |ui| {
@@ -464,7 +439,7 @@ fn channel_stats_ui(ui: &mut egui::Ui, grid: &HeatmapGrid, selected: &mut usize)
                 ui.strong(title);
             }
             ui.end_row();
-            for (channel, stats) in grid.stats.iter().enumerate() {
+            for (channel, stats) in grid.data.stats.iter().enumerate() {
                 if ui.selectable_label(channel == *selected, channel.to_string()).clicked() {
                     *selected = channel;
                 }
@@ -479,9 +454,9 @@ fn channel_stats_ui(ui: &mut egui::Ui, grid: &HeatmapGrid, selected: &mut usize)
     });
 }
 
-fn histogram_ui(ui: &mut egui::Ui, grid: &HeatmapGrid, channel: usize) {
+fn histogram_ui(ui: &mut egui::Ui, grid: &HeatmapTextures, channel: usize) {
     ui.strong(format!("Histogram of channel {channel}"));
-    let Some(slice) = grid.slices.get(channel) else { return };
+    let Some(slice) = grid.data.slices.get(channel) else { return };
     let Some((low, high)) = tensor::range::finite_min_max(slice) else {
         ui.label("no finite values");
         return;

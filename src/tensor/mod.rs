@@ -5,7 +5,7 @@ pub mod colormap;
 pub mod mapping;
 pub mod range;
 
-use crate::format::{Latent, LatentValues};
+use crate::format::{Latent, LatentValues, Stats};
 
 pub use colormap::{ColorTable, Colormap};
 pub use mapping::{AxisMapping, AxisRole};
@@ -14,6 +14,35 @@ pub use range::RangeMode;
 /// Every channel's current 2-D slice of `latent` under `mapping`, as f32.
 pub fn channel_slices(latent: &Latent, mapping: &AxisMapping) -> Vec<Vec<f32>> {
     (0..mapping.channel_count(&latent.shape)).map(|channel| channel_slice(latent, mapping, channel)).collect()
+}
+
+/// What a grid of heatmaps shows: every channel's slice, its colour range and statistics, and
+/// its RGBA pixels (row by row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatmapGrid {
+    pub slices: Vec<Vec<f32>>,
+    pub ranges: Vec<(f32, f32)>,
+    pub stats: Vec<Stats>,
+    pub pixels: Vec<Vec<u8>>,
+    /// (height, width) of each heatmap.
+    pub size: (usize, usize),
+}
+
+/// Everything needed to draw the heatmaps of `latent` under `mapping` (what moving a slider
+/// recomputes).
+pub fn heatmap_grid(
+    latent: &Latent,
+    mapping: &AxisMapping,
+    colormap: Colormap,
+    inverted: bool,
+    range_mode: RangeMode,
+) -> HeatmapGrid {
+    let slices = channel_slices(latent, mapping);
+    let ranges = range::channel_ranges(&slices, range_mode);
+    let stats = slices.iter().map(|s| Stats::of(s.iter().copied())).collect();
+    let table = ColorTable::new(colormap, inverted);
+    let pixels = slices.iter().zip(&ranges).map(|(slice, &(low, high))| table.colorize(slice, low, high)).collect();
+    HeatmapGrid { slices, ranges, stats, pixels, size: mapping.slice_size(&latent.shape) }
 }
 
 /// One channel's current 2-D slice.

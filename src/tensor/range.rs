@@ -39,19 +39,24 @@ pub fn finite_min_max(values: &[f32]) -> Option<(f32, f32)> {
 /// The `p`-th percentiles (0 to 100) of the finite values, interpolated linearly between the two
 /// nearest ranks (numpy's default method). `None` when no value is finite.
 pub fn percentiles(values: &[f32], ps: &[f32]) -> Option<Vec<f32>> {
-    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if sorted.is_empty() {
+    let mut finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
         return None;
     }
-    sorted.sort_unstable_by(f32::total_cmp);
-    let last = (sorted.len() - 1) as f64;
+    let last = finite.len() - 1;
+    // Selection instead of a full sort: each rank costs one linear pass, which keeps a
+    // percentile range over a whole grid of heatmaps inside a frame's budget.
+    let mut ranked = |rank: usize| -> f64 {
+        let (_, value, _) = finite.select_nth_unstable_by(rank.min(last), f32::total_cmp);
+        f64::from(*value)
+    };
     Some(
         ps.iter()
             .map(|&p| {
-                let position = f64::from(p.clamp(0.0, 100.0)) / 100.0 * last;
+                let position = f64::from(p.clamp(0.0, 100.0)) / 100.0 * last as f64;
                 let below = position.floor() as usize;
-                let above = position.ceil() as usize;
-                let (a, b) = (f64::from(sorted[below]), f64::from(sorted[above.min(sorted.len() - 1)]));
+                let a = ranked(below);
+                let b = if position > below as f64 { ranked(below + 1) } else { a };
                 (a + (b - a) * (position - below as f64)) as f32
             })
             .collect(),

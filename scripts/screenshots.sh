@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the real binary in a virtual X server once per tab with --screenshot, and checks that
+# every PNG was written at the window's size. Used by scripts/test.sh, and to refresh the
+# README's pictures:  bash scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+file="${1:-assets/examples/aurora.raiiaf}"
+out="${2:-target/screenshots}"
+binary="${RAIIAF_BIN:-target/debug/raiiaf}"
+size="1280x860"
+mkdir -p "$out"
+[ -x "$binary" ] || cargo build --quiet
+
+for tab in latents image manifest chunks environment; do
+  rm -f "$out/$tab.png"
+  # The probe's Python is this machine's python3; a fresh Xvfb per run keeps runs independent.
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" view "$file" --tab "$tab" --size "$size" \
+    --screenshot "$out/$tab.png" 2> >(grep -v XDG_RUNTIME_DIR >&2)
+  python3 - "$out/$tab.png" "$size" <<'PY'
+import struct, sys
+path, size = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    head = f.read(24)
+assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+width, height = struct.unpack(">II", head[16:24])
+want = tuple(int(v) for v in size.split("x"))
+assert (width, height) == want, f"{path} is {width}x{height}, expected {want}"
+print(f"{path}: {width}x{height}")
+PY
+done
