@@ -70,7 +70,7 @@ fn value_text(values: &LatentValues, index: usize) -> String {
 pub fn heatmap_png(latent: &Latent, mapping: &AxisMapping, settings: &HeatmapSettings) -> Result<Vec<u8>, String> {
     let data = compute_grid(latent, mapping, settings);
     let columns = (data.pixels.len() as f64).sqrt().ceil() as usize;
-    let (pixels, width, height) = tensor::colormap::tile_grid(&data.pixels, data.size, columns, 2);
+    let (pixels, width, height) = tensor::colormap::tile_grid(&data.pixels, data.sampled_size, columns, 2);
     let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or("grid has the wrong size")?;
     let mut png = Vec::new();
     image
@@ -125,7 +125,8 @@ pub fn latents_ui(
             .iter()
             .enumerate()
             .map(|(channel, pixels)| {
-                let image = egui::ColorImage::from_rgba_unmultiplied([grid.size.1, grid.size.0], pixels);
+                let image =
+                    egui::ColorImage::from_rgba_unmultiplied([grid.sampled_size.1, grid.sampled_size.0], pixels);
                 ui.ctx().load_texture(format!("heatmap-{index}-{channel}"), image, egui::TextureOptions::NEAREST)
             })
             .collect();
@@ -455,7 +456,9 @@ fn channel_stats_ui(ui: &mut egui::Ui, grid: &HeatmapTextures, selected: &mut us
 }
 
 fn histogram_ui(ui: &mut egui::Ui, grid: &HeatmapTextures, channel: usize) {
-    ui.strong(format!("Histogram of channel {channel}"));
+    let sampled =
+        if grid.data.step > 1 { format!(" (every {}th row and column)", grid.data.step) } else { String::new() };
+    ui.strong(format!("Histogram of channel {channel}{sampled}"));
     let Some(slice) = grid.data.slices.get(channel) else { return };
     let Some((low, high)) = tensor::range::finite_min_max(slice) else {
         ui.label("no finite values");

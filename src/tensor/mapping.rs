@@ -161,21 +161,37 @@ impl AxisMapping {
     }
 
     /// The values of channel `channel`'s heatmap, row by row. `values` is the whole tensor in
-    /// C order; `value_at(values, i)` reads element `i` (so f16 and f32 storage share this).
+    /// C order; `value_at` reads one element (so f16 and f32 storage share this).
     pub fn slice<T>(&self, shape: &[usize], values: &[T], channel: usize, value_at: impl Fn(&T) -> f32) -> Vec<f32> {
+        self.slice_sampled(shape, values, channel, 1, value_at)
+    }
+
+    /// Every `step`-th row and column of channel `channel`'s heatmap (nearest-neighbour
+    /// downsampling, for display of slices larger than a screen): `ceil(h/step) x ceil(w/step)`.
+    pub fn slice_sampled<T>(
+        &self,
+        shape: &[usize],
+        values: &[T],
+        channel: usize,
+        step: usize,
+        value_at: impl Fn(&T) -> f32,
+    ) -> Vec<f32> {
+        let positions = self.slice_positions(shape, channel, step);
+        positions.map(|index| values.get(index).map_or(f32::NAN, &value_at)).collect()
+    }
+
+    /// The C-order position of every `step`-th element (rows and columns) of channel
+    /// `channel`'s heatmap, row by row.
+    pub fn slice_positions(&self, shape: &[usize], channel: usize, step: usize) -> impl Iterator<Item = usize> {
+        let step = step.max(1);
         let (height, width) = self.slice_size(shape);
         let strides = strides(shape);
         let origin = self.flat_index(shape, channel, 0, 0);
         let row_stride = self.height.map_or(0, |a| strides[a]);
         let column_stride = strides.get(self.width).copied().unwrap_or(1);
-        let mut out = Vec::with_capacity(height * width);
-        for y in 0..height {
-            let row = origin + y * row_stride;
-            for x in 0..width {
-                out.push(values.get(row + x * column_stride).map_or(f32::NAN, &value_at));
-            }
-        }
-        out
+        (0..height)
+            .step_by(step)
+            .flat_map(move |y| (0..width).step_by(step).map(move |x| origin + y * row_stride + x * column_stride))
     }
 }
 
@@ -239,6 +255,23 @@ mod tests {
         assert_eq!(transposed.slice_size(&shape), (5, 4));
         // pixel (y=4, x=3) of channel 1 -> index (1, 2, 3, 4)
         assert_eq!(slice[4 * 4 + 3], (60 + 40 + 15 + 4) as f32);
+    }
+
+    #[test]
+    fn sampled_slices_take_every_step_th_row_and_column() {
+        let shape = [1usize, 2, 5, 7];
+        let values: Vec<f32> = (0..70).map(|i| i as f32).collect();
+        let mapping = AxisMapping::default_for(&shape);
+        let full = mapping.slice(&shape, &values, 1, |v| *v);
+        // (step, expected rows, expected columns)
+        for (step, rows, columns) in [(1usize, 5usize, 7usize), (2, 3, 4), (3, 2, 3), (10, 1, 1)] {
+            let sampled = mapping.slice_sampled(&shape, &values, 1, step, |v| *v);
+            let expected: Vec<f32> = (0..rows)
+                .flat_map(|r| (0..columns).map(move |c| (r * step, c * step)))
+                .map(|(y, x)| full[y * 7 + x])
+                .collect();
+            assert_eq!(sampled, expected, "step {step}");
+        }
     }
 
     #[test]

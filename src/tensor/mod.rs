@@ -16,20 +16,32 @@ pub fn channel_slices(latent: &Latent, mapping: &AxisMapping) -> Vec<Vec<f32>> {
     (0..mapping.channel_count(&latent.shape)).map(|channel| channel_slice(latent, mapping, channel)).collect()
 }
 
-/// What a grid of heatmaps shows: every channel's slice, its colour range and statistics, and
-/// its RGBA pixels (row by row).
+/// Longest side of a heatmap's pixels. Larger slices are shown downsampled (every n-th row and
+/// column), so that a 5000x5000 latent does not cost hundreds of megabytes of pixels and
+/// textures; values under the pointer and statistics still come from every element.
+pub const MAX_HEATMAP_SIDE: usize = 1024;
+
+/// What a grid of heatmaps shows: every channel's (possibly downsampled) slice, its colour range
+/// and statistics, and its RGBA pixels (row by row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatmapGrid {
+    /// Per channel, the displayed values: `sampled_size` of them, every `step`-th row and column.
     pub slices: Vec<Vec<f32>>,
     pub ranges: Vec<(f32, f32)>,
+    /// Per channel, over every element of the slice.
     pub stats: Vec<Stats>,
     pub pixels: Vec<Vec<u8>>,
-    /// (height, width) of each heatmap.
+    /// (height, width) of the full slice.
     pub size: (usize, usize),
+    /// (height, width) of `slices` and `pixels`.
+    pub sampled_size: (usize, usize),
+    pub step: usize,
 }
 
 /// Everything needed to draw the heatmaps of `latent` under `mapping` (what moving a slider
-/// recomputes).
+/// recomputes). Ranges from minima and maxima use every element; percentile ranges use the
+/// displayed values, which are every element unless the slice is larger than
+/// [`MAX_HEATMAP_SIDE`].
 pub fn heatmap_grid(
     latent: &Latent,
     mapping: &AxisMapping,
@@ -37,12 +49,43 @@ pub fn heatmap_grid(
     inverted: bool,
     range_mode: RangeMode,
 ) -> HeatmapGrid {
-    let slices = channel_slices(latent, mapping);
-    let ranges = range::channel_ranges(&slices, range_mode);
-    let stats = slices.iter().map(|s| Stats::of(s.iter().copied())).collect();
+    let size = mapping.slice_size(&latent.shape);
+    let step = size.0.max(size.1).div_ceil(MAX_HEATMAP_SIDE).max(1);
+    let channels = mapping.channel_count(&latent.shape);
+    let slices: Vec<Vec<f32>> = (0..channels).map(|c| sampled_slice(latent, mapping, c, step)).collect();
+    let stats: Vec<Stats> = if step == 1 {
+        slices.iter().map(|s| Stats::of(s.iter().copied())).collect()
+    } else {
+        (0..channels).map(|c| full_slice_stats(latent, mapping, c)).collect()
+    };
+    let ranges = match range_mode {
+        RangeMode::Percentile { .. } | RangeMode::Manual { .. } => range::channel_ranges(&slices, range_mode),
+        _ => range::ranges_from_extremes(&stats.iter().map(|s| s.min.zip(s.max)).collect::<Vec<_>>(), range_mode),
+    };
     let table = ColorTable::new(colormap, inverted);
     let pixels = slices.iter().zip(&ranges).map(|(slice, &(low, high))| table.colorize(slice, low, high)).collect();
-    HeatmapGrid { slices, ranges, stats, pixels, size: mapping.slice_size(&latent.shape) }
+    HeatmapGrid {
+        slices,
+        ranges,
+        stats,
+        pixels,
+        size,
+        sampled_size: (size.0.div_ceil(step), size.1.div_ceil(step)),
+        step,
+    }
+}
+
+fn sampled_slice(latent: &Latent, mapping: &AxisMapping, channel: usize, step: usize) -> Vec<f32> {
+    match &latent.values {
+        LatentValues::F32(values) => mapping.slice_sampled(&latent.shape, values, channel, step, |v| *v),
+        LatentValues::F16(values) => mapping.slice_sampled(&latent.shape, values, channel, step, |v| v.to_f32()),
+    }
+}
+
+/// Statistics over every element of a slice, without copying it.
+fn full_slice_stats(latent: &Latent, mapping: &AxisMapping, channel: usize) -> Stats {
+    let positions = mapping.slice_positions(&latent.shape, channel, 1);
+    Stats::of(positions.map(|index| latent.values.get_f32(index).unwrap_or(f32::NAN)))
 }
 
 /// One channel's current 2-D slice.
@@ -67,5 +110,25 @@ mod tests {
         assert_eq!(slices.len(), 2);
         assert_eq!(slices[1][0], 3.0); // element 12
         assert_eq!(channel_slices(&f16_latent, &mapping), slices);
+    }
+
+    #[test]
+    fn large_slices_are_drawn_downsampled_with_exact_statistics_and_ranges() {
+        // Two channels of 3000 x 5; the 3000-row axis exceeds MAX_HEATMAP_SIDE, so step 3.
+        let shape = vec![2usize, 3000, 5];
+        let values: Vec<f32> = (0..30_000).map(|i| (i % 7919) as f32 - 3000.0).collect();
+        let latent = Latent::new("big", shape.clone(), LatentValues::F32(values)).unwrap();
+        let mapping = AxisMapping::default_for(&shape);
+        let grid = heatmap_grid(&latent, &mapping, Colormap::Greys, false, RangeMode::PerChannel);
+        assert_eq!(grid.step, 3);
+        assert_eq!((grid.size, grid.sampled_size), ((3000, 5), (1000, 2)));
+        assert_eq!(grid.slices[1].len(), 2000);
+        assert_eq!(grid.pixels[1].len(), 2000 * 4);
+        for channel in 0..2 {
+            let full = channel_slice(&latent, &mapping, channel);
+            assert_eq!(grid.stats[channel], Stats::of(full.iter().copied()), "channel {channel}");
+            let (low, high) = range::finite_min_max(&full).unwrap();
+            assert_eq!(grid.ranges[channel], (low, high), "channel {channel}");
+        }
     }
 }

@@ -65,26 +65,39 @@ pub fn percentiles(values: &[f32], ps: &[f32]) -> Option<Vec<f32>> {
 
 /// The colour range of each channel under `mode`. Channels without a finite value get (0, 0).
 pub fn channel_ranges(channels: &[Vec<f32>], mode: RangeMode) -> Vec<(f32, f32)> {
-    let all = || channels.iter().flat_map(|c| c.iter().copied());
+    match mode {
+        RangeMode::Percentile { low, high } => {
+            let values: Vec<f32> = channels.iter().flat_map(|c| c.iter().copied()).collect();
+            let range = percentiles(&values, &[low, high]).and_then(|p| Some((*p.first()?, *p.get(1)?)));
+            vec![range.unwrap_or((0.0, 0.0)); channels.len()]
+        }
+        _ => {
+            let extremes: Vec<Option<(f32, f32)>> = channels.iter().map(|c| finite_min_max(c)).collect();
+            ranges_from_extremes(&extremes, mode)
+        }
+    }
+}
+
+/// The colour ranges of every mode but percentiles, from each channel's finite minimum and
+/// maximum (`None`: no finite value), so they can come from statistics over a whole slice.
+pub fn ranges_from_extremes<T: Copy + Into<f64>>(extremes: &[Option<(T, T)>], mode: RangeMode) -> Vec<(f32, f32)> {
+    let extremes: Vec<Option<(f32, f32)>> =
+        extremes.iter().map(|e| e.map(|(low, high)| (low.into() as f32, high.into() as f32))).collect();
     let shared = match mode {
         RangeMode::PerChannel => None,
-        RangeMode::Shared => {
-            channels.iter().filter_map(|c| finite_min_max(c)).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-        }
+        RangeMode::Shared => extremes.iter().flatten().copied().reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))),
         RangeMode::Symmetric => {
-            let magnitude = all().filter(|v| v.is_finite()).fold(0.0f32, |m, v| m.max(v.abs()));
+            let magnitude = extremes.iter().flatten().fold(0.0f32, |m, &(low, high)| m.max(low.abs()).max(high.abs()));
             Some((-magnitude, magnitude))
         }
-        RangeMode::Percentile { low, high } => {
-            let values: Vec<f32> = all().collect();
-            percentiles(&values, &[low, high]).and_then(|p| Some((*p.first()?, *p.get(1)?)))
-        }
         RangeMode::Manual { low, high } => Some((low, high)),
+        // Percentiles need the values themselves; see `channel_ranges`.
+        RangeMode::Percentile { .. } => None,
     };
-    channels
+    extremes
         .iter()
         .map(|channel| match (mode, shared) {
-            (RangeMode::PerChannel, _) => finite_min_max(channel).unwrap_or((0.0, 0.0)),
+            (RangeMode::PerChannel, _) => channel.unwrap_or((0.0, 0.0)),
             (_, Some(range)) => range,
             (_, None) => (0.0, 0.0),
         })
