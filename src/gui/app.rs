@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::format::Verdict;
-use crate::probe::{MachineProbe, ProbeOptions};
+use crate::probe::ProbeOptions;
 
 use super::chunks_view::chunks_ui;
 use super::document::{Document, DocumentState, Tab};
@@ -105,6 +105,7 @@ pub struct WorkbenchApp {
     persist: bool,
     screenshot: Option<ScreenshotRequest>,
     first_frame: FirstFrame,
+    window_title: String,
 }
 
 impl WorkbenchApp {
@@ -129,6 +130,7 @@ impl WorkbenchApp {
             show_about: false,
             show_shortcuts: false,
             persist,
+            window_title: String::new(),
             first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
                 FirstFrame::Waiting
             } else {
@@ -582,7 +584,10 @@ impl eframe::App for WorkbenchApp {
             Some(document) => format!("{} - RAIIAF Workbench", document.title()),
             None => "RAIIAF Workbench".to_string(),
         };
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        if title != self.window_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.window_title = title;
+        }
         self.handle_screenshot(ctx);
     }
 
@@ -632,10 +637,4 @@ impl eframe::App for WorkbenchApp {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }
     }
-}
-
-/// The machine probe, for tests that want a fixed environment instead of running Python.
-pub fn set_machine_probe(app: &mut WorkbenchApp, probe: MachineProbe) {
-    app.machine.task = None;
-    app.machine.result = Some(probe);
 }

@@ -13,7 +13,7 @@ mod worker;
 /// When the process started (set first thing in `main`), for `RAIIAF_TIMING=1`'s report.
 pub static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-pub use app::{Settings, StartOptions, UiCommand, WorkbenchApp, set_machine_probe};
+pub use app::{Settings, StartOptions, UiCommand, WorkbenchApp};
 pub use document::{Document, DocumentState, Tab};
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 

@@ -25,7 +25,8 @@ impl Progress {
     }
 }
 
-/// One task on its own thread, producing one `T`. Dropping it cancels it.
+/// One task on its own thread, producing one `T`. Dropping it (closing the tab that waits for
+/// it, starting a new probe) cancels it: the worker sees `is_cancelled` and its result is discarded.
 pub struct Background<T> {
     receiver: Receiver<T>,
     progress: Progress,
@@ -76,10 +77,6 @@ impl<T: Send + 'static> Background<T> {
 
     pub fn stage(&self) -> String {
         self.progress.stage.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    pub fn cancel(&self) {
-        self.progress.cancelled.store(true, Ordering::Relaxed);
     }
 }
 

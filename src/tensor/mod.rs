@@ -11,11 +11,6 @@ pub use colormap::{ColorTable, Colormap};
 pub use mapping::{AxisMapping, AxisRole};
 pub use range::RangeMode;
 
-/// Every channel's current 2-D slice of `latent` under `mapping`, as f32.
-pub fn channel_slices(latent: &Latent, mapping: &AxisMapping) -> Vec<Vec<f32>> {
-    (0..mapping.channel_count(&latent.shape)).map(|channel| channel_slice(latent, mapping, channel)).collect()
-}
-
 /// Longest side of a heatmap's pixels. Larger slices are shown downsampled (every n-th row and
 /// column), so that a 5000x5000 latent does not cost hundreds of megabytes of pixels and
 /// textures; values under the pointer and statistics still come from every element.
@@ -88,12 +83,9 @@ fn full_slice_stats(latent: &Latent, mapping: &AxisMapping, channel: usize) -> S
     Stats::of(positions.map(|index| latent.values.get_f32(index).unwrap_or(f32::NAN)))
 }
 
-/// One channel's current 2-D slice.
+/// One channel's current 2-D slice, every element.
 pub fn channel_slice(latent: &Latent, mapping: &AxisMapping, channel: usize) -> Vec<f32> {
-    match &latent.values {
-        LatentValues::F32(values) => mapping.slice(&latent.shape, values, channel, |v| *v),
-        LatentValues::F16(values) => mapping.slice(&latent.shape, values, channel, |v| v.to_f32()),
-    }
+    sampled_slice(latent, mapping, channel, 1)
 }
 
 #[cfg(test)]
@@ -106,10 +98,10 @@ mod tests {
         let f32_latent = Latent::new("a", vec![1, 2, 3, 4], LatentValues::F32(values)).unwrap();
         let f16_latent = Latent { values: f32_latent.values.to_f16(), ..f32_latent.clone() };
         let mapping = AxisMapping::default_for(&f32_latent.shape);
-        let slices = channel_slices(&f32_latent, &mapping);
-        assert_eq!(slices.len(), 2);
-        assert_eq!(slices[1][0], 3.0); // element 12
-        assert_eq!(channel_slices(&f16_latent, &mapping), slices);
+        assert_eq!(mapping.channel_count(&f32_latent.shape), 2);
+        let second = channel_slice(&f32_latent, &mapping, 1);
+        assert_eq!(second[0], 3.0); // element 12
+        assert_eq!(channel_slice(&f16_latent, &mapping, 1), second);
     }
 
     #[test]
