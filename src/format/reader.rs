@@ -106,6 +106,8 @@ pub struct Inspection {
     pub latents: Vec<DecodedLatent>,
     pub image: Option<DecodedImage>,
     pub environment: Option<Environment>,
+    /// The manifest's schema problems, each at its JSON pointer (also failed checks in `report`).
+    pub schema_problems: Vec<manifest::SchemaProblem>,
     pub report: Report,
     /// Why the file could not be read, when it could not.
     pub fatal: Option<FormatError>,
@@ -146,6 +148,7 @@ pub fn inspect_path(path: &Path, limits: &Limits) -> Inspection {
             latents: Vec::new(),
             image: None,
             environment: None,
+            schema_problems: Vec::new(),
             report: Report::default(),
             fatal: Some(FormatError::Io { source }.in_file(path)),
         },
@@ -162,6 +165,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Inspection {
         latents: Vec::new(),
         image: None,
         environment: None,
+        schema_problems: Vec::new(),
         report: Report::default(),
         fatal: None,
     };
@@ -279,6 +283,7 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     for problem in &problems {
         report.fail(code::MANIFEST_SCHEMA, Location::Manifest, format!("{}: {}", problem.pointer, problem.message));
     }
+    out.schema_problems = problems;
     check_file_info(report, &header, body, chunk_list.len());
 
     let mut records = Vec::with_capacity(chunk_list.len());

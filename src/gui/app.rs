@@ -239,13 +239,12 @@ impl WorkbenchApp {
         for document in &mut self.documents {
             document.poll();
         }
-        if let Some(task) = &mut self.machine.task {
-            if let Some(result) = task.poll() {
-                self.machine.result = Some(result);
-            }
-            if task.is_finished() {
-                self.machine.task = None;
-            }
+        let probed = self.machine.task.as_mut().and_then(Background::poll);
+        if self.machine.task.as_ref().is_some_and(Background::is_finished) {
+            self.machine.task = None;
+        }
+        if let Some(result) = probed {
+            self.machine.set_result(result);
         }
         if let Some(dialog) = &mut self.dialog {
             match dialog.poll() {
@@ -546,7 +545,7 @@ fn document_ui(
                 ui.label("No image in this file.");
             }
         },
-        Tab::Manifest => manifest_ui(ui, inspection, &mut document.manifest_search),
+        Tab::Manifest => manifest_ui(ui, inspection, &loaded.manifest_pretty, &mut document.manifest_search),
         Tab::Chunks => chunks_ui(ui, inspection, &mut settings.only_failed_checks),
         Tab::Environment => {
             let mut environment_commands = Vec::new();
@@ -607,7 +606,7 @@ impl eframe::App for WorkbenchApp {
         });
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                match &self.machine.result {
+                match self.machine.result() {
                     Some(probe) => ui.weak(format!("this machine: {} components probed", probe.components.len())),
                     None if self.machine.task.is_some() => ui.weak("probing this machine…"),
                     None => ui.weak("this machine not probed"),

@@ -41,19 +41,23 @@ pub struct LoadedFile {
     pub image: Option<Result<PreparedImage, String>>,
     /// Statistics over each whole latent, in `inspection.latents` order.
     pub latent_stats: Vec<Stats>,
+    /// The stored manifest, pretty-printed for the Manifest tab.
+    pub manifest_pretty: String,
 }
 
 pub fn load(path: &Path, max_texture_side: usize, progress: &Progress) -> LoadedFile {
     progress.set_stage("reading and checking");
     let inspection = format::inspect_path(path, &Limits::default());
     if progress.is_cancelled() {
-        return LoadedFile { inspection, image: None, latent_stats: Vec::new() };
+        return LoadedFile { inspection, image: None, latent_stats: Vec::new(), manifest_pretty: String::new() };
     }
     progress.set_stage("decoding the image");
     let image = inspection.image.as_ref().map(|image| PreparedImage::decode(&image.bytes, max_texture_side));
     progress.set_stage("latent statistics");
     let latent_stats = inspection.latents.iter().map(|decoded| decoded.latent.stats()).collect();
-    LoadedFile { inspection, image, latent_stats }
+    let manifest_pretty =
+        inspection.manifest.as_ref().and_then(|m| serde_json::to_string_pretty(m).ok()).unwrap_or_default();
+    LoadedFile { inspection, image, latent_stats, manifest_pretty }
 }
 
 pub enum DocumentState {

@@ -9,7 +9,20 @@ use crate::probe::MachineProbe;
 #[derive(Default)]
 pub struct MachineEnvironment {
     pub task: Option<super::worker::Background<MachineProbe>>,
-    pub result: Option<MachineProbe>,
+    result: Option<MachineProbe>,
+    /// `result`'s components with their digests, made once when the probe finished.
+    components: Vec<EnvComponent>,
+}
+
+impl MachineEnvironment {
+    pub fn result(&self) -> Option<&MachineProbe> {
+        self.result.as_ref()
+    }
+
+    pub fn set_result(&mut self, probe: MachineProbe) {
+        self.components = probe.environment().components;
+        self.result = Some(probe);
+    }
 }
 
 pub enum EnvironmentCommand {
@@ -77,8 +90,7 @@ pub fn environment_ui(
     if inspection.environment.is_none() {
         ui.label("This file has no readable environment snapshot.");
     }
-    let here = machine.result.as_ref().map(|probe| probe.environment().components).unwrap_or_default();
-    let rows = compare(file_components, &here);
+    let rows = compare(file_components, &machine.components);
     ui.horizontal(|ui| {
         if machine.result.is_some() {
             ui.strong(summary(&rows));

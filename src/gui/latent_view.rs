@@ -66,11 +66,11 @@ fn value_text(values: &LatentValues, index: usize) -> String {
     }
 }
 
-/// The heatmaps of every channel as one PNG, at one pixel per element.
-pub fn heatmap_png(latent: &Latent, mapping: &AxisMapping, settings: &HeatmapSettings) -> Result<Vec<u8>, String> {
-    let data = compute_grid(latent, mapping, settings);
-    let columns = (data.pixels.len() as f64).sqrt().ceil() as usize;
-    let (pixels, width, height) = tensor::colormap::tile_grid(&data.pixels, data.sampled_size, columns, 2);
+/// A grid's heatmaps as one PNG, at one pixel per displayed element (every element unless the
+/// slice was larger than [`tensor::MAX_HEATMAP_SIDE`]).
+pub fn heatmap_png(grid: &tensor::HeatmapGrid) -> Result<Vec<u8>, String> {
+    let columns = (grid.pixels.len() as f64).sqrt().ceil() as usize;
+    let (pixels, width, height) = tensor::colormap::tile_grid(&grid.pixels, grid.sampled_size, columns, 2);
     let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or("grid has the wrong size")?;
     let mut png = Vec::new();
     image
@@ -139,7 +139,7 @@ pub fn latents_ui(
         if ui.button("Export heatmaps as PNG…").clicked() {
             exports.push(ExportRequest {
                 suggested_name: format!("{}_heatmaps.png", crate::npy::safe_file_stem(&latent.key)),
-                bytes: heatmap_png(latent, &mapping, settings),
+                bytes: heatmap_png(&grid.data),
             });
         }
         if ui.button("Export this slice as .npy…").on_hover_text("The selected channel's current 2-D slice").clicked()
@@ -490,7 +490,7 @@ mod tests {
         let latent =
             Latent::new("x", vec![1, 4, 3, 5], LatentValues::F32((0..60).map(|i| i as f32).collect())).unwrap();
         let mapping = AxisMapping::default_for(&latent.shape);
-        let png = heatmap_png(&latent, &mapping, &HeatmapSettings::default()).unwrap();
+        let png = heatmap_png(&compute_grid(&latent, &mapping, &HeatmapSettings::default())).unwrap();
         let image = image::load_from_memory(&png).unwrap().to_rgba8();
         // Four 3x5 tiles in a 2x2 grid with 2-pixel gaps.
         assert_eq!(image.dimensions(), (5 * 2 + 2, 3 * 2 + 2));

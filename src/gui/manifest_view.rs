@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::format::Inspection;
-use crate::format::manifest::{self, SchemaProblem};
+use crate::format::manifest::SchemaProblem;
 
 fn value_text(value: &Value) -> String {
     match value {
@@ -71,14 +71,13 @@ fn tree_ui(ui: &mut egui::Ui, key: &str, value: &Value, pointer: &str, problems:
         });
 }
 
-pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, search: &mut String) {
-    let (Some(format), Some(document), Some(body)) =
-        (inspection.format(), inspection.manifest.as_ref(), inspection.manifest_body())
-    else {
+/// `pretty` is the stored manifest pretty-printed (made once, when the file was loaded).
+pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, pretty: &str, search: &mut String) {
+    let (Some(format), Some(body)) = (inspection.format(), inspection.manifest_body()) else {
         ui.label("The manifest could not be read; see the Chunks & checks tab.");
         return;
     };
-    let problems = manifest::validate(format, document);
+    let problems = &inspection.schema_problems;
     let root = format!("/{}", format.manifest_root());
     let model_info = body.get("model_info");
     let field = |name: &str| model_info.and_then(|m| m.get(name));
@@ -93,7 +92,7 @@ pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, search: &mut Stri
         egui::Grid::new("manifest-fields").num_columns(2).striped(true).show(ui, |ui| {
             for (name, key) in [("Model", "model_name"), ("Version", "version"), ("Date", "date"), ("Prompt", "prompt")]
             {
-                field_row(ui, name, field(key), &format!("{info_pointer}/{key}"), &problems);
+                field_row(ui, name, field(key), &format!("{info_pointer}/{key}"), problems);
             }
             let settings = field("generation_settings");
             if let Some(negative) = settings.and_then(|s| s.get("negative_prompt")) {
@@ -102,18 +101,18 @@ pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, search: &mut Stri
                     "Negative prompt",
                     Some(negative),
                     &format!("{info_pointer}/generation_settings/negative_prompt"),
-                    &problems,
+                    problems,
                 );
             }
             let tags = field("tags")
                 .and_then(Value::as_array)
                 .map(|tags| Value::from(tags.iter().map(value_text).collect::<Vec<_>>().join(", ")));
-            field_row(ui, "Tags", tags.as_ref(), &format!("{info_pointer}/tags"), &problems);
+            field_row(ui, "Tags", tags.as_ref(), &format!("{info_pointer}/tags"), problems);
         });
         ui.separator();
         for (title, key) in [("Generation settings", "generation_settings"), ("Hardware", "hardware_info")] {
             match field(key) {
-                Some(value) => tree_ui(ui, title, value, &format!("{info_pointer}/{key}"), &problems),
+                Some(value) => tree_ui(ui, title, value, &format!("{info_pointer}/{key}"), problems),
                 None => {
                     ui.weak(format!("{title}: (absent)"));
                 }
@@ -123,17 +122,16 @@ pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, search: &mut Stri
             ui.colored_label(egui::Color32::from_rgb(220, 80, 60), format!("{}: {}", problem.pointer, problem.message));
         }
         ui.separator();
-        let pretty = serde_json::to_string_pretty(document).unwrap_or_default();
         ui.horizontal(|ui| {
             ui.strong("Stored manifest JSON");
             ui.add(egui::TextEdit::singleline(search).hint_text("search").desired_width(200.0));
             if ui.button("copy JSON").clicked() {
-                ui.ctx().copy_text(pretty.clone());
+                ui.ctx().copy_text(pretty.to_string());
             }
         });
         let needle = search.to_lowercase();
         if needle.is_empty() {
-            ui.add(egui::Label::new(egui::RichText::new(&pretty).monospace()).selectable(true));
+            ui.add(egui::Label::new(egui::RichText::new(pretty).monospace()).selectable(true));
         } else {
             let matches: Vec<(usize, &str)> =
                 pretty.lines().enumerate().filter(|(_, line)| line.to_lowercase().contains(&needle)).collect();
