@@ -21,7 +21,7 @@ use raiiaf_workbench::format::environment::python_json_pretty;
 use raiiaf_workbench::format::reader::InnerHeader;
 use raiiaf_workbench::format::{
     EnvComponent, Environment, FormatError, Header, Inspection, Latent, LatentCodec, LatentValues, Limits, Location,
-    PackLatent, PackRequest, Verdict, codec, inspect, pack,
+    PackLatent, PackRequest, Verdict, codec, inspect, inspect_path, pack,
 };
 use serde_json::Value;
 
@@ -33,6 +33,9 @@ struct PeakCounting;
 thread_local! {
     /// Largest single allocation (or reallocation target) on this thread since the last reset.
     static PEAK: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed on this thread, and the most of them since the last reset.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static LIVE_PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 /// Allocations above this are refused outright, so a regression aborts the test binary with
@@ -44,6 +47,14 @@ fn note(size: usize) {
         if size > peak.get() {
             peak.set(size);
         }
+    });
+    live_change(size as isize);
+}
+
+fn live_change(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + delta);
+        let _ = LIVE_PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
     });
 }
 
@@ -65,6 +76,7 @@ unsafe impl GlobalAlloc for PeakCounting {
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        live_change(-(layout.size() as isize));
         note(new_size);
         if new_size > REFUSE_ABOVE {
             return std::ptr::null_mut();
@@ -72,6 +84,7 @@ unsafe impl GlobalAlloc for PeakCounting {
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live_change(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
 }
@@ -87,6 +100,15 @@ fn measured<T>(f: impl FnOnce() -> T) -> (T, usize) {
     PEAK.with(|peak| peak.set(0));
     let out = f();
     (out, PEAK.with(Cell::get))
+}
+
+/// Runs `f` and returns its result with the most bytes live at once on this thread while it ran,
+/// counted from its start.
+fn measured_live<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = LIVE.with(Cell::get);
+    LIVE_PEAK.with(|peak| peak.set(start));
+    let out = f();
+    (out, (LIVE_PEAK.with(Cell::get) - start).max(0) as usize)
 }
 
 /// Inspects with the given limits and asserts the hostile-case allocation bound.
@@ -113,6 +135,21 @@ fn the_allocation_counter_sees_a_large_allocation() {
     assert!(peak >= 100 << 20, "the counter saw only {peak} bytes");
     let (_, small) = measured(|| vec![0u8; 10].len());
     assert!(small < 1 << 20, "the counter was not reset: {small}");
+}
+
+#[test]
+fn opening_a_raw_latent_from_disk_costs_its_decoded_size_not_a_copy_of_the_file() {
+    let values = 4 << 20;
+    let bytes =
+        packed(&request(vec![(latent("noise", vec![1, 4, 1024, 1024]), LatentCodec::Raw)], false, environment()));
+    assert!(bytes.len() > values * 4);
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(&bytes).expect("write");
+    let (inspection, live) = measured_live(|| inspect_path(file.path(), &Limits::default()));
+    assert_eq!(inspection.verdict(), Verdict::Valid, "{}", describe(&inspection));
+    assert_eq!(inspection.latents[0].latent, latent("noise", vec![1, 4, 1024, 1024]));
+    let decoded = values * 4;
+    assert!(live < decoded + decoded / 8, "opening held {live} bytes at once for a {decoded}-byte latent");
 }
 
 // ---------------------------------------------------------------------------------------------

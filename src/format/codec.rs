@@ -3,6 +3,8 @@
 //! Both decoders treat their input as hostile: sizes are checked against caps before any
 //! allocation, and the zfp decoder never lets the C library read past the buffer it is given.
 
+use std::io::Read;
+
 use zfp_sys as zfp;
 
 /// zstd level the reference uses (python-zstandard's default).
@@ -60,6 +62,61 @@ pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameEr
         return Err(FrameError::Invalid(format!("decoded {} bytes, header declared {declared}", data.len())));
     }
     Ok(DecodedFrame { data, frame_len })
+}
+
+/// Streams the one zstd frame at the start of `input` through `consume` without holding its
+/// decoded content, refusing frames that declare more than `cap` bytes. `consume` gets the
+/// declared content size and a reader of the content; what it leaves unread is read and counted,
+/// so the frame's checksum is verified either way.
+pub fn zstd_stream_frame<T>(
+    input: &[u8],
+    cap: u64,
+    consume: impl FnOnce(u64, &mut dyn Read) -> Result<T, String>,
+) -> Result<StreamedFrame<T>, String> {
+    let declared = match zstd::zstd_safe::get_frame_content_size(input) {
+        Ok(Some(size)) => size,
+        Ok(None) => return Err(FrameError::NoContentSize.to_string()),
+        Err(_) => return Err(FrameError::Invalid("not a zstd frame header".into()).to_string()),
+    };
+    if declared > cap {
+        return Err(FrameError::TooLarge { declared, cap }.to_string());
+    }
+    let invalid = |e: std::io::Error| FrameError::Invalid(e.to_string()).to_string();
+    let decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(invalid)?.single_frame();
+    let mut content = CountingReader { inner: decoder, count: 0 };
+    let value = consume(declared, &mut content)?;
+    let consumed = content.count;
+    std::io::copy(&mut content, &mut std::io::sink()).map_err(invalid)?;
+    if content.count != declared {
+        return Err(
+            FrameError::Invalid(format!("decoded {} bytes, header declared {declared}", content.count)).to_string()
+        );
+    }
+    let after_frame = content.inner.finish().len();
+    Ok(StreamedFrame { value, unread: declared - consumed, frame_len: input.len() - after_frame })
+}
+
+/// What [`zstd_stream_frame`] returns.
+#[derive(Debug)]
+pub struct StreamedFrame<T> {
+    pub value: T,
+    /// Content bytes the consumer did not read.
+    pub unread: u64,
+    /// Bytes of input the frame took.
+    pub frame_len: usize,
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
 }
 
 /// Encodes one zstd frame the way this program writes every frame: level 3, the content size in
@@ -284,37 +341,56 @@ const ZFP_HEADER_PAD_BYTES: usize = 32;
 /// Decodes a zfp stream that starts with zfp's full header, as `zfpy.decompress_numpy` does.
 /// `max_elements` is checked against the header's dimensions before anything is allocated.
 pub fn zfp_decode(stream_bytes: &[u8], max_elements: u64) -> Result<ZfpArray, String> {
+    zfp_decode_from(stream_bytes.len(), max_elements, &mut &*stream_bytes)
+}
+
+/// [`zfp_decode`] of the `stream_len` bytes `reader` yields, read straight into the buffer zfp
+/// decodes from.
+pub fn zfp_decode_from(stream_len: usize, max_elements: u64, reader: &mut dyn Read) -> Result<ZfpArray, String> {
     // zfp's bit reader does not check where its buffer ends, so it reads from a word-aligned
-    // copy padded with zeros up to the most that a stream of the declared field and mode can
-    // occupy; afterwards the amount it consumed is compared with the real length.
-    let mut words = vec![0u64; (stream_bytes.len() + ZFP_HEADER_PAD_BYTES).div_ceil(8)];
-    copy_into_words(&mut words, stream_bytes);
-    // SAFETY: `words` outlives each reader and is only resized while no reader exists.
+    // buffer padded with zeros up to the most that a stream of the declared field and mode can
+    // occupy; afterwards the amount it consumed is compared with the real length. The header is
+    // read first, from the stream's first bytes, to learn that size.
+    let read_error = |e: std::io::Error| format!("zfp stream: {e}");
+    let mut head = vec![0u8; stream_len.min(ZFP_HEADER_PAD_BYTES)];
+    reader.read_exact(&mut head).map_err(read_error)?;
+    let mut head_words = vec![0u64; (head.len() + ZFP_HEADER_PAD_BYTES).div_ceil(8)];
+    copy_into_words(&mut head_words, &head);
+    // SAFETY: each buffer outlives the reader opened over it.
     unsafe {
-        let mut reader = zfp_open_reader(&mut words)?;
-        let elements = reader.shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
+        let header = zfp_open_reader(&mut head_words)?;
+        let elements = header.shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
         if elements > max_elements {
             return Err(format!("zfp header declares {elements} values, over the limit of {max_elements}"));
         }
         let count = usize::try_from(elements).map_err(|_| "zfp field too large".to_string())?;
         // zfp pads every block to at least `minbits` bits, so a whole stream holds at least
         // blocks x minbits bits. Checking that first keeps a hostile mode (up to 32768 bits per
-        // block) from sizing the padded copy below at gigabytes for a stream of a few bytes.
-        let blocks = zfp::zfp_field_blocks(reader.handles.field) as u64;
-        let min_bits = blocks.saturating_mul(u64::from((*reader.handles.stream).minbits));
-        if min_bits > (stream_bytes.len() as u64).saturating_mul(8) {
+        // block) from sizing the padded buffer below at gigabytes for a stream of a few bytes.
+        let blocks = zfp::zfp_field_blocks(header.handles.field) as u64;
+        let min_bits = blocks.saturating_mul(u64::from((*header.handles.stream).minbits));
+        if min_bits > (stream_len as u64).saturating_mul(8) {
             return Err(format!(
-                "zfp stream is truncated: its mode needs at least {} bytes, it has {}",
+                "zfp stream is truncated: its mode needs at least {} bytes, it has {stream_len}",
                 min_bits.div_ceil(8),
-                stream_bytes.len()
             ));
         }
-        let needed_words = (reader.max_bytes.max(stream_bytes.len()) + ZFP_HEADER_PAD_BYTES).div_ceil(8);
-        if needed_words > words.len() {
-            drop(reader);
-            words.resize(needed_words, 0);
-            reader = zfp_open_reader(&mut words)?;
+        // Zeroed allocation: the padding past the stream is never written, so for a sound stream
+        // its pages are never touched and cost no memory.
+        let mut words = vec![0u64; (header.max_bytes.max(stream_len) + ZFP_HEADER_PAD_BYTES).div_ceil(8)];
+        drop(header);
+        copy_into_words(&mut words, &head);
+        let mut batch = vec![0u8; 64 << 10];
+        let mut filled = head.len();
+        while filled < stream_len {
+            let take = (stream_len - filled).min(batch.len());
+            let bytes = batch.get_mut(..take).ok_or("zfp read batch")?;
+            reader.read_exact(bytes).map_err(read_error)?;
+            // `filled` stays a multiple of 8 until the last batch, so batches land on whole words.
+            copy_into_words(words.get_mut(filled / 8..).ok_or("zfp buffer too small")?, bytes);
+            filled += take;
         }
+        let reader = zfp_open_reader(&mut words)?;
         let mut values = match reader.scalar {
             t if t == zfp::zfp_type_zfp_type_int32 => ZfpValues::I32(vec![0; count]),
             t if t == zfp::zfp_type_zfp_type_int64 => ZfpValues::I64(vec![0; count]),
@@ -333,11 +409,8 @@ pub fn zfp_decode(stream_bytes: &[u8], max_elements: u64) -> Result<ZfpArray, St
         if consumed == 0 {
             return Err("zfp could not decode the stream".into());
         }
-        if consumed > stream_bytes.len().next_multiple_of(8) {
-            return Err(format!(
-                "zfp stream is truncated: decoding needs {consumed} bytes, it has {}",
-                stream_bytes.len()
-            ));
+        if consumed > stream_len.next_multiple_of(8) {
+            return Err(format!("zfp stream is truncated: decoding needs {consumed} bytes, it has {stream_len}"));
         }
         Ok(ZfpArray { shape: reader.shape, values })
     }

@@ -42,6 +42,9 @@ pub const RAIIAF_MAGIC: &[u8] = b"raiiaf";
 pub const GEN5_MAGIC: &[u8] = b"GEN5";
 pub const RAIIAF_HEADER_SIZE: usize = 33;
 pub const GEN5_HEADER_SIZE: usize = 32;
+/// The larger of the two header sizes: enough bytes to parse either.
+pub const MAX_HEADER_SIZE: u64 =
+    if RAIIAF_HEADER_SIZE > GEN5_HEADER_SIZE { RAIIAF_HEADER_SIZE } else { GEN5_HEADER_SIZE } as u64;
 
 /// Header fields of either format; gen5's narrower fields are widened.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

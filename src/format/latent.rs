@@ -82,22 +82,35 @@ impl LatentValues {
     }
     /// Reads little-endian bytes of a dtype; `None` when the length is not a whole number of values.
     pub fn from_le_bytes(dtype: Dtype, bytes: &[u8]) -> Option<LatentValues> {
-        match dtype {
-            Dtype::F32 => {
-                let chunks = bytes.chunks_exact(4);
-                if !chunks.remainder().is_empty() {
-                    return None;
-                }
-                Some(LatentValues::F32(chunks.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
-            }
-            Dtype::F16 => {
-                let chunks = bytes.chunks_exact(2);
-                if !chunks.remainder().is_empty() {
-                    return None;
-                }
-                Some(LatentValues::F16(chunks.map(|c| f16::from_le_bytes([c[0], c[1]])).collect()))
-            }
+        let size = dtype.size() as usize;
+        if !bytes.len().is_multiple_of(size) {
+            return None;
         }
+        LatentValues::read_le(dtype, bytes.len() / size, &mut &*bytes).ok()
+    }
+    /// Reads `count` little-endian values from `reader` through a small buffer, so the only
+    /// large allocation is the values themselves.
+    pub fn read_le(dtype: Dtype, count: usize, reader: &mut dyn std::io::Read) -> std::io::Result<LatentValues> {
+        const BATCH: usize = 16 << 10;
+        let mut buffer = vec![0u8; BATCH * dtype.size() as usize];
+        let mut values = match dtype {
+            Dtype::F32 => LatentValues::F32(Vec::with_capacity(count)),
+            Dtype::F16 => LatentValues::F16(Vec::with_capacity(count)),
+        };
+        let mut remaining = count;
+        while remaining > 0 {
+            let batch = remaining.min(BATCH);
+            let bytes = &mut buffer[..batch * dtype.size() as usize];
+            reader.read_exact(bytes)?;
+            match &mut values {
+                LatentValues::F32(v) => {
+                    v.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                }
+                LatentValues::F16(v) => v.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]))),
+            }
+            remaining -= batch;
+        }
+        Ok(values)
     }
     /// Every value widened to f32 (exact for both dtypes).
     pub fn to_f32_vec(&self) -> Vec<f32> {

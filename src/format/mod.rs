@@ -7,6 +7,7 @@ pub mod header;
 pub mod latent;
 pub mod manifest;
 pub mod reader;
+pub mod source;
 pub mod verify;
 pub mod writer;
 

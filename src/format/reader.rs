@@ -11,9 +11,11 @@ use serde_json::Value;
 use super::codec::{self, ZfpValues};
 use std::borrow::Cow;
 
+use super::source::{FileSource, SliceSource, Source};
+
 use super::environment::{Environment, sha256_hex};
 use super::error::{FormatError, Location, Result};
-use super::header::{Format, Header};
+use super::header::{Format, Header, MAX_HEADER_SIZE};
 use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
 use super::manifest::{self, ChunkRecord};
 use super::verify::{Report, Verdict, code};
@@ -114,6 +116,20 @@ pub struct Inspection {
 }
 
 impl Inspection {
+    fn empty(file_len: u64) -> Inspection {
+        Inspection {
+            file_len,
+            header: None,
+            manifest: None,
+            records: Vec::new(),
+            latents: Vec::new(),
+            image: None,
+            environment: None,
+            schema_problems: Vec::new(),
+            report: Report::default(),
+            fatal: None,
+        }
+    }
     pub fn verdict(&self) -> Verdict {
         if self.fatal.is_some() {
             Verdict::Unreadable
@@ -132,44 +148,30 @@ impl Inspection {
     }
 }
 
-/// Reads and checks the file at `path`. I/O errors make the inspection unreadable.
+/// Reads and checks the file at `path`, range by range: a latent is read from the file straight
+/// into its decoded buffer. I/O errors before the chunks make the inspection unreadable.
 pub fn inspect_path(path: &Path, limits: &Limits) -> Inspection {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let mut inspection = inspect(&bytes, limits);
-            inspection.fatal = inspection.fatal.map(|e| e.in_file(path));
+    let mut inspection = match FileSource::open(path) {
+        Ok(mut source) => inspect_source(&mut source, limits),
+        Err(source) => {
+            let mut inspection = Inspection::empty(0);
+            inspection.fatal = Some(FormatError::Io { source });
             inspection
         }
-        Err(source) => Inspection {
-            file_len: 0,
-            header: None,
-            manifest: None,
-            records: Vec::new(),
-            latents: Vec::new(),
-            image: None,
-            environment: None,
-            schema_problems: Vec::new(),
-            report: Report::default(),
-            fatal: Some(FormatError::Io { source }.in_file(path)),
-        },
-    }
+    };
+    inspection.fatal = inspection.fatal.map(|e| e.in_file(path));
+    inspection
 }
 
 /// Reads and checks a whole file held in memory.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Inspection {
-    let mut inspection = Inspection {
-        file_len: bytes.len() as u64,
-        header: None,
-        manifest: None,
-        records: Vec::new(),
-        latents: Vec::new(),
-        image: None,
-        environment: None,
-        schema_problems: Vec::new(),
-        report: Report::default(),
-        fatal: None,
-    };
-    if let Err(error) = read_into(bytes, limits, &mut inspection) {
+    inspect_source(&mut SliceSource(bytes), limits)
+}
+
+/// Reads and checks the file `source` holds.
+pub fn inspect_source(source: &mut dyn Source, limits: &Limits) -> Inspection {
+    let mut inspection = Inspection::empty(source.len());
+    if let Err(error) = read_into(source, limits, &mut inspection) {
         let code = match error {
             FormatError::NotRaiiaf { .. } => code::HEADER_MAGIC,
             FormatError::UnsupportedVersion { .. } => code::HEADER_VERSION,
@@ -190,9 +192,9 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Inspection {
 
 /// Everything up to and including the manifest must read, or the file is unreadable; past that
 /// point problems become failed checks.
-fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> {
-    let file_len = bytes.len() as u64;
-    let header = Header::parse(bytes)?;
+fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> Result<()> {
+    let file_len = source.len();
+    let header = Header::parse(&source.bytes(0, file_len.min(MAX_HEADER_SIZE))?)?;
     let format = header.format;
     let header_size = format.header_size() as u64;
     out.header = Some(header.clone());
@@ -225,19 +227,17 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     // The chunk table (META chunk).
     let table_start = u64::from(header.chunk_table_offset);
     let table_end = table_start + u64::from(header.chunk_table_size);
-    let table = usize::try_from(table_start)
-        .ok()
-        .zip(usize::try_from(table_end).ok())
-        .and_then(|(a, b)| bytes.get(a..b))
-        .filter(|_| table_start >= header_size)
-        .ok_or(FormatError::Truncated {
+    if table_start < header_size || table_end > file_len {
+        return Err(FormatError::Truncated {
             location: Location::Manifest,
             offset: table_start,
             end: table_end,
             available: file_len,
-        })?;
+        });
+    }
+    let table = source.bytes(table_start, table_end)?;
     report.pass(code::HEADER_TABLE_BOUNDS, Location::Header, format!("chunk table at {table_start}..{table_end}"));
-    let meta = open_chunk(table, true, limits.max_metadata_bytes)
+    let meta = open_chunk(&table, true, limits.max_metadata_bytes)
         .map_err(|detail| FormatError::corrupt(Location::Manifest, table_start, detail))?;
     check_wrapped_chunk(
         &mut out.report,
@@ -250,6 +250,8 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     );
     let manifest: Value = serde_json::from_slice(meta.payload())
         .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))?;
+    drop(meta);
+    drop(table);
     let body = manifest::body(format, &manifest).ok_or_else(|| {
         FormatError::corrupt(
             Location::Manifest,
@@ -297,7 +299,7 @@ fn read_into(bytes: &[u8], limits: &Limits, out: &mut Inspection) -> Result<()> 
     }
     check_layout(report, &records, header_size, (table_start, table_end), file_len);
     for record in &records {
-        read_chunk(bytes, format, record, limits, out);
+        read_chunk(source, format, record, limits, out);
     }
     out.records = records;
     out.manifest = Some(manifest);
@@ -478,7 +480,7 @@ fn check_hash(report: &mut Report, location: Location, recorded: Option<&str>, a
     }
 }
 
-fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limits, out: &mut Inspection) {
+fn read_chunk(source: &mut dyn Source, format: Format, record: &ChunkRecord, limits: &Limits, out: &mut Inspection) {
     let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
     if record.index != Some(record.position as u64) {
         out.report.fail(
@@ -488,25 +490,30 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
         );
     }
     // Bounds were checked (and reported) by check_layout; a chunk outside the file is not decoded.
-    let Some(chunk) =
-        record.span().and_then(|(start, end)| bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?))
-    else {
+    let Some(span) = record.span().filter(|&(start, end)| start <= end && end <= source.len()) else {
         return;
     };
-    let report = &mut out.report;
-    match record.kind.as_str() {
-        "LATN" => match decode_latent(chunk, format, record, limits) {
+    if record.kind == "LATN" {
+        match decode_latent(source, span, format, record, limits) {
             Ok(decoded) => {
-                check_latent(report, &location, record, &decoded);
+                check_latent(&mut out.report, &location, record, &decoded);
                 out.latents.push(DecodedLatent {
                     record: record.position,
                     codec: decoded.codec,
                     latent: decoded.latent,
                 });
             }
-            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
-        },
-        "DATA" => match open_chunk(chunk, record.compressed, limits.max_image_bytes) {
+            Err(problem) => out.report.fail(code::CHUNK_DECODE, location, problem),
+        }
+        return;
+    }
+    let chunk = match source.bytes(span.0, span.1) {
+        Ok(chunk) => chunk,
+        Err(error) => return out.report.fail(code::CHUNK_DECODE, location, format!("reading the chunk: {error}")),
+    };
+    let report = &mut out.report;
+    match record.kind.as_str() {
+        "DATA" => match open_chunk(&chunk, record.compressed, limits.max_image_bytes) {
             Ok(opened) => {
                 check_wrapped_chunk(
                     report,
@@ -527,7 +534,7 @@ fn read_chunk(bytes: &[u8], format: Format, record: &ChunkRecord, limits: &Limit
             }
             Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
         },
-        "ENVC" => match open_chunk(chunk, record.compressed, limits.max_metadata_bytes) {
+        "ENVC" => match open_chunk(&chunk, record.compressed, limits.max_metadata_bytes) {
             Ok(opened) => {
                 check_wrapped_chunk(
                     report,
@@ -613,47 +620,38 @@ fn latent_shape(record: &ChunkRecord, limits: &Limits) -> std::result::Result<(V
 }
 
 fn decode_latent(
-    chunk: &[u8],
+    source: &mut dyn Source,
+    (start, end): (u64, u64),
     format: Format,
     record: &ChunkRecord,
     limits: &Limits,
 ) -> std::result::Result<LatentRead, String> {
     let (shape, elements) = latent_shape(record, limits)?;
     let key = record.key.clone().unwrap_or_else(|| format!("latent_{}", record.position));
-    let dtype_of = |inner: &InnerHeader| {
-        Dtype::from_flags(&inner.flags).ok_or_else(|| format!("unknown dtype flag {}", printable(&inner.flags)))
-    };
-    let expected_bytes = |dtype: Dtype| elements as u64 * dtype.size();
-    let mut framing = Vec::new();
-    if !record.compressed || format == Format::Gen5 {
-        // Raw (both formats) or gen5's zstd frame of header + raw bytes.
-        let cap = elements as u64 * Dtype::F32.size();
-        let opened = open_chunk(chunk, record.compressed, cap)?;
-        let dtype = dtype_of(&opened.inner)?;
-        let size = u64::from(opened.inner.size);
-        if size != expected_bytes(dtype) {
-            return Err(format!(
-                "inner header says {size} bytes but shape {shape:?} of {} needs {}",
-                dtype.numpy_name(),
-                expected_bytes(dtype)
-            ));
+    let read_error = |e: std::io::Error| format!("reading the chunk: {e}");
+    let chunk_len = end - start;
+    if !record.compressed {
+        let mut content = source.reader(start, end).map_err(read_error)?;
+        let raw = read_raw_latent(&mut *content, chunk_len, &shape, elements)?;
+        let latent = Latent::new(key, shape, raw.values)?;
+        return Ok(LatentRead { latent, codec: StoredCodec::Raw, inner: raw.inner, framing: raw.framing });
+    }
+    if format == Format::Gen5 {
+        // A zstd frame holding the inner header and the raw bytes, decoded as a stream.
+        let chunk = source.bytes(start, end).map_err(read_error)?;
+        let cap = (elements as u64 * Dtype::F32.size()).saturating_add(INNER_HEADER_SIZE as u64);
+        let frame = codec::zstd_stream_frame(&chunk, cap, |declared, content| {
+            read_raw_latent(content, declared, &shape, elements)
+        })?;
+        let mut raw = frame.value;
+        if frame.frame_len < chunk.len() {
+            raw.framing.push(format!("{} bytes follow the zstd frame", chunk.len() - frame.frame_len));
         }
-        let payload = opened.payload();
-        if payload.len() as u64 != size {
-            return Err(format!("truncated latent: {size} bytes declared, {} present", payload.len()));
-        }
-        if opened.present() != size {
-            framing.push(format!("{} bytes after the latent data", opened.present() - size));
-        }
-        if opened.after_frame > 0 {
-            framing.push(format!("{} bytes follow the zstd frame", opened.after_frame));
-        }
-        let values = LatentValues::from_le_bytes(dtype, payload).ok_or("latent bytes are not whole values")?;
-        let latent = Latent::new(key, shape, values)?;
-        let codec = if record.compressed { StoredCodec::Zstd } else { StoredCodec::Raw };
-        return Ok(LatentRead { latent, codec, inner: opened.inner, framing });
+        let latent = Latent::new(key, shape, raw.values)?;
+        return Ok(LatentRead { latent, codec: StoredCodec::Zstd, inner: raw.inner, framing: raw.framing });
     }
     // raiiaf compressed: zstd frame holding only the inner header, then a zfp stream.
+    let mut framing = Vec::new();
     let (len_header, len_data) = match (record.len_header, record.len_data) {
         (Some(h), Some(d)) if h > 0 && d > 0 => (h, d),
         (h, d) => {
@@ -662,33 +660,81 @@ fn decode_latent(
             ));
         }
     };
-    let split = usize::try_from(len_header).map_err(|_| "len_header too large")?;
-    let end = len_header.checked_add(len_data).ok_or("len_header + len_data overflows")?;
-    if end > chunk.len() as u64 {
-        return Err(format!("len_header + len_data = {end} runs past the chunk's {} bytes", chunk.len()));
+    let stream_end = len_header.checked_add(len_data).ok_or("len_header + len_data overflows")?;
+    if stream_end > chunk_len {
+        return Err(format!("len_header + len_data = {stream_end} runs past the chunk's {chunk_len} bytes"));
     }
-    if end != chunk.len() as u64 {
-        framing.push(format!("len_header + len_data = {end}, compressed_size = {}", chunk.len()));
+    if stream_end != chunk_len {
+        framing.push(format!("len_header + len_data = {stream_end}, compressed_size = {chunk_len}"));
     }
-    let header_frame = chunk.get(..split).ok_or("len_header runs past the chunk")?;
-    let frame = codec::zstd_decode_frame(header_frame, INNER_HEADER_SIZE as u64)
+    let header_frame = source.bytes(start, start + len_header).map_err(read_error)?;
+    let frame = codec::zstd_decode_frame(&header_frame, INNER_HEADER_SIZE as u64)
         .map_err(|e| format!("latent header frame: {e}"))?;
     if frame.frame_len != header_frame.len() {
         framing.push(format!("{} bytes follow the header frame", header_frame.len() - frame.frame_len));
     }
+    drop(header_frame);
     let inner = match InnerHeader::parse(&frame.data) {
         Some(inner) if frame.data.len() == INNER_HEADER_SIZE => inner,
         _ => return Err(format!("latent header frame holds {} bytes, not 12", frame.data.len())),
     };
-    let dtype = dtype_of(&inner)?;
-    let stream = chunk.get(split..end as usize).ok_or("zfp stream runs past the chunk")?;
-    let array = codec::zfp_decode(stream, elements as u64).map_err(|e| format!("zfp stream: {e}"))?;
+    let dtype = dtype_from_flags(&inner)?;
+    let stream_len = usize::try_from(len_data).map_err(|_| "len_data too large")?;
+    let mut stream = source.reader(start + len_header, start + stream_end).map_err(read_error)?;
+    let array =
+        codec::zfp_decode_from(stream_len, elements as u64, &mut *stream).map_err(|e| format!("zfp stream: {e}"))?;
     if array.values.len() != elements {
         return Err(format!("zfp stream holds shape {:?}, the record says {shape:?}", array.shape));
     }
     let values = zfp_to_dtype(array.values, dtype);
     let latent = Latent::new(key, shape, values)?;
     Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing })
+}
+
+fn dtype_from_flags(inner: &InnerHeader) -> std::result::Result<Dtype, String> {
+    Dtype::from_flags(&inner.flags).ok_or_else(|| format!("unknown dtype flag {}", printable(&inner.flags)))
+}
+
+/// A latent stored as its inner header and raw little-endian values.
+struct RawLatent {
+    inner: InnerHeader,
+    values: LatentValues,
+    framing: Vec<String>,
+}
+
+/// Reads a raw latent from `content` (`content_len` bytes: inner header, then values), the
+/// values going straight into their own buffer.
+fn read_raw_latent(
+    content: &mut dyn std::io::Read,
+    content_len: u64,
+    shape: &[usize],
+    elements: usize,
+) -> std::result::Result<RawLatent, String> {
+    let mut head = [0u8; INNER_HEADER_SIZE];
+    let inner = match content.read_exact(&mut head) {
+        Ok(()) if content_len >= INNER_HEADER_SIZE as u64 => InnerHeader::parse(&head),
+        _ => None,
+    }
+    .ok_or_else(|| format!("chunk holds {content_len} bytes, fewer than its 12-byte header"))?;
+    let dtype = dtype_from_flags(&inner)?;
+    let size = u64::from(inner.size);
+    let needed = elements as u64 * dtype.size();
+    if size != needed {
+        return Err(format!(
+            "inner header says {size} bytes but shape {shape:?} of {} needs {needed}",
+            dtype.numpy_name()
+        ));
+    }
+    let present = content_len - INNER_HEADER_SIZE as u64;
+    if present < size {
+        return Err(format!("truncated latent: {size} bytes declared, {present} present"));
+    }
+    let mut framing = Vec::new();
+    if present > size {
+        framing.push(format!("{} bytes after the latent data", present - size));
+    }
+    let values = LatentValues::read_le(dtype, elements, content).map_err(|e| format!("reading the latent: {e}"))?;
+    Ok(RawLatent { inner, values, framing })
 }
 
 /// Casts decoded zfp values to the dtype the flags name, rounding as numpy's `astype` does.
