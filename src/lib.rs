@@ -4,5 +4,6 @@ pub mod cli;
 pub mod format;
 pub mod gui;
 pub mod npy;
+pub mod params;
 pub mod probe;
 pub mod tensor;

@@ -1,4 +1,5 @@
-//! `.npy` files in and out, through the `npyz` crate.
+//! Latent files in and out: `.npy` (through the `npyz` crate), `.npz` archives (one latent per
+//! array) and ComfyUI's `.latent` files (safetensors holding `latent_tensor`).
 
 use half::f16;
 use npyz::WriterBuilder;
@@ -29,12 +30,12 @@ const MAX_NPY_ELEMENTS: u64 = 1 << 28;
 /// float32 (noted), Fortran order becomes C order.
 pub fn read_npy(bytes: &[u8]) -> Result<NpyTensor, String> {
     let npy = npyz::NpyFile::new(bytes).map_err(|e| format!("not a readable .npy file: {e}"))?;
+    tensor_of_npy(npy)
+}
+
+fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>) -> Result<NpyTensor, String> {
     let shape_u64 = npy.shape().to_vec();
-    let elements = shape_u64.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
-    if elements > MAX_NPY_ELEMENTS {
-        return Err(format!("array of shape {shape_u64:?} is over the limit of {MAX_NPY_ELEMENTS} values"));
-    }
-    let shape: Vec<usize> = shape_u64.iter().map(|&d| d as usize).collect();
+    let shape = checked_shape(&shape_u64)?;
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(type_str) = npy.dtype() else {
         return Err("structured .npy arrays are not latents".into());
@@ -45,7 +46,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyTensor, String> {
         (npyz::TypeChar::Float, 2) => LatentValues::F16(npy.into_vec::<f16>().map_err(io)?),
         (npyz::TypeChar::Float, 4) => LatentValues::F32(npy.into_vec::<f32>().map_err(io)?),
         (npyz::TypeChar::Float, 8) => {
-            notes.push("float64 array stored as float32 (the format stores float16 or float32)".into());
+            notes.push(FLOAT64_NOTE.into());
             LatentValues::F32(npy.into_vec::<f64>().map_err(io)?.into_iter().map(|x| x as f32).collect())
         }
         _ => return Err(format!("dtype {type_str} is not float16, float32 or float64")),
@@ -57,6 +58,165 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyTensor, String> {
         values
     };
     Ok(NpyTensor { shape, values, notes })
+}
+
+const FLOAT64_NOTE: &str = "float64 array stored as float32 (the format stores float16 or float32)";
+
+/// The shape as `usize`s, refused when it holds more values than this program loads.
+fn checked_shape(shape: &[u64]) -> Result<Vec<usize>, String> {
+    let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
+    if elements > MAX_NPY_ELEMENTS {
+        return Err(format!("array of shape {shape:?} is over the limit of {MAX_NPY_ELEMENTS} values"));
+    }
+    shape.iter().map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d} is too large"))).collect()
+}
+
+/// The arrays of an `.npz` archive, by name, in the archive's order.
+pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, NpyTensor)>, String> {
+    let mut archive = npyz::npz::NpzArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable .npz file: {e}"))?;
+    // In the archive's order (numpy's savez keeps the caller's), not npyz's hash order.
+    let zip = archive.zip_archive();
+    let names: Vec<String> = (0..zip.len())
+        .filter_map(|index| {
+            let entry = zip.by_index_raw(index).ok()?;
+            npyz::npz::array_name_from_file_name(entry.name()).map(str::to_string)
+        })
+        .collect();
+    if names.is_empty() {
+        return Err("the .npz archive holds no arrays".into());
+    }
+    let mut tensors = Vec::with_capacity(names.len());
+    for name in names {
+        let npy = archive
+            .by_name(&name)
+            .map_err(|e| format!("array {name:?}: {e}"))?
+            .ok_or_else(|| format!("array {name:?} is listed but missing"))?;
+        let tensor = tensor_of_npy(npy).map_err(|e| format!("array {name:?}: {e}"))?;
+        tensors.push((name, tensor));
+    }
+    Ok(tensors)
+}
+
+/// The name ComfyUI's SaveLatent gives the tensor.
+const COMFYUI_LATENT_TENSOR: &str = "latent_tensor";
+/// The marker tensor ComfyUI adds since it stopped scaling saved latents.
+const COMFYUI_FORMAT_MARKER: &str = "latent_format_version_0";
+
+/// A ComfyUI `.latent` file: the `latent_tensor` of a safetensors file (or its only tensor).
+pub fn read_comfyui_latent(bytes: &[u8]) -> Result<NpyTensor, String> {
+    use safetensors::{Dtype as St, SafeTensors};
+    let file = SafeTensors::deserialize(bytes).map_err(|e| format!("not a readable safetensors file: {e}"))?;
+    let names = file.names();
+    let name = if names.contains(&COMFYUI_LATENT_TENSOR) {
+        COMFYUI_LATENT_TENSOR.to_string()
+    } else {
+        let candidates: Vec<&&str> = names.iter().filter(|n| **n != COMFYUI_FORMAT_MARKER).collect();
+        match candidates.as_slice() {
+            [only] => only.to_string(),
+            _ => return Err(format!("no {COMFYUI_LATENT_TENSOR:?} among the tensors {names:?}")),
+        }
+    };
+    let view = file.tensor(&name).map_err(|e| e.to_string())?;
+    let shape = checked_shape(&view.shape().iter().map(|&d| d as u64).collect::<Vec<_>>())?;
+    let data = view.data();
+    let mut notes = Vec::new();
+    let pairs = |size: usize| data.chunks_exact(size);
+    let values = match view.dtype() {
+        St::F32 => LatentValues::F32(pairs(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+        St::F16 => LatentValues::F16(pairs(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()),
+        St::BF16 => {
+            notes.push("bfloat16 tensor stored as float32 (exact)".into());
+            LatentValues::F32(pairs(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
+        }
+        St::F64 => {
+            notes.push(FLOAT64_NOTE.into());
+            LatentValues::F32(
+                pairs(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32).collect(),
+            )
+        }
+        other => return Err(format!("tensor {name:?} has dtype {other:?}, not a float type")),
+    };
+    if !names.contains(&COMFYUI_FORMAT_MARKER) {
+        notes.push(format!(
+            "no {COMFYUI_FORMAT_MARKER:?} marker: an older ComfyUI .latent, whose values ComfyUI divides by 0.18215 \
+             when it loads them; stored here as saved"
+        ));
+    }
+    Ok(NpyTensor { shape, values, notes })
+}
+
+/// Kinds of latent file this program imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatentFileKind {
+    Npy,
+    Npz,
+    ComfyUiLatent,
+}
+
+impl LatentFileKind {
+    /// The kind a file's first bytes show (`.npy` magic, a zip archive, a safetensors header),
+    /// else the kind its extension names.
+    pub fn detect(path: &std::path::Path, bytes: &[u8]) -> Option<LatentFileKind> {
+        if bytes.starts_with(b"\x93NUMPY") {
+            return Some(LatentFileKind::Npy);
+        }
+        if bytes.starts_with(b"PK\x03\x04") {
+            return Some(LatentFileKind::Npz);
+        }
+        if bytes.get(8) == Some(&b'{') {
+            return Some(LatentFileKind::ComfyUiLatent);
+        }
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "npy" => Some(LatentFileKind::Npy),
+            "npz" => Some(LatentFileKind::Npz),
+            "latent" | "safetensors" => Some(LatentFileKind::ComfyUiLatent),
+            _ => None,
+        }
+    }
+    pub fn is_latent_path(path: &std::path::Path) -> bool {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["npy", "npz", "latent", "safetensors"].contains(&e.to_ascii_lowercase().as_str()))
+    }
+}
+
+/// The latents a command-line spec names: `FILE`, or `KEY=FILE` for a file holding one latent.
+pub fn read_latent_spec(spec: &str) -> Result<Vec<(String, NpyTensor)>, String> {
+    let whole = std::path::Path::new(spec);
+    let (key, path) = match spec.split_once('=') {
+        Some((key, file)) if !whole.exists() => (Some(key), std::path::Path::new(file)),
+        _ => (None, whole),
+    };
+    let mut latents = read_latent_file(path)?;
+    match (key, latents.as_mut_slice()) {
+        (None, _) => {}
+        (Some(key), [(only, _)]) => *only = key.to_string(),
+        (Some(key), _) => {
+            return Err(format!(
+                "{}: holds {} arrays, each keyed by its name; give it as FILE, not {key}=FILE",
+                path.display(),
+                latents.len()
+            ));
+        }
+    }
+    Ok(latents)
+}
+
+/// The latents in a file, each with a key: the file stem for `.npy` and `.latent`, the array
+/// name for each array of an `.npz`.
+pub fn read_latent_file(path: &std::path::Path) -> Result<Vec<(String, NpyTensor)>, String> {
+    let read = || {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+        let stem = path.file_stem().map_or_else(|| "latent".to_string(), |s| s.to_string_lossy().into_owned());
+        match LatentFileKind::detect(path, &bytes) {
+            Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(&bytes)?)]),
+            Some(LatentFileKind::Npz) => read_npz(&bytes),
+            Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(&bytes)?)]),
+            None => Err("not a .npy, .npz or .latent file".to_string()),
+        }
+    };
+    read().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn to_c_order(shape: &[usize], values: LatentValues) -> Result<LatentValues, String> {
@@ -132,5 +292,98 @@ mod tests {
         writer.extend([1i32, 2]).unwrap();
         writer.finish().unwrap();
         assert!(read_npy(&bytes).unwrap_err().contains("not float16"));
+    }
+
+    fn npz_of(arrays: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        {
+            let mut npz = npyz::npz::NpzWriter::new(&mut cursor);
+            for (name, shape, values) in arrays {
+                let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+                let mut writer = npz
+                    .array::<f32>(name, Default::default())
+                    .unwrap()
+                    .default_dtype()
+                    .shape(&shape)
+                    .begin_nd()
+                    .unwrap();
+                writer.extend(values.iter().copied()).unwrap();
+                writer.finish().unwrap();
+            }
+        }
+        cursor.into_inner()
+    }
+
+    #[test]
+    fn every_array_of_an_npz_is_a_latent_named_after_it() {
+        let bytes = npz_of(&[("initial_noise", &[1, 2, 2], &[1.0, -1.0, 0.5, 2.0]), ("final", &[3], &[7.0, 8.0, 9.0])]);
+        let tensors = read_npz(&bytes).unwrap();
+        let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["initial_noise", "final"]);
+        assert_eq!(tensors[0].1.shape, vec![1, 2, 2]);
+        assert_eq!(tensors[1].1.values, LatentValues::F32(vec![7.0, 8.0, 9.0]));
+        assert!(read_npz(b"PK\x03\x04 truncated").is_err());
+        assert!(read_npz(&npz_of(&[])).unwrap_err().contains("no arrays"));
+    }
+
+    fn safetensors_of(tensors: &[(&str, safetensors::Dtype, &[usize], Vec<u8>)]) -> Vec<u8> {
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .map(|(name, dtype, shape, data)| {
+                (name.to_string(), safetensors::tensor::TensorView::new(*dtype, shape.to_vec(), data).unwrap())
+            })
+            .collect();
+        safetensors::serialize(views, None).unwrap()
+    }
+
+    #[test]
+    fn comfyui_latent_files_read_their_latent_tensor() {
+        use safetensors::Dtype as St;
+        let values = [0.25f32, -1.5, 3.0, 0.0, 1.0, -2.0];
+        let f32_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bf16_bytes: Vec<u8> = values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect();
+        // As SaveLatent writes it: the tensor and the empty version marker.
+        let saved = safetensors_of(&[
+            ("latent_tensor", St::F32, &[1, 1, 2, 3], f32_bytes.clone()),
+            ("latent_format_version_0", St::F32, &[0], Vec::new()),
+        ]);
+        let tensor = read_comfyui_latent(&saved).unwrap();
+        assert_eq!(tensor.shape, vec![1, 1, 2, 3]);
+        assert_eq!(tensor.values, LatentValues::F32(values.to_vec()));
+        assert!(tensor.notes.is_empty(), "{:?}", tensor.notes);
+        // Older files lack the marker: read as saved, with a note; bfloat16 widens exactly.
+        let old = safetensors_of(&[("latent_tensor", St::BF16, &[2, 3], bf16_bytes)]);
+        let tensor = read_comfyui_latent(&old).unwrap();
+        assert_eq!(tensor.values, LatentValues::F32(values.to_vec()));
+        assert_eq!(tensor.notes.len(), 2, "{:?}", tensor.notes);
+        // A file with another tensor name only, and one with two candidates.
+        let other = safetensors_of(&[("samples", St::F32, &[6], f32_bytes.clone())]);
+        assert_eq!(read_comfyui_latent(&other).unwrap().shape, vec![6]);
+        let two = safetensors_of(&[("a", St::F32, &[6], f32_bytes.clone()), ("b", St::F32, &[6], f32_bytes)]);
+        assert!(read_comfyui_latent(&two).unwrap_err().contains("no \"latent_tensor\""));
+        let ints = safetensors_of(&[("latent_tensor", St::I32, &[1], vec![0, 0, 0, 0])]);
+        assert!(read_comfyui_latent(&ints).unwrap_err().contains("not a float type"));
+        assert!(read_comfyui_latent(b"\x10\0\0\0\0\0\0\0{not json}").is_err());
+    }
+
+    #[test]
+    fn latent_files_are_recognised_by_content_before_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = write_npy(&Latent::new("x", vec![2], LatentValues::F32(vec![1.0, 2.0])).unwrap()).unwrap();
+        let npz = npz_of(&[("a", &[1], &[1.0]), ("b", &[1], &[2.0])]);
+        // An .npz saved with a .npy name is still read as an archive.
+        for (name, bytes, keys) in
+            [("noise.npy", &npy, vec!["noise"]), ("pair.npy", &npz, vec!["a", "b"]), ("x.latent", &npy, vec!["x"])]
+        {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let read = read_latent_file(&path).unwrap();
+            let got: Vec<&str> = read.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(got, keys, "{name}");
+        }
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello").unwrap();
+        assert!(read_latent_file(&text).unwrap_err().contains("not a .npy, .npz or .latent"));
+        assert!(read_latent_file(&dir.path().join("missing.npy")).unwrap_err().contains("cannot read"));
     }
 }

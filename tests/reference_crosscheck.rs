@@ -5,39 +5,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{reference_python, run_reference};
 
 use raiiaf_workbench::format::writer::LatentCodec;
 use raiiaf_workbench::format::{
     EnvComponent, Environment, Latent, LatentValues, ModelInfo, PackLatent, PackRequest, Verdict, pack,
 };
 use serde_json::{Map, Value, json};
-
-fn reference_python() -> Option<PathBuf> {
-    match std::env::var_os("RAIIAF_REFERENCE_PYTHON") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI must run the reference cross-check: set RAIIAF_REFERENCE_PYTHON")
-        }
-        None => {
-            eprintln!("skipped: RAIIAF_REFERENCE_PYTHON is not set (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
-
-fn run_reference(python: &Path, args: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(python)
-        .arg(root.join("scripts/reference.py"))
-        .args(args)
-        .env("PYTHONPATH", root.join("tests/python"))
-        .output()
-        .expect("run the reference");
-    assert!(output.status.success(), "reference.py {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).expect("utf-8")
-}
 
 #[test]
 fn files_the_reference_writes_now_read_bit_exactly() {

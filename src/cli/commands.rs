@@ -314,38 +314,63 @@ fn build_pack_request(args: &PackArgs) -> Result<PackRequest, String> {
     let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
-        let (key, file) = spec.split_once('=').ok_or_else(|| format!("--latent {spec:?}: expected KEY=FILE.npy"))?;
-        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-        let tensor = crate::npy::read_npy(&bytes).map_err(|e| format!("{file}: {e}"))?;
-        for note in &tensor.notes {
-            eprintln!("raiiaf: note: {file}: {note}");
+        for (key, tensor) in crate::npy::read_latent_spec(spec)? {
+            for note in &tensor.notes {
+                eprintln!("raiiaf: note: {spec}: {note}");
+            }
+            let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{spec}: {e}"))?;
+            latents.push(PackLatent { latent, codec: args.codec, float16: args.f16 });
         }
-        let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{file}: {e}"))?;
-        latents.push(PackLatent { latent, codec: args.codec, float16: args.f16 });
     }
     let generation_settings = args.settings.as_deref().map(|s| json_object_arg("--settings", s)).transpose()?;
+    let mut model_info = ModelInfo {
+        model_name: args.model.clone().unwrap_or_default(),
+        version: args.model_version.clone().unwrap_or_default(),
+        date: writer::now_iso8601(),
+        prompt: args.prompt.clone().unwrap_or_default(),
+        tags: args.tags.clone(),
+        generation_settings,
+        hardware_info: None,
+        extra: Map::new(),
+    };
+    if args.import_params {
+        match crate::params::import_from_png(&image) {
+            Ok(Some(imported)) => {
+                for line in imported.summary() {
+                    eprintln!("raiiaf: import: {line}");
+                }
+                imported.fill_missing(&mut model_info);
+            }
+            Ok(None) => eprintln!("raiiaf: note: {} carries no generation parameters", args.image.display()),
+            Err(error) => return Err(format!("--import-params: {}: {error}", args.image.display())),
+        }
+    }
+    let missing: Vec<&str> = [
+        ("--model", &model_info.model_name),
+        ("--model-version", &model_info.version),
+        ("--prompt", &model_info.prompt),
+    ]
+    .into_iter()
+    .filter(|(_, value)| value.is_empty())
+    .map(|(flag, _)| flag)
+    .collect();
+    if !missing.is_empty() {
+        let hint = if args.import_params { " (the image's parameters did not give them)" } else { "" };
+        return Err(format!("give {}{hint}", missing.join(", ")));
+    }
     let probe = crate::probe::probe(&probe_options(args.python.clone()));
     for note in &probe.notes {
         eprintln!("raiiaf: note: {note}");
     }
-    let hardware_info = match args.hardware.as_deref() {
+    model_info.hardware_info = Some(match args.hardware.as_deref() {
         Some(text) => json_object_arg("--hardware", text)?,
         None => probe.hardware_info.clone(),
-    };
+    });
     Ok(PackRequest {
         latents,
         image: Some(image),
         image_extra: Map::new(),
-        model_info: ModelInfo {
-            model_name: args.model.clone(),
-            version: args.model_version.clone(),
-            date: writer::now_iso8601(),
-            prompt: args.prompt.clone(),
-            tags: args.tags.clone(),
-            generation_settings,
-            hardware_info: Some(hardware_info),
-            extra: Map::new(),
-        },
+        model_info,
         environment: probe.environment(),
     })
 }

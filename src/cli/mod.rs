@@ -114,15 +114,20 @@ pub struct PackArgs {
     /// Image file (PNG as the reference expects; JPEG and WebP are accepted).
     #[arg(long, value_name = "IMG")]
     pub image: PathBuf,
-    /// A latent as KEY=FILE.npy; repeat for several.
-    #[arg(long = "latent", value_name = "KEY=FILE.npy", required = true)]
+    /// A latent file: .npy, .npz (one latent per array, named after it) or ComfyUI .latent, as
+    /// KEY=FILE or FILE (the key is then the file stem); repeat for several.
+    #[arg(long = "latent", value_name = "[KEY=]FILE", required = true)]
     pub latents: Vec<String>,
+    /// Fill model, prompt and generation settings from the parameters the image carries
+    /// (AUTOMATIC1111/Forge or ComfyUI); explicit flags win.
+    #[arg(long = "import-params")]
+    pub import_params: bool,
     #[arg(long = "model", value_name = "NAME")]
-    pub model: String,
+    pub model: Option<String>,
     #[arg(long = "model-version", value_name = "V")]
-    pub model_version: String,
+    pub model_version: Option<String>,
     #[arg(long, value_name = "TEXT")]
-    pub prompt: String,
+    pub prompt: Option<String>,
     #[arg(long = "tag", value_name = "T")]
     pub tags: Vec<String>,
     /// generation_settings as JSON, or @file holding it (seed, steps and sampler are required).

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use raiiaf_workbench::format::{Inspection, Limits, inspect_path};
 use serde_json::Value;
@@ -67,3 +68,51 @@ pub fn differences_from_reference(path: &Path, expected: &Value) -> Vec<String> 
 pub fn inspect_file(path: &Path) -> Inspection {
     inspect_path(path, &Limits::default())
 }
+
+/// The reference package's Python, from RAIIAF_REFERENCE_PYTHON; `None` (the test skips) outside CI.
+pub fn reference_python() -> Option<PathBuf> {
+    match std::env::var_os("RAIIAF_REFERENCE_PYTHON") {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the reference cross-check: set RAIIAF_REFERENCE_PYTHON")
+        }
+        None => {
+            eprintln!("skipped: RAIIAF_REFERENCE_PYTHON is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+pub fn run_reference(python: &Path, args: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python)
+        .arg(root.join("scripts/reference.py"))
+        .args(args)
+        .env("PYTHONPATH", root.join("tests/python"))
+        .output()
+        .expect("run the reference");
+    assert!(output.status.success(), "reference.py {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// A small RGB PNG carrying the given `tEXt` chunks, as image generators store their parameters.
+pub fn png_with_text(width: u32, height: u32, texts: &[(&str, &str)]) -> Vec<u8> {
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        for (key, text) in texts {
+            encoder.add_text_chunk(key.to_string(), text.to_string()).unwrap();
+        }
+        let mut writer = encoder.write_header().unwrap();
+        let pixels: Vec<u8> = (0..width * height * 3).map(|i| (i * 7 % 251) as u8).collect();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    png
+}
+
+/// A parameters text as AUTOMATIC1111 writes it, with a negative prompt and many keys.
+pub const A1111_PARAMETERS: &str = "a lighthouse on a cliff, stormy sea, (dramatic lighting:1.2)\n\
+    Negative prompt: blurry, lowres\n\
+    Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 3551078465, Size: 64x48, \
+    Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Denoising strength: 0.35, Version: v1.10.1";

@@ -1,0 +1,371 @@
+//! ComfyUI's `prompt` text: the executed graph in its API form, an object of nodes by id, each
+//! `{"class_type": ..., "inputs": {...}}`, where an input is a literal or a link `[node_id, output]`.
+//!
+//! The sampler node gives seed, steps, cfg, sampler_name, scheduler and denoise; its `positive`
+//! and `negative` links lead (through conditioning nodes) to text encoders; its `model` link leads
+//! (through LoRA and patch nodes) to the checkpoint loader. The graph and the UI `workflow` are
+//! kept whole in the settings so nothing is lost.
+
+use serde_json::{Map, Value, json};
+
+use super::{ImportedParams, ParamSource, model_name_of_checkpoint};
+
+/// How many links are followed from the sampler before giving up (graphs can be cyclic when
+/// damaged, and are never this deep when sound).
+const MAX_LINK_DEPTH: usize = 16;
+
+/// Links followed in one parse at most: a hostile graph whose nodes link to each other many ways
+/// cannot make the walk take exponential time.
+const MAX_LINKS_FOLLOWED: u32 = 10_000;
+
+type Graph = Map<String, Value>;
+
+/// The graph, and how many more links may be followed.
+struct Walk<'a> {
+    graph: &'a Graph,
+    budget: std::cell::Cell<u32>,
+}
+
+impl<'a> Walk<'a> {
+    /// The inputs of the node `link` points at, when the depth and the budget allow.
+    fn follow(&self, link: &Value, depth: usize) -> Option<(String, &'a Map<String, Value>)> {
+        let target = link_target(link)?;
+        let left = self.budget.get();
+        if depth >= MAX_LINK_DEPTH || left == 0 {
+            return None;
+        }
+        self.budget.set(left - 1);
+        let inputs = node_inputs(self.graph, &target)?;
+        Some((target, inputs))
+    }
+}
+
+/// Parses a `prompt` graph, with the `workflow` text when the image has one.
+pub fn parse(prompt: &str, workflow: Option<&str>) -> Result<ImportedParams, String> {
+    let graph: Value = serde_json::from_str(prompt).map_err(|e| format!("ComfyUI prompt is not JSON: {e}"))?;
+    let graph = graph.as_object().ok_or("ComfyUI prompt is not an object of nodes")?;
+    let walk = Walk { graph, budget: std::cell::Cell::new(MAX_LINKS_FOLLOWED) };
+    let mut imported = ImportedParams::new(ParamSource::ComfyUi);
+    let samplers = sampler_nodes(graph);
+    let Some(sampler_id) = choose_sampler(&walk, &samplers, &mut imported.notes) else {
+        imported.notes.push("the graph has no sampler node; only the graph was kept".into());
+        keep_graphs(&mut imported, graph, workflow);
+        return Ok(imported);
+    };
+    let inputs = node_inputs(graph, &sampler_id).cloned().unwrap_or_default();
+    let settings = &mut imported.settings;
+    let literal = |names: &[&str]| names.iter().find_map(|name| resolve(&walk, inputs.get(*name)?, &[name], 0));
+    let seed = literal(&["seed", "noise_seed"]);
+    match seed.as_ref().and_then(Value::as_u64) {
+        Some(seed) => {
+            settings.insert("seed".into(), json!(seed));
+        }
+        None => imported.notes.push(format!("sampler node {sampler_id} has no whole-number seed ({seed:?})")),
+    }
+    match literal(&["steps"]).as_ref().and_then(Value::as_u64) {
+        Some(steps) => {
+            settings.insert("steps".into(), json!(steps));
+        }
+        None => imported.notes.push(format!("sampler node {sampler_id} has no whole-number steps")),
+    }
+    if let Some(sampler) = literal(&["sampler_name"]).filter(Value::is_string) {
+        settings.insert("sampler".into(), sampler);
+    }
+    if let Some(cfg) = literal(&["cfg"]).filter(|v| v.as_f64().is_some_and(|x| x >= 0.0)) {
+        settings.insert("cfg_scale".into(), cfg);
+    }
+    if let Some(scheduler) = literal(&["scheduler"]).filter(Value::is_string) {
+        settings.insert("scheduler".into(), scheduler);
+    }
+    let positive = inputs.get("positive").and_then(|link| text_of(&walk, link, 0));
+    let negative = inputs.get("negative").and_then(|link| text_of(&walk, link, 0));
+    imported.prompt = positive;
+    if let Some(negative) = negative.filter(|n| !n.is_empty()) {
+        imported.settings.insert("negative_prompt".into(), json!(negative));
+    }
+    if let Some(denoise) = literal(&["denoise"]).filter(Value::is_number) {
+        imported.settings.insert("denoise".into(), denoise);
+    }
+    if let Some(size) = inputs.get("latent_image").and_then(|link| latent_size(&walk, link, 0)) {
+        imported.settings.insert("size".into(), json!(size));
+    }
+    let checkpoint = inputs
+        .get("model")
+        .and_then(|link| checkpoint_of(&walk, link, 0))
+        .or_else(|| any_checkpoint(graph, &mut imported.notes));
+    if let Some(checkpoint) = checkpoint {
+        imported.model_name = Some(model_name_of_checkpoint(&checkpoint));
+        imported.settings.insert("checkpoint".into(), json!(checkpoint));
+    }
+    imported.settings.insert("comfyui_sampler_node".into(), json!(sampler_id));
+    keep_graphs(&mut imported, graph, workflow);
+    Ok(imported)
+}
+
+fn keep_graphs(imported: &mut ImportedParams, graph: &Graph, workflow: Option<&str>) {
+    imported.settings.insert("comfyui_prompt".into(), Value::Object(graph.clone()));
+    if let Some(workflow) = workflow {
+        let value = serde_json::from_str::<Value>(workflow).unwrap_or_else(|_| json!(workflow));
+        imported.settings.insert("comfyui_workflow".into(), value);
+    }
+}
+
+fn node_inputs<'a>(graph: &'a Graph, id: &str) -> Option<&'a Map<String, Value>> {
+    graph.get(id)?.get("inputs")?.as_object()
+}
+
+fn class_of<'a>(graph: &'a Graph, id: &str) -> &'a str {
+    graph.get(id).and_then(|node| node.get("class_type")).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The node a link `[id, output]` points at.
+fn link_target(value: &Value) -> Option<String> {
+    let link = value.as_array().filter(|a| a.len() == 2)?;
+    match link.first()? {
+        Value::String(id) => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Sampler nodes by id, in numeric id order: KSampler-type nodes and anything else with a
+/// `sampler_name` and `steps`.
+fn sampler_nodes(graph: &Graph) -> Vec<String> {
+    let mut ids: Vec<String> = graph
+        .keys()
+        .filter(|id| {
+            let inputs = node_inputs(graph, id);
+            class_of(graph, id).starts_with("KSampler")
+                || inputs.is_some_and(|i| i.contains_key("sampler_name") && i.contains_key("steps"))
+        })
+        .cloned()
+        .collect();
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.clone()));
+    ids
+}
+
+/// With several samplers (e.g. a base pass and a hires pass), the one that starts from an empty
+/// latent made the initial noise; failing that, the first with full denoise, then the first.
+fn choose_sampler(walk: &Walk<'_>, samplers: &[String], notes: &mut Vec<String>) -> Option<String> {
+    let graph = walk.graph;
+    let chosen = samplers
+        .iter()
+        .find(|id| {
+            node_inputs(graph, id)
+                .and_then(|inputs| inputs.get("latent_image"))
+                .is_some_and(|link| latent_size(walk, link, 0).is_some())
+        })
+        .or_else(|| {
+            samplers.iter().find(|id| {
+                node_inputs(graph, id).and_then(|i| i.get("denoise")).and_then(Value::as_f64).is_none_or(|d| d >= 1.0)
+            })
+        })
+        .or(samplers.first())?
+        .clone();
+    if samplers.len() > 1 {
+        notes.push(format!(
+            "the graph has {} sampler nodes ({}); settings come from node {chosen} ({}), the first pass; \
+             the whole graph is kept in comfyui_prompt",
+            samplers.len(),
+            samplers.join(", "),
+            class_of(graph, &chosen)
+        ));
+    }
+    Some(chosen)
+}
+
+/// Follows links from `value` to a literal, looking at inputs named like the one asked for or
+/// holding a plain value (primitive nodes: `value`, `int`, `float`, `string`, `text`).
+fn resolve(walk: &Walk<'_>, value: &Value, names: &[&str], depth: usize) -> Option<Value> {
+    if link_target(value).is_none() {
+        return Some(value.clone());
+    }
+    let (_, inputs) = walk.follow(value, depth)?;
+    names
+        .iter()
+        .chain(&["value", "int", "float", "seed", "number", "string", "text"])
+        .find_map(|name| resolve(walk, inputs.get(*name)?, names, depth + 1))
+}
+
+/// The prompt text that a conditioning link leads to: a text encoder's `text` (or SDXL's
+/// `text_g` and `text_l`), through conditioning nodes (ControlNet, combine, concat, ...).
+fn text_of(walk: &Walk<'_>, link: &Value, depth: usize) -> Option<String> {
+    let (_, inputs) = walk.follow(link, depth)?;
+    let literal_text =
+        |name: &str| resolve(walk, inputs.get(name)?, &[name, "text"], depth + 1)?.as_str().map(str::to_string);
+    if let Some(text) = literal_text("text") {
+        return Some(text);
+    }
+    let sdxl: Vec<String> = ["text_g", "text_l"].iter().filter_map(|name| literal_text(name)).collect();
+    if let Some(first) = sdxl.first() {
+        // Both encoders usually get the same text; keep both when they differ.
+        return Some(if sdxl.iter().all(|t| t == first) { first.clone() } else { sdxl.join("\n") });
+    }
+    ["conditioning", "conditioning_to", "conditioning_1", "conditioning_from", "positive", "conditioning_2"]
+        .iter()
+        .find_map(|name| text_of(walk, inputs.get(*name)?, depth + 1))
+}
+
+/// The checkpoint file a model link leads to, through LoRA loaders and model patches.
+fn checkpoint_of(walk: &Walk<'_>, link: &Value, depth: usize) -> Option<String> {
+    let (_, inputs) = walk.follow(link, depth)?;
+    ["ckpt_name", "unet_name", "model_name"]
+        .iter()
+        .find_map(|name| resolve(walk, inputs.get(*name)?, &[name], depth + 1)?.as_str().map(str::to_string))
+        .or_else(|| checkpoint_of(walk, inputs.get("model")?, depth + 1))
+}
+
+fn any_checkpoint(graph: &Graph, notes: &mut Vec<String>) -> Option<String> {
+    let mut ids: Vec<&String> = graph.keys().collect();
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), (*id).clone()));
+    let found =
+        ids.into_iter().find_map(|id| node_inputs(graph, id)?.get("ckpt_name")?.as_str().map(str::to_string))?;
+    notes.push(format!("the sampler's model link does not lead to a loader; took checkpoint {found:?} from the graph"));
+    Some(found)
+}
+
+/// `WIDTHxHEIGHT` of the empty latent a link leads to.
+fn latent_size(walk: &Walk<'_>, link: &Value, depth: usize) -> Option<String> {
+    let (target, inputs) = walk.follow(link, depth)?;
+    if !class_of(walk.graph, &target).starts_with("Empty") {
+        return None;
+    }
+    let dimension = |name: &str| resolve(walk, inputs.get(name)?, &[name], depth + 1)?.as_u64();
+    Some(format!("{}x{}", dimension("width")?, dimension("height")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ComfyUI's default text-to-image graph, in the API form it stores as `prompt`.
+    pub(crate) const DEFAULT_GRAPH: &str = r#"{"3": {"inputs": {"seed": 156680208700286, "steps": 20, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}, "class_type": "KSampler", "_meta": {"title": "KSampler"}}, "4": {"inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}, "class_type": "CheckpointLoaderSimple", "_meta": {"title": "Load Checkpoint"}}, "5": {"inputs": {"width": 512, "height": 512, "batch_size": 1}, "class_type": "EmptyLatentImage", "_meta": {"title": "Empty Latent Image"}}, "6": {"inputs": {"text": "beautiful scenery nature glass bottle landscape, , purple galaxy bottle,", "clip": ["4", 1]}, "class_type": "CLIPTextEncode", "_meta": {"title": "CLIP Text Encode (Prompt)"}}, "7": {"inputs": {"text": "text, watermark", "clip": ["4", 1]}, "class_type": "CLIPTextEncode", "_meta": {"title": "CLIP Text Encode (Prompt)"}}, "8": {"inputs": {"samples": ["3", 0], "vae": ["4", 2]}, "class_type": "VAEDecode", "_meta": {"title": "VAE Decode"}}, "9": {"inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}, "class_type": "SaveImage", "_meta": {"title": "Save Image"}}}"#;
+
+    #[test]
+    fn the_default_graph_maps_onto_the_manifest() {
+        let workflow = r#"{"last_node_id": 9, "nodes": [{"id": 3, "type": "KSampler"}], "links": [], "version": 0.4}"#;
+        let imported = parse(DEFAULT_GRAPH, Some(workflow)).unwrap();
+        assert_eq!(imported.source, ParamSource::ComfyUi);
+        assert_eq!(
+            imported.prompt.as_deref(),
+            Some("beautiful scenery nature glass bottle landscape, , purple galaxy bottle,")
+        );
+        assert_eq!(imported.model_name.as_deref(), Some("v1-5-pruned-emaonly"));
+        let s = &imported.settings;
+        assert_eq!(s["seed"], json!(156680208700286u64));
+        assert_eq!(s["steps"], json!(20));
+        assert_eq!(s["sampler"], json!("euler"));
+        assert_eq!(s["cfg_scale"], json!(8));
+        assert_eq!(s["scheduler"], json!("normal"));
+        assert_eq!(s["negative_prompt"], json!("text, watermark"));
+        assert_eq!(s["denoise"], json!(1));
+        assert_eq!(s["size"], json!("512x512"));
+        assert_eq!(s["checkpoint"], json!("v1-5-pruned-emaonly.safetensors"));
+        assert_eq!(s["comfyui_prompt"], serde_json::from_str::<Value>(DEFAULT_GRAPH).unwrap());
+        assert_eq!(s["comfyui_workflow"]["last_node_id"], json!(9));
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+    }
+
+    /// The default graph with a hires pass: a second KSampler from an upscaled latent.
+    fn two_pass_graph() -> Value {
+        let mut graph: Value = serde_json::from_str(DEFAULT_GRAPH).unwrap();
+        let nodes = graph.as_object_mut().unwrap();
+        nodes.insert(
+            "10".into(),
+            json!({"inputs": {"upscale_method": "nearest-exact", "scale_by": 1.5, "samples": ["3", 0]},
+                   "class_type": "LatentUpscaleBy"}),
+        );
+        nodes.insert(
+            "11".into(),
+            json!({"inputs": {"seed": 99, "steps": 12, "cfg": 5, "sampler_name": "dpmpp_2m", "scheduler": "karras",
+                              "denoise": 0.5, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
+                              "latent_image": ["10", 0]}, "class_type": "KSampler"}),
+        );
+        graph
+    }
+
+    #[test]
+    fn with_several_samplers_the_first_pass_is_taken_and_the_choice_noted() {
+        // Ids sort numerically ("11" after "3"), and the pass from the empty latent wins even
+        // when it is listed second.
+        for order in [["3", "11"], ["11", "3"]] {
+            let graph = two_pass_graph();
+            let mut reordered = Map::new();
+            for id in order.iter().chain(&["4", "5", "6", "7", "8", "9", "10"]) {
+                reordered.insert(id.to_string(), graph[id].clone());
+            }
+            let imported = parse(&Value::Object(reordered).to_string(), None).unwrap();
+            assert_eq!(imported.settings["seed"], json!(156680208700286u64));
+            assert_eq!(imported.settings["steps"], json!(20));
+            assert_eq!(imported.settings["comfyui_sampler_node"], json!("3"));
+            assert_eq!(imported.notes.len(), 1, "{:?}", imported.notes);
+            assert!(imported.notes[0].contains("2 sampler nodes (3, 11)"), "{}", imported.notes[0]);
+        }
+    }
+
+    #[test]
+    fn links_are_followed_through_loras_conditioning_and_primitives() {
+        let graph = json!({
+            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "models/sdxl/juggernautXL_v9.safetensors"}},
+            "2": {"class_type": "LoraLoader", "inputs": {"model": ["1", 0], "clip": ["1", 1], "lora_name": "detail.safetensors"}},
+            "3": {"class_type": "CLIPTextEncodeSDXL", "inputs": {"text_g": ["20", 0], "text_l": ["20", 0], "clip": ["2", 1]}},
+            "4": {"class_type": "ControlNetApply", "inputs": {"conditioning": ["3", 0], "strength": 0.8}},
+            "5": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry,\nlow quality", "clip": ["2", 1]}},
+            "6": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 1024, "height": ["21", 0], "batch_size": 1}},
+            "7": {"class_type": "KSamplerAdvanced", "inputs": {
+                "noise_seed": ["22", 0], "steps": 25, "cfg": 4.5, "sampler_name": "dpmpp_2m_sde", "scheduler": "karras",
+                "model": ["2", 0], "positive": ["4", 0], "negative": ["5", 0], "latent_image": ["6", 0],
+                "start_at_step": 0, "end_at_step": 10000}},
+            "20": {"class_type": "PrimitiveString", "inputs": {"value": "a lighthouse, stormy sea,\nnight"}},
+            "21": {"class_type": "PrimitiveInt", "inputs": {"value": 768}},
+            "22": {"class_type": "Seed (rgthree)", "inputs": {"seed": 123456789}}
+        });
+        let imported = parse(&graph.to_string(), None).unwrap();
+        assert_eq!(imported.prompt.as_deref(), Some("a lighthouse, stormy sea,\nnight"));
+        assert_eq!(imported.model_name.as_deref(), Some("juggernautXL_v9"));
+        let s = &imported.settings;
+        assert_eq!(s["seed"], json!(123456789));
+        assert_eq!(s["steps"], json!(25));
+        assert_eq!(s["cfg_scale"], json!(4.5));
+        assert_eq!(s["negative_prompt"], json!("blurry,\nlow quality"));
+        assert_eq!(s["size"], json!("1024x768"));
+        assert_eq!(s["checkpoint"], json!("models/sdxl/juggernautXL_v9.safetensors"));
+        assert!(!s.contains_key("denoise"));
+    }
+
+    #[test]
+    fn broken_graphs_give_notes_or_errors_never_panics() {
+        assert!(parse("not json", None).is_err());
+        assert!(parse("[1, 2]", None).is_err());
+        let no_sampler = parse(r#"{"1": {"class_type": "SaveImage", "inputs": {}}}"#, None).unwrap();
+        assert!(no_sampler.settings.contains_key("comfyui_prompt"));
+        assert_eq!(no_sampler.notes.len(), 1);
+        // A cycle of links ends at the depth limit.
+        let cyclic = json!({
+            "1": {"class_type": "KSampler", "inputs": {"seed": ["2", 0], "steps": 3, "sampler_name": "euler",
+                  "positive": ["2", 0], "model": ["2", 0], "latent_image": ["2", 0]}},
+            "2": {"class_type": "Loop", "inputs": {"value": ["1", 0], "conditioning": ["2", 0], "model": ["2", 0]}}
+        });
+        let imported = parse(&cyclic.to_string(), None).unwrap();
+        assert_eq!(imported.prompt, None);
+        assert!(!imported.settings.contains_key("seed"));
+        assert_eq!(imported.settings["steps"], json!(3));
+        // Every node linking to the next by every name the walk tries: the budget ends it.
+        let names = ["value", "int", "float", "seed", "number", "string", "text", "conditioning", "model"];
+        let mut dense = Map::new();
+        for id in 0..40 {
+            let inputs: Map<String, Value> =
+                names.iter().map(|n| (n.to_string(), json!([(id + 1).to_string(), 0]))).collect();
+            dense.insert(id.to_string(), json!({"class_type": "X", "inputs": inputs}));
+        }
+        dense.insert(
+            "sampler".into(),
+            json!({"class_type": "KSampler", "inputs": {"seed": ["0", 0], "steps": ["0", 0], "sampler_name": ["0", 0],
+                   "positive": ["0", 0], "negative": ["0", 0], "model": ["0", 0]}}),
+        );
+        let started = std::time::Instant::now();
+        let imported = parse(&Value::Object(dense).to_string(), None).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_eq!(imported.prompt, None);
+    }
+}

@@ -1,0 +1,192 @@
+//! `raiiaf pack` with imported parameters and every latent file kind, read back by this program
+//! and by the reference package.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{A1111_PARAMETERS, png_with_text, reference_python, run_reference};
+use npyz::WriterBuilder;
+use raiiaf_workbench::format::{Latent, LatentValues, Verdict};
+use serde_json::{Value, json};
+
+fn raiiaf(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_raiiaf")).args(args).output().expect("run raiiaf");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn values(count: usize, scale: f32) -> Vec<f32> {
+    (0..count).map(|i| ((i as f32) * 0.731).sin() * scale).collect()
+}
+
+fn write_inputs(dir: &Path) {
+    let noise = Latent::new("noise", vec![1, 4, 6, 8], LatentValues::F32(values(192, 1.0))).unwrap();
+    std::fs::write(dir.join("noise.npy"), raiiaf_workbench::npy::write_npy(&noise).unwrap()).unwrap();
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut npz = npyz::npz::NpzWriter::new(&mut cursor);
+        for (name, scale) in [("step_10", 0.5f32), ("step_20", 0.25)] {
+            let mut writer = npz
+                .array::<f32>(name, Default::default())
+                .unwrap()
+                .default_dtype()
+                .shape(&[1, 4, 6, 8])
+                .begin_nd()
+                .unwrap();
+            writer.extend(values(192, scale)).unwrap();
+            writer.finish().unwrap();
+        }
+    }
+    std::fs::write(dir.join("steps.npz"), cursor.into_inner()).unwrap();
+    let bytes: Vec<u8> = values(192, 2.0).iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 4, 6, 8], &bytes).unwrap();
+    let marker = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![0], &[]).unwrap();
+    let latent_file =
+        safetensors::serialize(vec![("latent_tensor", view), ("latent_format_version_0", marker)], None).unwrap();
+    std::fs::write(dir.join("ComfyUI_00001_.latent"), latent_file).unwrap();
+}
+
+fn manifest_model_info(path: &Path) -> (Value, Vec<String>) {
+    let inspection = common::inspect_file(path);
+    assert_eq!(inspection.verdict(), Verdict::Valid, "{}", path.display());
+    let info = inspection.manifest_body().unwrap()["model_info"].clone();
+    let keys = inspection.latents.iter().map(|l| l.latent.key.clone()).collect();
+    (info, keys)
+}
+
+#[test]
+fn pack_imports_a1111_parameters_and_reads_npz_and_comfyui_latents() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let image = dir.path().join("a1111.png");
+    std::fs::write(&image, png_with_text(64, 48, &[("parameters", A1111_PARAMETERS)])).unwrap();
+    let out = dir.path().join("out.raiiaf");
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (ok, stdout, stderr) = raiiaf(&[
+        "pack",
+        "-o",
+        out.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--latent",
+        &p("noise.npy"),
+        "--latent",
+        &p("steps.npz"),
+        "--latent",
+        &format!("final={}", p("ComfyUI_00001_.latent")),
+        "--import-params",
+        "--model-version",
+        "1.0-explicit",
+        "--tag",
+        "audit",
+    ]);
+    assert!(ok, "pack failed: {stderr}");
+    assert!(stdout.contains("wrote"), "{stdout}");
+    assert!(stderr.contains("import: found AUTOMATIC1111"), "{stderr}");
+    let (info, keys) = manifest_model_info(&out);
+    assert_eq!(keys, ["noise", "step_10", "step_20", "final"]);
+    assert_eq!(info["model_name"], json!("sd_xl_base_1.0"));
+    assert_eq!(info["version"], json!("1.0-explicit"), "an explicit flag wins over the imported model hash");
+    assert_eq!(info["prompt"], json!("a lighthouse on a cliff, stormy sea, (dramatic lighting:1.2)"));
+    assert_eq!(info["tags"], json!(["audit"]));
+    let settings = &info["generation_settings"];
+    assert_eq!(settings["seed"], json!(3551078465u64));
+    assert_eq!(settings["steps"], json!(28));
+    assert_eq!(settings["sampler"], json!("DPM++ 2M"));
+    assert_eq!(settings["scheduler"], json!("Karras"));
+    assert_eq!(settings["cfg_scale"], json!(6.5));
+    assert_eq!(settings["negative_prompt"], json!("blurry, lowres"));
+    assert_eq!(settings["denoising_strength"], json!("0.35"));
+
+    // The reference reads the file back, values and manifest alike.
+    if let Some(python) = reference_python() {
+        let output = run_reference(&python, &["decode", out.to_str().unwrap()]);
+        let theirs: Value = serde_json::from_str(output.lines().next().unwrap()).unwrap();
+        assert!(theirs.get("error").is_none(), "the reference failed: {}", theirs["error"]);
+        assert_eq!(theirs["schema_error"], Value::Null);
+        let problems = common::differences_from_reference(&out, &theirs);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}
+
+#[test]
+fn pack_imports_a_comfyui_graph_and_explicit_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let graph = json!({
+        "3": {"class_type": "KSampler", "inputs": {"seed": 42, "steps": 20, "cfg": 8, "sampler_name": "euler",
+              "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
+              "latent_image": ["5", 0]}},
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}},
+        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 48, "batch_size": 1}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "glass bottle, galaxy", "clip": ["4", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["4", 1]}}
+    });
+    let workflow = json!({"last_node_id": 7, "nodes": [], "links": [], "version": 0.4});
+    let image = dir.path().join("comfy.png");
+    std::fs::write(
+        &image,
+        png_with_text(64, 48, &[("prompt", &graph.to_string()), ("workflow", &workflow.to_string())]),
+    )
+    .unwrap();
+    let out = dir.path().join("comfy.raiiaf");
+    let (ok, _, stderr) = raiiaf(&[
+        "pack",
+        "-o",
+        out.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--latent",
+        dir.path().join("noise.npy").to_str().unwrap(),
+        "--import-params",
+        "--model-version",
+        "1.5",
+        "--prompt",
+        "my own prompt",
+        "--settings",
+        r#"{"seed": 7, "steps": 5, "sampler": "ddim"}"#,
+    ]);
+    assert!(ok, "{stderr}");
+    let (info, _) = manifest_model_info(&out);
+    assert_eq!(info["model_name"], json!("v1-5-pruned-emaonly"));
+    assert_eq!(info["prompt"], json!("my own prompt"));
+    let settings = &info["generation_settings"];
+    assert_eq!(settings["seed"], json!(7));
+    assert_eq!(settings["sampler"], json!("ddim"));
+    assert_eq!(settings["cfg_scale"], json!(8), "keys not given explicitly come from the graph");
+    assert_eq!(settings["negative_prompt"], json!("text, watermark"));
+    assert_eq!(settings["checkpoint"], json!("v1-5-pruned-emaonly.safetensors"));
+    assert_eq!(settings["comfyui_prompt"], graph);
+    assert_eq!(settings["comfyui_workflow"], workflow);
+}
+
+#[test]
+fn pack_says_what_is_missing_and_refuses_bad_latent_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let image = dir.path().join("plain.png");
+    std::fs::write(&image, png_with_text(8, 8, &[])).unwrap();
+    let out = dir.path().join("x.raiiaf");
+    let base = ["pack", "-o", out.to_str().unwrap(), "--image", image.to_str().unwrap()];
+    let with = |extra: &[&str]| raiiaf(&[&base[..], extra].concat());
+    let noise = dir.path().join("noise.npy");
+    let (ok, _, stderr) = with(&["--latent", noise.to_str().unwrap(), "--import-params", "--model", "m"]);
+    assert!(!ok);
+    assert!(stderr.contains("carries no generation parameters"), "{stderr}");
+    assert!(stderr.contains("give --model-version, --prompt"), "{stderr}");
+    let npz = format!("k={}", dir.path().join("steps.npz").display());
+    let (ok, _, stderr) = with(&["--latent", &npz, "--model", "m", "--model-version", "1", "--prompt", "p"]);
+    assert!(!ok);
+    assert!(stderr.contains("holds 2 arrays"), "{stderr}");
+    let (ok, _, stderr) =
+        with(&["--latent", image.to_str().unwrap(), "--model", "m", "--model-version", "1", "--prompt", "p"]);
+    assert!(!ok);
+    assert!(stderr.contains("not a .npy, .npz or .latent file"), "{stderr}");
+    assert!(!out.exists(), "nothing is written on an error");
+}
