@@ -2,13 +2,15 @@
 //! sliders, the value under the pointer, damaged files, dropped files, and a few snapshots.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use raiiaf_workbench::format::{Limits, Verdict, inspect_path};
-use raiiaf_workbench::gui::{StartOptions, Tab, WorkbenchApp};
+use raiiaf_workbench::gui::{EnvironmentChoice, StartOptions, Tab, WizardStep, WorkbenchApp};
 use raiiaf_workbench::tensor::{Colormap, RangeMode};
 
 fn fixture(name: &str) -> PathBuf {
@@ -179,4 +181,128 @@ fn snapshots_of_the_latents_and_chunks_tabs() {
     harness.get_by_label("Chunks & checks").click();
     harness.run_steps(3);
     harness.snapshot("chunks_tab");
+}
+
+fn write_packer_inputs(dir: &Path) -> Vec<PathBuf> {
+    use raiiaf_workbench::format::{Latent, LatentValues};
+    let image = dir.join("lighthouse.png");
+    std::fs::write(&image, common::png_with_text(64, 48, &[("parameters", common::A1111_PARAMETERS)])).unwrap();
+    let values: Vec<f32> = (0..192).map(|i| ((i as f32) * 0.37).sin()).collect();
+    let noise = Latent::new("noise", vec![1, 4, 6, 8], LatentValues::F32(values)).unwrap();
+    let npy = dir.join("initial_noise.npy");
+    std::fs::write(&npy, raiiaf_workbench::npy::write_npy(&noise).unwrap()).unwrap();
+    vec![image, npy]
+}
+
+#[test]
+fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness_with(Vec::new(), None);
+    // Dropping an image and a latent (no .raiiaf among them) opens the packer, prefilled.
+    for path in write_packer_inputs(dir.path()) {
+        harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(path)));
+    }
+    settle(&mut harness);
+    assert!(harness.state().documents.is_empty());
+    let packer = harness.state().packer.as_ref().expect("the packer opened");
+    assert_eq!(packer.step, WizardStep::Image);
+    assert_eq!(packer.latents.len(), 1);
+    assert_eq!(packer.latents[0].key, "initial_noise");
+    harness.get_by_label("Imported generation parameters");
+    harness.get_by_label_contains("found AUTOMATIC1111/Forge parameters");
+
+    harness.get_by_label("Next").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Latents);
+    harness.get_by_label("key of latent 1");
+
+    harness.get_by_label("Next").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Metadata);
+    // Imported values fill the fields; a bad value is shown at its field and blocks Next.
+    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.seed, "3551078465");
+    harness.state_mut().packer.as_mut().unwrap().metadata.steps = "0".into();
+    harness.run_steps(3);
+    harness.get_by_label_contains("steps: 0 is less than the minimum of 1");
+    harness.get_by_label("Next").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Metadata, "Next is blocked");
+    harness.state_mut().packer.as_mut().unwrap().metadata.steps = "28".into();
+    harness.get_by_label("Model version").click();
+    harness.run_steps(2);
+    harness.get_by_label("Model version").type_text("-audited");
+    harness.run_steps(3);
+    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.version, "31e35c80fc-audited");
+    harness.get_by_label("Next").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Environment);
+
+    // The environment of an existing file, as the file dialog would give it (this test has no
+    // machine probe).
+    let source = fixture("f32_raw.raiiaf");
+    let environment = inspect_path(&source, &Limits::default()).environment.unwrap();
+    harness.state_mut().packer.as_mut().unwrap().environment =
+        EnvironmentChoice::FromFile { path: source, environment: environment.clone() };
+    harness.run_steps(2);
+    harness.get_by_label("Next").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Options);
+    harness.get_by_label("Store latents as float16 (halves the size; rounds values)").click();
+    settle(&mut harness);
+    harness.get_by_label("Next").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Review);
+    harness.get_by_label_contains("in all");
+    harness.get_by_label("Save as…");
+
+    // What the save dialog leads to.
+    let out = dir.path().join("packed.raiiaf");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().packer.as_mut().unwrap().save_to(&ctx, out.clone(), None);
+    settle(&mut harness);
+    settle(&mut harness);
+    // The new file opens in the viewer and the packer closes.
+    let state = harness.state();
+    assert!(state.packer.is_none(), "status: {:?}", state.packer.as_ref().and_then(|p| p.status.clone()));
+    assert_eq!(state.documents.len(), 1);
+    assert_eq!(state.documents[0].path, out);
+    harness.get_by_label("VALID");
+
+    let inspection = inspect_path(&out, &Limits::default());
+    assert_eq!(inspection.verdict(), Verdict::Valid);
+    let info = &inspection.manifest_body().unwrap()["model_info"];
+    assert_eq!(info["model_name"], "sd_xl_base_1.0");
+    assert_eq!(info["version"], "31e35c80fc-audited");
+    assert_eq!(info["generation_settings"]["seed"], 3551078465u64);
+    assert_eq!(info["generation_settings"]["negative_prompt"], "blurry, lowres");
+    assert_eq!(inspection.environment.as_ref(), Some(&environment));
+    assert_eq!(inspection.latents[0].latent.key, "initial_noise");
+    assert_eq!(inspection.latents[0].latent.dtype(), raiiaf_workbench::format::Dtype::F16);
+    if let Some(python) = common::reference_python() {
+        let output = common::run_reference(&python, &["decode", out.to_str().unwrap()]);
+        let theirs: serde_json::Value = serde_json::from_str(output.lines().next().unwrap()).unwrap();
+        assert!(theirs.get("error").is_none(), "the reference failed: {}", theirs["error"]);
+        let problems = common::differences_from_reference(&out, &theirs);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}
+
+#[test]
+fn repack_prefills_the_packer_from_an_open_file() {
+    let mut harness = harness_with(vec![fixture("f32_zfp.raiiaf")], None);
+    harness.get_by_label("Re-pack…").click();
+    settle(&mut harness);
+    let state = harness.state();
+    let packer = state.packer.as_ref().expect("the packer opened");
+    let inspection = inspect_path(&fixture("f32_zfp.raiiaf"), &Limits::default());
+    let info = &inspection.manifest_body().unwrap()["model_info"];
+    assert_eq!(packer.metadata.model_name, info["model_name"].as_str().unwrap());
+    assert_eq!(packer.metadata.prompt, info["prompt"].as_str().unwrap());
+    assert_eq!(packer.latents.len(), inspection.latents.len());
+    assert_eq!(packer.latents[0].codec, raiiaf_workbench::gui::CodecChoice::Zfp);
+    assert!(packer.image.is_some());
+    assert!(matches!(&packer.environment, EnvironmentChoice::FromFile { environment, .. }
+        if Some(environment) == inspection.environment.as_ref()));
+    assert_eq!(packer.original.as_deref(), Some(fixture("f32_zfp.raiiaf").as_path()));
+    harness.get_by_label("Re-pack");
 }

@@ -29,6 +29,7 @@ pub fn view(args: ViewArgs) -> u8 {
     let options = crate::gui::StartOptions {
         files: args.files,
         tab: args.tab,
+        step: args.step,
         screenshot: args.screenshot,
         size: args.size,
         skip_probe: false,

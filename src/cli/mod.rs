@@ -82,7 +82,11 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
+    /// .raiiaf/.gen5 files open as tabs; images and .npy/.npz/.latent files open the packer.
     pub files: Vec<PathBuf>,
+    /// Packer step to show first (with files that open the packer).
+    #[arg(long, value_enum)]
+    pub step: Option<crate::gui::WizardStep>,
     /// Tab to show first.
     #[arg(long, value_enum)]
     pub tab: Option<crate::gui::Tab>,
@@ -168,7 +172,7 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        None => commands::view(ViewArgs { files: cli.files, tab: None, screenshot: None, size: None }),
+        None => commands::view(ViewArgs { files: cli.files, tab: None, step: None, screenshot: None, size: None }),
         Some(Command::View(args)) => commands::view(args),
         Some(Command::Info { file, json }) => commands::info(&file, json),
         Some(Command::Verify { files }) => commands::verify(&files),

@@ -304,6 +304,23 @@ pub fn image_info(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
     Some((name, width, height))
 }
 
+/// What storing one latent would take, computed by encoding it (for size previews).
+pub fn encoded_latent(item: &PackLatent) -> Result<PackedLatent> {
+    encode_latent(item).map(|(_, summary)| summary)
+}
+
+/// The schema's problems with a `model_info`, checked on its own (before anything is encoded).
+pub fn model_info_problems(info: &ModelInfo) -> Vec<manifest::SchemaProblem> {
+    let document = serde_json::json!({
+        "raiiaf_metadata": {
+            "file_info": {"magic": "raiiaf", "version_major": 1, "version_minor": 0, "file_size": 0, "chunk_count": 0},
+            "model_info": info.to_value(),
+            "chunks": [],
+        }
+    });
+    manifest::validate(Format::Raiiaf, &document)
+}
+
 /// Builds a complete file in memory.
 pub fn pack(request: &PackRequest) -> Result<Packed> {
     if request.latents.is_empty() {

@@ -14,6 +14,7 @@ use super::environment_view::{EnvironmentCommand, MachineEnvironment, environmen
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
+use super::packer::{Wizard, WizardOutcome, WizardStep, is_packer_input};
 use super::worker::Background;
 
 const RECENT_FILES_KEPT: usize = 10;
@@ -44,6 +45,8 @@ impl Settings {
 pub struct StartOptions {
     pub files: Vec<PathBuf>,
     pub tab: Option<Tab>,
+    /// Packer step to show first, when the files open the packer.
+    pub step: Option<WizardStep>,
     /// Save a screenshot here once everything has loaded and been drawn, then close.
     pub screenshot: Option<PathBuf>,
     pub size: Option<[f32; 2]>,
@@ -54,6 +57,14 @@ pub struct StartOptions {
 /// What the user asked for during a frame.
 pub enum UiCommand {
     Open(PathBuf),
+    /// Files dropped or given: containers open as tabs, images and latent files go to the packer.
+    OpenAny(Vec<PathBuf>),
+    /// Open the packer (a new one unless one is open), with these files added.
+    Pack(Vec<PathBuf>),
+    /// Open the packer prefilled from the document at this index.
+    Repack(usize),
+    ShowPacker,
+    ClosePacker,
     OpenDialog,
     Select(usize),
     Close(usize),
@@ -106,6 +117,10 @@ pub struct WorkbenchApp {
     screenshot: Option<ScreenshotRequest>,
     first_frame: FirstFrame,
     window_title: String,
+    /// The packer, when open; shown instead of the documents while `packer_shown`.
+    pub packer: Option<Wizard>,
+    pub packer_shown: bool,
+    start_step: Option<WizardStep>,
 }
 
 impl WorkbenchApp {
@@ -124,13 +139,16 @@ impl WorkbenchApp {
             machine: MachineEnvironment::default(),
             start_tab: options.tab,
             skip_probe: options.skip_probe,
-            pending: options.files.into_iter().map(UiCommand::Open).collect(),
+            pending: vec![UiCommand::OpenAny(options.files)],
             dialog: None,
             status: None,
             show_about: false,
             show_shortcuts: false,
             persist,
             window_title: String::new(),
+            packer: None,
+            packer_shown: false,
+            start_step: options.step,
             first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
                 FirstFrame::Waiting
             } else {
@@ -175,6 +193,7 @@ impl WorkbenchApp {
 
     pub fn all_loaded(&self) -> bool {
         self.documents.iter().all(|d| !matches!(d.state, DocumentState::Loading(_)))
+            && self.packer.as_ref().is_none_or(|p| !p.is_busy())
             && self.machine.task.is_none()
             && self.pending.is_empty()
     }
@@ -186,6 +205,41 @@ impl WorkbenchApp {
                 let tab = self.start_tab.unwrap_or_default();
                 self.documents.push(Document::open(ctx, path, tab));
                 self.selected = self.documents.len() - 1;
+                self.packer_shown = false;
+            }
+            UiCommand::OpenAny(paths) => {
+                let (inputs, containers): (Vec<PathBuf>, Vec<PathBuf>) =
+                    paths.into_iter().partition(|p| is_packer_input(p));
+                self.pending.extend(containers.into_iter().map(UiCommand::Open));
+                if !inputs.is_empty() {
+                    self.pending.push(UiCommand::Pack(inputs));
+                }
+            }
+            UiCommand::Pack(paths) => {
+                let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
+                let packer = self.packer.get_or_insert_with(|| {
+                    let mut wizard = Wizard::new(hardware.as_ref());
+                    wizard.step = self.start_step.unwrap_or_default();
+                    wizard
+                });
+                if !paths.is_empty() {
+                    packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
+                }
+                self.packer_shown = true;
+            }
+            UiCommand::Repack(index) => {
+                if let Some(document) = self.documents.get(index)
+                    && let Some(loaded) = document.loaded()
+                {
+                    let max_side = ctx.input(|i| i.max_texture_side);
+                    self.packer = Some(Wizard::repack(ctx, &document.path, loaded, max_side));
+                    self.packer_shown = true;
+                }
+            }
+            UiCommand::ShowPacker => self.packer_shown = self.packer.is_some(),
+            UiCommand::ClosePacker => {
+                self.packer = None;
+                self.packer_shown = false;
             }
             UiCommand::OpenDialog => {
                 if self.dialog.is_none() {
@@ -199,7 +253,10 @@ impl WorkbenchApp {
                     }));
                 }
             }
-            UiCommand::Select(index) => self.selected = index.min(self.documents.len().saturating_sub(1)),
+            UiCommand::Select(index) => {
+                self.selected = index.min(self.documents.len().saturating_sub(1));
+                self.packer_shown = false;
+            }
             UiCommand::Close(index) => {
                 if index < self.documents.len() {
                     // Dropping the document cancels a load still running.
@@ -264,8 +321,13 @@ impl WorkbenchApp {
         let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
         let close = KeyboardShortcut::new(Modifiers::COMMAND, Key::W);
         let next = KeyboardShortcut::new(Modifiers::COMMAND, Key::Tab);
-        let (open, close, next) =
-            ctx.input_mut(|i| (i.consume_shortcut(&open), i.consume_shortcut(&close), i.consume_shortcut(&next)));
+        let new = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+        let (open, close, next, new) = ctx.input_mut(|i| {
+            (i.consume_shortcut(&open), i.consume_shortcut(&close), i.consume_shortcut(&next), i.consume_shortcut(&new))
+        });
+        if new {
+            self.pending.push(UiCommand::Pack(Vec::new()));
+        }
         if open {
             self.pending.push(UiCommand::OpenDialog);
         }
@@ -341,6 +403,15 @@ impl WorkbenchApp {
     fn menu_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("New (pack files)…").shortcut_text("Ctrl+N")).clicked() {
+                    commands.push(UiCommand::Pack(Vec::new()));
+                    ui.close();
+                }
+                let loaded = self.documents.get(self.selected).is_some_and(|d| d.loaded().is_some());
+                if ui.add_enabled(loaded, egui::Button::new("Re-pack this file…")).clicked() {
+                    commands.push(UiCommand::Repack(self.selected));
+                    ui.close();
+                }
                 if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
                     commands.push(UiCommand::OpenDialog);
                     ui.close();
@@ -394,6 +465,7 @@ impl WorkbenchApp {
             egui::Grid::new("shortcuts").show(ui, |ui| {
                 for (keys, action) in [
                     ("Ctrl+O", "open files"),
+                    ("Ctrl+N", "pack a new file"),
                     ("Ctrl+W", "close the tab"),
                     ("Ctrl+Tab", "next file"),
                     ("wheel, + and -", "zoom the image (Image tab)"),
@@ -421,11 +493,26 @@ pub fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
     });
 }
 
-fn file_tabs_ui(ui: &mut egui::Ui, documents: &[Document], selected: usize, commands: &mut Vec<UiCommand>) {
+fn file_tabs_ui(
+    ui: &mut egui::Ui,
+    documents: &[Document],
+    selected: Option<usize>,
+    packer: Option<bool>,
+    commands: &mut Vec<UiCommand>,
+) {
     ui.horizontal_wrapped(|ui| {
+        if let Some(shown) = packer {
+            if ui.selectable_label(shown, "Packer").clicked() {
+                commands.push(UiCommand::ShowPacker);
+            }
+            if ui.small_button("x").on_hover_text("Close the packer").clicked() {
+                commands.push(UiCommand::ClosePacker);
+            }
+            ui.separator();
+        }
         for (index, document) in documents.iter().enumerate() {
             if ui
-                .selectable_label(index == selected, document.title())
+                .selectable_label(Some(index) == selected, document.title())
                 .on_hover_text(document.path.display().to_string())
                 .clicked()
             {
@@ -446,6 +533,11 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
         ui.label("Drop .raiiaf or .gen5 files here, or open them.");
         if ui.button("Open files…").clicked() {
             commands.push(UiCommand::OpenDialog);
+        }
+        ui.add_space(8.0);
+        ui.label("Drop a PNG with .npy, .npz or .latent files to pack them into a .raiiaf.");
+        if ui.button("Pack files…").clicked() {
+            commands.push(UiCommand::Pack(Vec::new()));
         }
         if !settings.recent_files.is_empty() {
             ui.add_space(20.0);
@@ -569,7 +661,9 @@ impl eframe::App for WorkbenchApp {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
         });
-        self.pending.extend(dropped.into_iter().map(UiCommand::Open));
+        if !dropped.is_empty() {
+            self.pending.push(UiCommand::OpenAny(dropped));
+        }
         if self.first_frame == FirstFrame::Drawn {
             self.report_timing(ctx);
         }
@@ -579,7 +673,8 @@ impl eframe::App for WorkbenchApp {
         for command in pending {
             self.apply(ctx, command);
         }
-        let title = match self.documents.get(self.selected) {
+        let title = match self.documents.get(self.selected).filter(|_| !self.packer_shown) {
+            _ if self.packer_shown => "Packer - RAIIAF Workbench".to_string(),
             Some(document) => format!("{} - RAIIAF Workbench", document.title()),
             None => "RAIIAF Workbench".to_string(),
         };
@@ -595,13 +690,19 @@ impl eframe::App for WorkbenchApp {
         egui::Panel::top("menu-and-files").show(ui, |ui| {
             self.menu_ui(ui, &mut commands);
             ui.horizontal(|ui| {
-                if let Some(loaded) = self.documents.get(self.selected).and_then(Document::loaded) {
+                let document = self.documents.get(self.selected).filter(|_| !self.packer_shown);
+                if let Some(loaded) = document.and_then(Document::loaded) {
                     let inspection = &loaded.inspection;
                     verdict_badge(ui, inspection.verdict());
                     let passed = inspection.report.checks.iter().filter(|c| c.ok).count();
                     ui.label(format!("{passed} of {} checks passed", inspection.report.checks.len()));
+                    if ui.button("Re-pack…").on_hover_text("Open the packer prefilled from this file").clicked() {
+                        commands.push(UiCommand::Repack(self.selected));
+                    }
                 }
-                file_tabs_ui(ui, &self.documents, self.selected, &mut commands);
+                let selected = (!self.packer_shown).then_some(self.selected);
+                let packer = self.packer.as_ref().map(|_| self.packer_shown);
+                file_tabs_ui(ui, &self.documents, selected, packer, &mut commands);
             });
         });
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -617,9 +718,24 @@ impl eframe::App for WorkbenchApp {
                 }
             });
         });
-        egui::CentralPanel::default().show(ui, |ui| match self.documents.get_mut(self.selected) {
-            None => start_screen_ui(ui, &self.settings, &mut commands),
-            Some(document) => document_ui(ui, document, &mut self.settings, &self.machine, &mut commands),
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.packer_shown
+                && let Some(packer) = &mut self.packer
+            {
+                match packer.ui(ui, self.machine.result()) {
+                    Some(WizardOutcome::Saved(path)) => {
+                        commands.push(UiCommand::ClosePacker);
+                        commands.push(UiCommand::Open(path));
+                    }
+                    Some(WizardOutcome::Close) => commands.push(UiCommand::ClosePacker),
+                    None => {}
+                }
+                return;
+            }
+            match self.documents.get_mut(self.selected) {
+                None => start_screen_ui(ui, &self.settings, &mut commands),
+                Some(document) => document_ui(ui, document, &mut self.settings, &self.machine, &mut commands),
+            }
         });
         let ctx = ui.ctx().clone();
         self.dialogs_ui(&ctx);

@@ -8,6 +8,7 @@ mod environment_view;
 mod image_view;
 mod latent_view;
 mod manifest_view;
+mod packer;
 mod worker;
 
 /// When the process started (set first thing in `main`), for `RAIIAF_TIMING=1`'s report.
@@ -16,6 +17,7 @@ pub static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::O
 pub use app::{Settings, StartOptions, UiCommand, WorkbenchApp};
 pub use document::{Document, DocumentState, Tab};
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
+pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardStep};
 
 /// Opens the window and blocks until it closes. With a screenshot requested, fails when the
 /// screenshot could not be taken.

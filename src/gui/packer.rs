@@ -1,0 +1,1389 @@
+//! The packer: a wizard that turns an image and latent files into a `.raiiaf`, importing the
+//! generation parameters the image carries. Reading inputs, computing sizes and writing run on
+//! workers; the form itself is plain data, checked live against the manifest schema.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::format::writer::{self, LatentCodec, ModelInfo, PackLatent, PackRequest};
+use crate::format::{Environment, Latent, Stats, StoredCodec};
+use crate::params::ImportedParams;
+use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
+
+use super::document::LoadedFile;
+use super::image_view::{ImageViewState, PreparedImage, thumbnail_ui};
+use super::worker::{Background, Progress};
+
+/// The wizard's steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum WizardStep {
+    #[default]
+    Image,
+    Latents,
+    Metadata,
+    Environment,
+    Options,
+    Review,
+}
+
+impl WizardStep {
+    pub const ALL: [WizardStep; 6] = [
+        WizardStep::Image,
+        WizardStep::Latents,
+        WizardStep::Metadata,
+        WizardStep::Environment,
+        WizardStep::Options,
+        WizardStep::Review,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            WizardStep::Image => "Image",
+            WizardStep::Latents => "Latents",
+            WizardStep::Metadata => "Metadata",
+            WizardStep::Environment => "Environment",
+            WizardStep::Options => "Options",
+            WizardStep::Review => "Review & save",
+        }
+    }
+    fn offset(self, by: isize) -> WizardStep {
+        let index = WizardStep::ALL.iter().position(|s| *s == self).unwrap_or(0) as isize + by;
+        WizardStep::ALL[index.clamp(0, WizardStep::ALL.len() as isize - 1) as usize]
+    }
+}
+
+const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
+
+/// Whether a dropped file is something the packer takes (an image or a latent file).
+pub fn is_packer_input(path: &Path) -> bool {
+    crate::npy::LatentFileKind::is_latent_path(path) || has_extension(path, &IMAGE_EXTENSIONS)
+}
+
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The chosen image, read and previewed on a worker.
+pub struct ImageInput {
+    pub path: PathBuf,
+    pub bytes: Arc<Vec<u8>>,
+    pub description: String,
+    pub preview: Result<PreparedImage, String>,
+    view: ImageViewState,
+    /// Parameters found in the image (`Ok(None)`: none), until accepted or dismissed.
+    pub found_params: Option<Result<Option<ImportedParams>, String>>,
+    pub note: Option<String>,
+}
+
+/// One latent to pack.
+pub struct LatentInput {
+    pub key: String,
+    pub source: String,
+    pub latent: Arc<Latent>,
+    pub stats: Stats,
+    pub notes: Vec<String>,
+    pub codec: CodecChoice,
+    pub tolerance: f64,
+    preview: Option<(Vec<u8>, [usize; 2])>,
+    texture: Option<egui::TextureHandle>,
+}
+
+/// How one latent is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodecChoice {
+    #[default]
+    Auto,
+    Raw,
+    Zfp,
+    ZfpLossy,
+}
+
+impl CodecChoice {
+    pub const ALL: [CodecChoice; 4] = [CodecChoice::Auto, CodecChoice::Raw, CodecChoice::Zfp, CodecChoice::ZfpLossy];
+    pub fn name(self) -> &'static str {
+        match self {
+            CodecChoice::Auto => "auto (smaller lossless)",
+            CodecChoice::Raw => "raw",
+            CodecChoice::Zfp => "zfp lossless",
+            CodecChoice::ZfpLossy => "zfp lossy",
+        }
+    }
+    fn codec(self, tolerance: f64) -> LatentCodec {
+        match self {
+            CodecChoice::Auto => LatentCodec::Auto,
+            CodecChoice::Raw => LatentCodec::Raw,
+            CodecChoice::Zfp => LatentCodec::Zfp,
+            CodecChoice::ZfpLossy => LatentCodec::ZfpLossy(tolerance),
+        }
+    }
+}
+
+/// What a worker read from the files given to the packer.
+pub enum LoadedInput {
+    Image(Box<ImageInput>),
+    Latent(Box<LatentInput>),
+    Problem(String),
+}
+
+/// The metadata step's fields, as typed by the user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetadataForm {
+    pub model_name: String,
+    pub version: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    /// Comma-separated.
+    pub tags: String,
+    pub seed: String,
+    pub steps: String,
+    pub sampler: String,
+    pub cfg_scale: String,
+    pub scheduler: String,
+    pub eta: String,
+    pub guidance: String,
+    pub precision: String,
+    pub deterministic: Option<bool>,
+    pub extras: Vec<ExtraSetting>,
+    /// `hardware_info` as JSON text.
+    pub hardware: String,
+    /// model_info keys this form has no field for (kept when re-packing).
+    pub other_model_info: Map<String, Value>,
+}
+
+/// A generation setting without its own field: a string, or any JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraSetting {
+    pub key: String,
+    pub value: Value,
+    /// The value as edited: the string itself, or JSON text.
+    pub text: String,
+}
+
+impl ExtraSetting {
+    fn new(key: String, value: Value) -> ExtraSetting {
+        let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        ExtraSetting { key, value, text }
+    }
+    /// Large JSON values (a ComfyUI graph) are kept whole and not edited in a text field.
+    fn is_large(&self) -> bool {
+        !self.value.is_string() && self.text.len() > 200
+    }
+    fn parsed(&self) -> Value {
+        if self.value.is_string() || self.is_large() {
+            if self.value.is_string() { Value::from(self.text.clone()) } else { self.value.clone() }
+        } else {
+            serde_json::from_str(&self.text).unwrap_or_else(|_| Value::from(self.text.clone()))
+        }
+    }
+}
+
+/// Keys of generation_settings that have their own field.
+const TYPED_SETTINGS: [&str; 10] = [
+    "seed",
+    "steps",
+    "sampler",
+    "cfg_scale",
+    "scheduler",
+    "eta",
+    "guidance",
+    "precision",
+    "deterministic",
+    "negative_prompt",
+];
+
+impl MetadataForm {
+    pub fn from_model_info(info: &ModelInfo) -> MetadataForm {
+        let settings = info.generation_settings.clone().unwrap_or_default();
+        let text = |key: &str| match settings.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        MetadataForm {
+            model_name: info.model_name.clone(),
+            version: info.version.clone(),
+            prompt: info.prompt.clone(),
+            negative_prompt: text("negative_prompt"),
+            tags: info.tags.join(", "),
+            seed: text("seed"),
+            steps: text("steps"),
+            sampler: text("sampler"),
+            cfg_scale: text("cfg_scale"),
+            scheduler: text("scheduler"),
+            eta: text("eta"),
+            guidance: text("guidance"),
+            precision: text("precision"),
+            deterministic: settings.get("deterministic").and_then(Value::as_bool),
+            extras: settings
+                .iter()
+                .filter(|(key, _)| !TYPED_SETTINGS.contains(&key.as_str()))
+                .map(|(key, value)| ExtraSetting::new(key.clone(), value.clone()))
+                .collect(),
+            hardware: info
+                .hardware_info
+                .as_ref()
+                .and_then(|h| serde_json::to_string_pretty(h).ok())
+                .unwrap_or_default(),
+            other_model_info: info.extra.clone(),
+        }
+    }
+
+    /// The model_info these fields make, and the problems of fields that do not parse, each
+    /// with the field it belongs to.
+    pub fn model_info(&self) -> (ModelInfo, Vec<(String, String)>) {
+        let mut problems = Vec::new();
+        let mut settings = Map::new();
+        let mut typed = |key: &str, text: &str, kind: ValueKind| {
+            let text = text.trim();
+            if text.is_empty() {
+                return;
+            }
+            match kind.parse(text) {
+                Some(value) => {
+                    settings.insert(key.to_string(), value);
+                }
+                None => problems.push((key.to_string(), format!("{text:?} is not {}", kind.describe()))),
+            }
+        };
+        typed("seed", &self.seed, ValueKind::WholeNumber);
+        typed("steps", &self.steps, ValueKind::WholeNumber);
+        typed("sampler", &self.sampler, ValueKind::Text);
+        typed("cfg_scale", &self.cfg_scale, ValueKind::Number);
+        typed("scheduler", &self.scheduler, ValueKind::Text);
+        typed("eta", &self.eta, ValueKind::Number);
+        typed("guidance", &self.guidance, ValueKind::Text);
+        typed("precision", &self.precision, ValueKind::Text);
+        if let Some(deterministic) = self.deterministic {
+            settings.insert("deterministic".into(), Value::from(deterministic));
+        }
+        if !self.negative_prompt.is_empty() {
+            settings.insert("negative_prompt".into(), Value::from(self.negative_prompt.clone()));
+        }
+        for extra in &self.extras {
+            let key = extra.key.trim();
+            if key.is_empty() {
+                problems.push(("extra".into(), "a setting has no name".into()));
+            } else if settings.contains_key(key) {
+                problems.push((format!("extra:{key}"), format!("{key:?} is set twice")));
+            } else {
+                settings.insert(key.to_string(), extra.parsed());
+            }
+        }
+        let hardware_info = if self.hardware.trim().is_empty() {
+            None
+        } else {
+            match serde_json::from_str::<Value>(&self.hardware) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => {
+                    problems.push(("hardware".into(), "hardware info must be a JSON object".into()));
+                    None
+                }
+            }
+        };
+        let info = ModelInfo {
+            model_name: self.model_name.trim().to_string(),
+            version: self.version.trim().to_string(),
+            date: writer::now_iso8601(),
+            prompt: self.prompt.clone(),
+            tags: self.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect(),
+            generation_settings: (!settings.is_empty()).then_some(settings),
+            hardware_info,
+            extra: self.other_model_info.clone(),
+        };
+        (info, problems)
+    }
+
+    /// Every problem, parse and schema alike, keyed by field (`seed`, `model_name`, `hardware`, ...).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let (info, mut problems) = self.model_info();
+        for (field, message) in [("model_name", &info.model_name), ("version", &info.version), ("prompt", &info.prompt)]
+            .iter()
+            .filter(|(_, value)| value.trim().is_empty())
+            .map(|(field, _)| (*field, "required"))
+        {
+            problems.push((field.to_string(), message.to_string()));
+        }
+        if info.generation_settings.is_none() {
+            problems.push(("seed".into(), "generation settings need seed, steps and sampler".into()));
+        }
+        for problem in writer::model_info_problems(&info) {
+            // A missing property is reported at its parent object; name the property instead.
+            let missing =
+                problem.message.strip_suffix(" is a required property").map(|name| name.trim_matches('"').to_string());
+            let field = match (missing, problem.pointer.split('/').nth(3)) {
+                (_, Some("hardware_info")) => "hardware".to_string(),
+                (Some(name), _) => name,
+                (None, _) => problem.pointer.rsplit('/').next().unwrap_or("").to_string(),
+            };
+            problems.push((field, problem.message));
+        }
+        problems.sort();
+        problems.dedup();
+        problems
+    }
+
+    /// Fills empty fields from imported parameters; what the user typed stays.
+    pub fn import(&mut self, imported: &ImportedParams) {
+        let (mut info, _) = self.model_info();
+        let hardware = self.hardware.clone();
+        imported.fill_missing(&mut info);
+        *self = MetadataForm::from_model_info(&info);
+        self.hardware = hardware;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ValueKind {
+    WholeNumber,
+    Number,
+    Text,
+}
+
+impl ValueKind {
+    fn parse(self, text: &str) -> Option<Value> {
+        match self {
+            ValueKind::WholeNumber => text.parse::<u64>().ok().map(Value::from),
+            ValueKind::Number => {
+                let number = text.parse::<f64>().ok().filter(|x| x.is_finite())?;
+                Some(text.parse::<u64>().map_or_else(|_| Value::from(number), Value::from))
+            }
+            ValueKind::Text => Some(Value::from(text)),
+        }
+    }
+    fn describe(self) -> &'static str {
+        match self {
+            ValueKind::WholeNumber => "a whole number of 0 or more",
+            ValueKind::Number => "a number",
+            ValueKind::Text => "text",
+        }
+    }
+}
+
+/// Where the environment snapshot comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvironmentChoice {
+    ThisMachine,
+    /// Taken from an existing file (re-packing for someone else's run).
+    FromFile {
+        path: PathBuf,
+        environment: Environment,
+    },
+}
+
+/// Sizes per latent, for raw, zfp lossless and zfp lossy (`None`: that codec cannot store it).
+type SizeTable = Vec<[Result<u64, String>; 3]>;
+
+/// What a wizard file dialog returned.
+enum Picked {
+    Inputs(Vec<PathBuf>),
+    EnvironmentFile(Option<(PathBuf, Result<Environment, String>)>),
+    SaveTo(Option<PathBuf>),
+}
+
+/// What the app should do after a frame of the wizard.
+pub enum WizardOutcome {
+    Saved(PathBuf),
+    Close,
+}
+
+pub struct Wizard {
+    pub step: WizardStep,
+    pub image: Option<ImageInput>,
+    pub latents: Vec<LatentInput>,
+    pub metadata: MetadataForm,
+    pub environment: EnvironmentChoice,
+    pub float16: bool,
+    /// Problems reading the files given, shown on the step they concern.
+    pub input_problems: Vec<String>,
+    /// The file this re-packs, never overwritten without the save dialog's confirmation.
+    pub original: Option<PathBuf>,
+    pub status: Option<String>,
+    loading: Vec<Background<Vec<LoadedInput>>>,
+    dialog: Option<Background<Picked>>,
+    sizes: Option<(SizeKey, Background<SizeTable>)>,
+    size_table: Option<(SizeKey, SizeTable)>,
+    saving: Option<Background<Result<PathBuf, String>>>,
+    /// Whether the hardware field was given this machine's info (once, when the probe is done).
+    hardware_filled: bool,
+    /// Where the save dialog said to write, applied at the next frame.
+    pending_save: Option<PathBuf>,
+    outcome: Option<WizardOutcome>,
+}
+
+/// What the size table depends on.
+type SizeKey = (bool, Vec<(String, u64)>);
+
+impl Wizard {
+    pub fn new(hardware_info: Option<&Map<String, Value>>) -> Wizard {
+        let metadata = MetadataForm {
+            hardware: hardware_info.and_then(|h| serde_json::to_string_pretty(h).ok()).unwrap_or_default(),
+            ..MetadataForm::default()
+        };
+        Wizard {
+            step: WizardStep::Image,
+            image: None,
+            latents: Vec::new(),
+            metadata,
+            environment: EnvironmentChoice::ThisMachine,
+            float16: false,
+            input_problems: Vec::new(),
+            original: None,
+            status: None,
+            loading: Vec::new(),
+            dialog: None,
+            sizes: None,
+            size_table: None,
+            saving: None,
+            pending_save: None,
+            hardware_filled: false,
+            outcome: None,
+        }
+    }
+
+    /// A wizard prefilled from an open file, to fix its metadata or change codecs.
+    pub fn repack(ctx: &egui::Context, path: &Path, file: &LoadedFile, max_texture_side: usize) -> Wizard {
+        let inspection = &file.inspection;
+        let info = inspection.manifest_body().and_then(|body| body.get("model_info")).map(model_info_of_value);
+        let mut wizard = Wizard::new(None);
+        wizard.metadata = MetadataForm::from_model_info(&info.unwrap_or_default());
+        if let Some(image) = &inspection.image {
+            // Decoded on a worker, like any other input; the stored parameters are already the manifest.
+            let (path, bytes) = (path.to_path_buf(), Arc::new(image.bytes.clone()));
+            wizard.loading.push(Background::spawn(ctx, move |_| {
+                vec![LoadedInput::Image(Box::new(image_input(path, bytes, max_texture_side, false)))]
+            }));
+        }
+        for (decoded, stats) in inspection.latents.iter().zip(&file.latent_stats) {
+            let codec = match decoded.codec {
+                StoredCodec::Raw | StoredCodec::Zstd => CodecChoice::Raw,
+                StoredCodec::Zfp => CodecChoice::Zfp,
+            };
+            let mut input = latent_input(decoded.latent.clone(), format!("from {}", path.display()), Vec::new());
+            input.stats = *stats;
+            input.codec = codec;
+            wizard.latents.push(input);
+        }
+        if let Some(environment) = &inspection.environment {
+            wizard.environment =
+                EnvironmentChoice::FromFile { path: path.to_path_buf(), environment: environment.clone() };
+        }
+        wizard.original = Some(path.to_path_buf());
+        wizard
+    }
+
+    /// Reads files given to the packer (dropped, picked) on a worker; they are added when read.
+    pub fn add_files(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>, max_texture_side: usize) {
+        let has_image = self.image.is_some();
+        self.loading
+            .push(Background::spawn(ctx, move |progress| load_inputs(paths, has_image, max_texture_side, progress)));
+    }
+
+    pub fn is_busy(&self) -> bool {
+        !self.loading.is_empty() || self.sizes.is_some() || self.saving.is_some()
+    }
+
+    /// Packs and writes to `path` on a worker (what the save dialog leads to).
+    pub fn save_to(&mut self, ctx: &egui::Context, path: PathBuf, machine_environment: Option<Environment>) {
+        let request = match self.request(machine_environment) {
+            Ok(request) => request,
+            Err(problem) => {
+                self.status = Some(problem);
+                return;
+            }
+        };
+        self.status = None;
+        self.saving = Some(Background::spawn(ctx, move |progress| {
+            progress.set_stage("encoding the latents");
+            let packed = writer::pack(&request).map_err(|e| e.to_string())?;
+            if progress.is_cancelled() {
+                return Err("cancelled".into());
+            }
+            progress.set_stage(format!("writing {} bytes", packed.bytes.len()));
+            // The save dialog has already confirmed replacing an existing file.
+            crate::format::write_atomic(&path, &packed.bytes, true).map_err(|e| e.to_string())?;
+            Ok(path)
+        }));
+    }
+
+    fn request(&self, machine_environment: Option<Environment>) -> Result<PackRequest, String> {
+        let problems = self.problems_before(WizardStep::Review);
+        if let Some((step, problem)) = problems.first() {
+            return Err(format!("{}: {problem}", step.title()));
+        }
+        let (model_info, _) = self.metadata.model_info();
+        let environment = match &self.environment {
+            EnvironmentChoice::ThisMachine => machine_environment.ok_or("this machine has not been probed yet")?,
+            EnvironmentChoice::FromFile { environment, .. } => environment.clone(),
+        };
+        Ok(PackRequest {
+            latents: self
+                .latents
+                .iter()
+                .map(|input| {
+                    let mut latent = (*input.latent).clone();
+                    latent.key = input.key.trim().to_string();
+                    PackLatent { latent, codec: input.codec.codec(input.tolerance), float16: self.float16 }
+                })
+                .collect(),
+            image: self.image.as_ref().map(|image| image.bytes.to_vec()),
+            image_extra: Map::new(),
+            model_info,
+            environment,
+        })
+    }
+
+    /// Problems of one step, each blocking Next.
+    pub fn step_problems(&self, step: WizardStep) -> Vec<String> {
+        match step {
+            WizardStep::Image => match &self.image {
+                None => vec!["choose or drop an image".into()],
+                Some(image) => image.preview.as_ref().err().map(|e| vec![e.clone()]).unwrap_or_default(),
+            },
+            WizardStep::Latents => {
+                let mut problems = Vec::new();
+                if self.latents.is_empty() {
+                    problems.push("add at least one latent (.npy, .npz or .latent)".into());
+                }
+                let mut seen = std::collections::HashSet::new();
+                for input in &self.latents {
+                    let key = input.key.trim();
+                    if key.is_empty() {
+                        problems.push(format!("a latent from {} has no key", input.source));
+                    } else if !seen.insert(key) {
+                        problems.push(format!("key {key:?} is used twice"));
+                    }
+                    let bad = input.stats.nan_count + input.stats.inf_count;
+                    if bad > 0 {
+                        problems.push(format!(
+                            "{key:?} holds {} NaN and {} infinite values; the format (and the reference) refuse them",
+                            input.stats.nan_count, input.stats.inf_count
+                        ));
+                    }
+                }
+                problems
+            }
+            WizardStep::Metadata => self.metadata.problems().into_iter().map(|(f, m)| format!("{f}: {m}")).collect(),
+            WizardStep::Environment => Vec::new(),
+            WizardStep::Options => self
+                .latents
+                .iter()
+                .filter(|l| l.codec == CodecChoice::ZfpLossy && !(l.tolerance > 0.0 && l.tolerance.is_finite()))
+                .map(|l| format!("{:?}: the lossy tolerance must be above 0", l.key))
+                .collect(),
+            WizardStep::Review => Vec::new(),
+        }
+    }
+
+    fn problems_before(&self, step: WizardStep) -> Vec<(WizardStep, String)> {
+        WizardStep::ALL
+            .iter()
+            .take_while(|s| **s != step)
+            .flat_map(|s| self.step_problems(*s).into_iter().map(move |p| (*s, p)))
+            .collect()
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        let mut loaded = Vec::new();
+        for task in &mut self.loading {
+            if let Some(inputs) = task.poll() {
+                loaded.extend(inputs);
+            }
+        }
+        self.loading.retain(|task| !task.is_finished());
+        for input in loaded {
+            match input {
+                LoadedInput::Image(image) => {
+                    if let Some(Ok(Some(params))) = &image.found_params {
+                        // Filling only empty fields cannot overwrite anything; the panel shows
+                        // what came from where.
+                        self.metadata.import(params);
+                    }
+                    self.image = Some(*image);
+                }
+                LoadedInput::Latent(mut latent) => {
+                    latent.key = unique_key(&latent.key, self.latents.iter().map(|l| l.key.as_str()));
+                    self.latents.push(*latent);
+                }
+                LoadedInput::Problem(problem) => self.input_problems.push(problem),
+            }
+        }
+        if let Some(dialog) = &mut self.dialog {
+            match dialog.poll() {
+                Some(Picked::Inputs(paths)) => self.add_files(ctx, paths, max_side(ctx)),
+                Some(Picked::EnvironmentFile(Some((path, Ok(environment))))) => {
+                    self.environment = EnvironmentChoice::FromFile { path, environment }
+                }
+                Some(Picked::EnvironmentFile(Some((path, Err(problem))))) => {
+                    self.status = Some(format!("{}: {problem}", path.display()))
+                }
+                Some(Picked::SaveTo(Some(path))) => self.pending_save = Some(path),
+                Some(Picked::EnvironmentFile(None) | Picked::SaveTo(None)) | None => {}
+            }
+            if self.dialog.as_ref().is_some_and(Background::is_finished) {
+                self.dialog = None;
+            }
+        }
+        if let Some((key, task)) = &mut self.sizes
+            && let Some(table) = task.poll()
+        {
+            self.size_table = Some((key.clone(), table));
+            self.sizes = None;
+        }
+        if let Some(task) = &mut self.saving {
+            match task.poll() {
+                Some(Ok(path)) => self.outcome = Some(WizardOutcome::Saved(path)),
+                Some(Err(problem)) => self.status = Some(format!("Not saved: {problem}")),
+                None => {}
+            }
+            if task.is_finished() {
+                self.saving = None;
+            }
+        }
+    }
+
+    fn size_key(&self) -> SizeKey {
+        (self.float16, self.latents.iter().map(|l| (l.key.clone(), l.tolerance.to_bits())).collect())
+    }
+
+    /// Starts computing the size table when what it depends on changed.
+    fn refresh_sizes(&mut self, ctx: &egui::Context) {
+        let key = self.size_key();
+        let current =
+            self.size_table.as_ref().map(|(k, _)| k) == Some(&key) || self.sizes.as_ref().map(|(k, _)| k) == Some(&key);
+        if current || self.latents.is_empty() {
+            return;
+        }
+        let float16 = self.float16;
+        let inputs: Vec<(Arc<Latent>, f64)> = self.latents.iter().map(|l| (l.latent.clone(), l.tolerance)).collect();
+        self.sizes = Some((
+            key,
+            Background::spawn(ctx, move |progress| {
+                let mut table = Vec::new();
+                for (index, (latent, tolerance)) in inputs.iter().enumerate() {
+                    progress.set_stage(format!("latent {} of {}", index + 1, inputs.len()));
+                    if progress.is_cancelled() {
+                        break;
+                    }
+                    let size = |codec| {
+                        let item = PackLatent { latent: (**latent).clone(), codec, float16 };
+                        writer::encoded_latent(&item).map(|p| p.stored_bytes).map_err(|e| e.to_string())
+                    };
+                    table.push([
+                        size(LatentCodec::Raw),
+                        size(LatentCodec::Zfp),
+                        size(LatentCodec::ZfpLossy(*tolerance)),
+                    ]);
+                }
+                table
+            }),
+        ));
+    }
+
+    /// Draws the wizard; returns what the app should do afterwards.
+    pub fn ui(&mut self, ui: &mut egui::Ui, machine: Option<&crate::probe::MachineProbe>) -> Option<WizardOutcome> {
+        let ctx = ui.ctx().clone();
+        self.poll(&ctx);
+        if !self.hardware_filled
+            && let Some(probe) = machine
+        {
+            if self.metadata.hardware.trim().is_empty() && self.original.is_none() {
+                self.metadata.hardware = serde_json::to_string_pretty(&probe.hardware_info).unwrap_or_default();
+            }
+            self.hardware_filled = true;
+        }
+        if let Some(path) = self.pending_save.take() {
+            self.save_to(&ctx, path, machine.map(crate::probe::MachineProbe::environment));
+        }
+        ui.horizontal(|ui| {
+            ui.heading(if self.original.is_some() { "Re-pack" } else { "Pack a new file" });
+            ui.separator();
+            for (index, step) in WizardStep::ALL.iter().enumerate() {
+                let reachable = self.problems_before(*step).is_empty();
+                let label = format!("{}. {}", index + 1, step.title());
+                if ui.add_enabled(reachable, egui::Button::selectable(self.step == *step, label)).clicked() {
+                    self.step = *step;
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("Close").on_hover_text("Close the packer (nothing is written)").clicked() {
+                    self.outcome = Some(WizardOutcome::Close);
+                }
+            });
+        });
+        if !self.loading.is_empty() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("reading the files…");
+            });
+        }
+        ui.separator();
+        let problems = self.step_problems(self.step);
+        egui::Panel::bottom("wizard-buttons").show(ui, |ui| {
+            for problem in &problems {
+                ui.colored_label(ui.visuals().error_fg_color, problem);
+            }
+            if let Some(status) = &self.status {
+                ui.label(status);
+            }
+            ui.horizontal(|ui| {
+                if ui.add_enabled(self.step != WizardStep::Image, egui::Button::new("Back")).clicked() {
+                    self.step = self.step.offset(-1);
+                }
+                if self.step != WizardStep::Review
+                    && ui.add_enabled(problems.is_empty(), egui::Button::new("Next")).clicked()
+                {
+                    self.step = self.step.offset(1);
+                }
+            });
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| match self.step {
+                WizardStep::Image => self.image_step_ui(ui),
+                WizardStep::Latents => self.latents_step_ui(ui),
+                WizardStep::Metadata => metadata_step_ui(ui, &mut self.metadata),
+                WizardStep::Environment => self.environment_step_ui(ui, machine),
+                WizardStep::Options => self.options_step_ui(ui),
+                WizardStep::Review => self.review_step_ui(ui, machine),
+            });
+        });
+        self.outcome.take()
+    }
+
+    fn pick(&mut self, ctx: &egui::Context, work: impl FnOnce() -> Picked + Send + 'static) {
+        if self.dialog.is_none() {
+            self.dialog = Some(Background::spawn(ctx, move |_| work()));
+        }
+    }
+
+    fn image_step_ui(&mut self, ui: &mut egui::Ui) {
+        ui.label("The image the latents belong to. PNG is what the reference expects; JPEG and WebP are accepted.");
+        if ui.button("Choose an image…").clicked() {
+            self.pick(ui.ctx(), || {
+                Picked::Inputs(
+                    rfd::FileDialog::new()
+                        .set_title("Choose an image")
+                        .add_filter("Images", &IMAGE_EXTENSIONS)
+                        .pick_file()
+                        .into_iter()
+                        .collect(),
+                )
+            });
+        }
+        for problem in &self.input_problems {
+            ui.colored_label(ui.visuals().warn_fg_color, problem);
+        }
+        let Some(image) = &mut self.image else {
+            ui.weak("…or drop a PNG (and .npy/.npz/.latent files) on the window.");
+            return;
+        };
+        ui.add_space(8.0);
+        ui.strong(image.path.display().to_string());
+        ui.label(&image.description);
+        if let Some(note) = &image.note {
+            ui.colored_label(ui.visuals().warn_fg_color, note);
+        }
+        if let Ok(preview) = &image.preview {
+            thumbnail_ui(ui, &mut image.view, preview, "packer-image", egui::vec2(320.0, 320.0));
+        }
+        ui.add_space(8.0);
+        match &image.found_params {
+            None => {}
+            Some(Ok(None)) => {
+                ui.weak("The image carries no generation parameters.");
+            }
+            Some(Err(problem)) => {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("Its parameters could not be read: {problem}"));
+            }
+            Some(Ok(Some(params))) => {
+                egui::CollapsingHeader::new("Imported generation parameters").default_open(true).show(ui, |ui| {
+                    ui.label("Filled into the empty metadata fields; edit them on the Metadata step.");
+                    for line in params.summary() {
+                        ui.monospace(line);
+                    }
+                });
+            }
+        }
+    }
+
+    fn latents_step_ui(&mut self, ui: &mut egui::Ui) {
+        ui.label("Latent tensors: .npy (float16/32/64, either byte order, C or Fortran order), .npz (one latent per array) and ComfyUI .latent files. Any rank is stored; the reference's own writer makes only 4-D.");
+        if ui.button("Add latent files…").clicked() {
+            self.pick(ui.ctx(), || {
+                Picked::Inputs(
+                    rfd::FileDialog::new()
+                        .set_title("Add latent files")
+                        .add_filter("Latents", &["npy", "npz", "latent", "safetensors"])
+                        .pick_files()
+                        .unwrap_or_default(),
+                )
+            });
+        }
+        for problem in &self.input_problems {
+            ui.colored_label(ui.visuals().warn_fg_color, problem);
+        }
+        let mut remove = None;
+        for (index, input) in self.latents.iter_mut().enumerate() {
+            ui.separator();
+            ui.horizontal(|ui| {
+                if let Some(texture) = input.texture(ui.ctx()) {
+                    ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(96.0, 96.0)));
+                }
+                ui.vertical(|ui| {
+                    ui.horizontal(|ui| {
+                        ui.label("Key");
+                        ui.add(egui::TextEdit::singleline(&mut input.key).desired_width(220.0))
+                            .labelled_by(ui.label(format!("key of latent {}", index + 1)).id);
+                        if ui.small_button("Remove").clicked() {
+                            remove = Some(index);
+                        }
+                    });
+                    let latent = &input.latent;
+                    ui.label(format!(
+                        "{:?} {}, {} values, from {}",
+                        latent.shape,
+                        latent.dtype().numpy_name(),
+                        latent.values.len(),
+                        input.source
+                    ));
+                    let s = &input.stats;
+                    let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+                    ui.label(format!(
+                        "min {} max {} mean {} std {}",
+                        number(s.min),
+                        number(s.max),
+                        number(s.mean),
+                        number(s.std)
+                    ));
+                    if s.nan_count + s.inf_count > 0 {
+                        ui.colored_label(
+                            ui.visuals().error_fg_color,
+                            format!("{} NaN, {} infinite: refused", s.nan_count, s.inf_count),
+                        );
+                    }
+                    if latent.shape.len() != 4 {
+                        ui.weak(format!(
+                            "{}-D: stored and read here, though the reference's writer makes only 4-D",
+                            latent.shape.len()
+                        ));
+                    }
+                    for note in &input.notes {
+                        ui.colored_label(ui.visuals().warn_fg_color, note);
+                    }
+                });
+            });
+        }
+        if let Some(index) = remove {
+            self.latents.remove(index);
+        }
+    }
+
+    fn environment_step_ui(&mut self, ui: &mut egui::Ui, machine: Option<&crate::probe::MachineProbe>) {
+        ui.label("The environment snapshot stored with the file.");
+        let from_file = matches!(self.environment, EnvironmentChoice::FromFile { .. });
+        if ui.radio(!from_file, "This machine").clicked() {
+            self.environment = EnvironmentChoice::ThisMachine;
+        }
+        ui.horizontal(|ui| {
+            let label = match &self.environment {
+                EnvironmentChoice::FromFile { path, .. } => format!("Taken from {}", path.display()),
+                EnvironmentChoice::ThisMachine => "Taken from an existing .raiiaf (someone else's run)".into(),
+            };
+            let radio_clicked = ui.radio(from_file, label).clicked();
+            if (radio_clicked && !from_file) | ui.button("Choose a file…").clicked() {
+                self.pick(ui.ctx(), || {
+                    let picked = rfd::FileDialog::new()
+                        .set_title("Take the environment from")
+                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
+                        .pick_file();
+                    Picked::EnvironmentFile(picked.map(|path| {
+                        let environment = environment_of_file(&path);
+                        (path, environment)
+                    }))
+                });
+            }
+        });
+        ui.add_space(8.0);
+        let components: Vec<(String, String)> = match &self.environment {
+            EnvironmentChoice::ThisMachine => match machine {
+                Some(probe) => probe
+                    .components
+                    .iter()
+                    .map(|c| (c.component_id.clone(), c.canonical.clone().unwrap_or_else(|| c.status_text())))
+                    .collect(),
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("probing this machine… (the Python interpreter is a setting on the Environment tab of any file)");
+                    });
+                    Vec::new()
+                }
+            },
+            EnvironmentChoice::FromFile { environment, .. } => {
+                environment.components.iter().map(|c| (c.component_id.clone(), c.canonical.clone())).collect()
+            }
+        };
+        egui::Grid::new("packer-environment").striped(true).show(ui, |ui| {
+            for (id, canonical) in components {
+                ui.strong(id);
+                ui.monospace(canonical);
+                ui.end_row();
+            }
+        });
+    }
+
+    fn options_step_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.refresh_sizes(&ctx);
+        ui.checkbox(&mut self.float16, "Store latents as float16 (halves the size; rounds values)");
+        ui.label("Sizes are computed by encoding each latent with each codec.");
+        let table = self.size_table.as_ref().filter(|(key, _)| *key == self.size_key()).map(|(_, t)| t);
+        if self.sizes.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("computing sizes…");
+            });
+        }
+        egui::Grid::new("packer-codecs").striped(true).show(ui, |ui| {
+            for heading in ["latent", "codec", "lossy tolerance", "raw", "zfp lossless", "zfp lossy"] {
+                ui.strong(heading);
+            }
+            ui.end_row();
+            for (index, input) in self.latents.iter_mut().enumerate() {
+                ui.label(&input.key);
+                egui::ComboBox::from_id_salt(("codec", index)).selected_text(input.codec.name()).show_ui(ui, |ui| {
+                    for choice in CodecChoice::ALL {
+                        ui.selectable_value(&mut input.codec, choice, choice.name());
+                    }
+                });
+                ui.add_enabled(
+                    input.codec == CodecChoice::ZfpLossy,
+                    egui::DragValue::new(&mut input.tolerance).speed(0.001).range(0.0..=10.0),
+                );
+                let row = table.and_then(|t| t.get(index));
+                for column in 0..3 {
+                    match row.and_then(|r| r.get(column)) {
+                        Some(Ok(bytes)) => ui.label(format_bytes(*bytes)),
+                        Some(Err(_)) => ui.weak("cannot store").on_hover_text("zfp stores 1-D to 4-D tensors only"),
+                        None => ui.weak("…"),
+                    };
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    fn review_step_ui(&mut self, ui: &mut egui::Ui, machine: Option<&crate::probe::MachineProbe>) {
+        let ctx = ui.ctx().clone();
+        self.refresh_sizes(&ctx);
+        let (info, _) = self.metadata.model_info();
+        let image_bytes = self.image.as_ref().map_or(0, |i| i.bytes.len() as u64);
+        let table = self.size_table.as_ref().filter(|(key, _)| *key == self.size_key()).map(|(_, t)| t);
+        let latent_bytes: Option<u64> = table.map(|t| {
+            t.iter()
+                .zip(&self.latents)
+                .map(|(row, input)| {
+                    let [raw, zfp, lossy] = row;
+                    let pick = |r: &Result<u64, String>| r.as_ref().ok().copied();
+                    match input.codec {
+                        CodecChoice::Raw => pick(raw),
+                        CodecChoice::Zfp => pick(zfp),
+                        CodecChoice::ZfpLossy => pick(lossy),
+                        CodecChoice::Auto => pick(raw).into_iter().chain(pick(zfp)).min(),
+                    }
+                    .unwrap_or(0)
+                })
+                .sum()
+        });
+        ui.label(format!(
+            "{} latent(s), image {}, {}",
+            self.latents.len(),
+            format_bytes(image_bytes),
+            latent_bytes.map_or("computing the latent sizes…".into(), |b| format!(
+                "about {} in all",
+                format_bytes(b + image_bytes)
+            ))
+        ));
+        if let Some(original) = &self.original {
+            ui.label(format!(
+                "Re-packing {}; it is replaced only if you choose it in the save dialog and confirm.",
+                original.display()
+            ));
+        }
+        for input in &self.latents {
+            ui.label(format!(
+                "latent {:?}: {:?} {}, {}",
+                input.key.trim(),
+                input.latent.shape,
+                if self.float16 { "float16" } else { input.latent.dtype().numpy_name() },
+                input.codec.name()
+            ));
+        }
+        egui::CollapsingHeader::new("Manifest model_info").default_open(true).show(ui, |ui| {
+            ui.monospace(serde_json::to_string_pretty(&info.to_value()).unwrap_or_default());
+        });
+        ui.add_space(8.0);
+        match self.saving.as_ref().map(Background::stage) {
+            Some(stage) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(stage);
+                    if ui.button("Cancel").clicked() {
+                        self.saving = None;
+                        self.status = Some("Cancelled; nothing was written.".into());
+                    }
+                });
+            }
+            None => {
+                let ready = machine.is_some() || matches!(self.environment, EnvironmentChoice::FromFile { .. });
+                if ui.add_enabled(ready && self.dialog.is_none(), egui::Button::new("Save as…")).clicked() {
+                    let name = self.suggested_name();
+                    self.pick(ui.ctx(), move || {
+                        let path = rfd::FileDialog::new()
+                            .set_title("Save the .raiiaf file")
+                            .add_filter("RAIIAF files", &["raiiaf"])
+                            .set_file_name(&name)
+                            .save_file();
+                        Picked::SaveTo(path.map(with_raiiaf_extension))
+                    });
+                }
+                if !ready {
+                    ui.weak("waiting for this machine's environment…");
+                }
+            }
+        }
+    }
+
+    fn suggested_name(&self) -> String {
+        let stem = match (&self.original, &self.image) {
+            (Some(original), _) => format!("{}-repacked", file_stem(original)),
+            (None, Some(image)) => file_stem(&image.path),
+            (None, None) => "packed".into(),
+        };
+        format!("{stem}.raiiaf")
+    }
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map_or_else(|| "packed".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// `.raiiaf` added when the chosen name has no extension of that kind.
+pub fn with_raiiaf_extension(path: PathBuf) -> PathBuf {
+    if has_extension(&path, &["raiiaf"]) {
+        path
+    } else {
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".raiiaf");
+        path.with_file_name(name)
+    }
+}
+
+fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 10 << 20 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 10 << 10 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
+}
+
+/// `key`, or `key_2`, `key_3`, ... when taken.
+fn unique_key<'a>(key: &str, taken: impl Iterator<Item = &'a str> + Clone) -> String {
+    let free = |candidate: &str| !taken.clone().any(|t| t == candidate);
+    if free(key) {
+        return key.to_string();
+    }
+    (2..).map(|n| format!("{key}_{n}")).find(|candidate| free(candidate)).unwrap_or_else(|| key.to_string())
+}
+
+fn max_side(ctx: &egui::Context) -> usize {
+    ctx.input(|i| i.max_texture_side)
+}
+
+fn environment_of_file(path: &Path) -> Result<Environment, String> {
+    let inspection = crate::format::inspect_path(path, &crate::format::Limits::default());
+    match (inspection.environment, inspection.fatal) {
+        (Some(environment), _) => Ok(environment),
+        (None, Some(fatal)) => Err(fatal.to_string()),
+        (None, None) => Err("the file has no environment chunk".into()),
+    }
+}
+
+/// The manifest's `model_info` as the writer's struct (unknown keys kept in `extra`).
+pub fn model_info_of_value(value: &Value) -> ModelInfo {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let known = ["model_name", "version", "date", "prompt", "tags", "generation_settings", "hardware_info"];
+    ModelInfo {
+        model_name: text("model_name"),
+        version: text("version"),
+        date: text("date"),
+        prompt: text("prompt"),
+        tags: value
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| tags.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
+        generation_settings: value.get("generation_settings").and_then(Value::as_object).cloned(),
+        hardware_info: value.get("hardware_info").and_then(Value::as_object).cloned(),
+        extra: value
+            .as_object()
+            .map(|map| {
+                map.iter().filter(|(k, _)| !known.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn image_input(path: PathBuf, bytes: Arc<Vec<u8>>, max_texture_side: usize, import: bool) -> ImageInput {
+    let preview = PreparedImage::decode(&bytes, max_texture_side);
+    let info = writer::image_info(&bytes);
+    let description = match (&info, &preview) {
+        (Some((format, width, height)), _) => {
+            format!("{format}, {width} x {height}, {}", format_bytes(bytes.len() as u64))
+        }
+        (None, _) => "not a readable PNG, JPEG or WebP image".into(),
+    };
+    let is_png = info.is_some_and(|(format, _, _)| format == "png");
+    let note = (info.is_some() && !is_png).then(|| {
+        "The reference expects PNG; this image is stored as it is, and its parameters are not imported.".into()
+    });
+    let found_params = (import && is_png).then(|| crate::params::import_from_png(&bytes));
+    ImageInput { path, bytes, description, preview, view: ImageViewState::default(), found_params, note }
+}
+
+fn latent_input(latent: Latent, source: String, notes: Vec<String>) -> LatentInput {
+    let stats = latent.stats();
+    let mapping = AxisMapping::default_for(&latent.shape);
+    let grid = tensor::heatmap_grid(&latent, &mapping, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
+    let preview = grid.pixels.first().map(|pixels| (pixels.clone(), [grid.sampled_size.1, grid.sampled_size.0]));
+    LatentInput {
+        key: latent.key.clone(),
+        source,
+        latent: Arc::new(latent),
+        stats,
+        notes,
+        codec: CodecChoice::Auto,
+        tolerance: 0.001,
+        preview,
+        texture: None,
+    }
+}
+
+impl LatentInput {
+    /// A heatmap of the first channel of the default slice.
+    fn texture(&mut self, ctx: &egui::Context) -> Option<egui::TextureHandle> {
+        if self.texture.is_none()
+            && let Some((pixels, size)) = &self.preview
+        {
+            let image = egui::ColorImage::from_rgba_unmultiplied(*size, pixels);
+            self.texture = Some(ctx.load_texture(format!("packer-{}", self.key), image, egui::TextureOptions::NEAREST));
+        }
+        self.texture.clone()
+    }
+}
+
+/// Reads images and latent files for the packer (on a worker).
+fn load_inputs(paths: Vec<PathBuf>, has_image: bool, max_texture_side: usize, progress: &Progress) -> Vec<LoadedInput> {
+    let mut loaded = Vec::new();
+    let mut image_taken = has_image;
+    for path in paths {
+        if progress.is_cancelled() {
+            break;
+        }
+        progress.set_stage(format!("reading {}", path.display()));
+        if has_extension(&path, &IMAGE_EXTENSIONS) {
+            if image_taken {
+                loaded.push(LoadedInput::Problem(format!(
+                    "{}: one image per file; it replaces the previous one",
+                    path.display()
+                )));
+            }
+            image_taken = true;
+            match std::fs::read(&path) {
+                Ok(bytes) => loaded.push(LoadedInput::Image(Box::new(image_input(
+                    path,
+                    Arc::new(bytes),
+                    max_texture_side,
+                    true,
+                )))),
+                Err(error) => loaded.push(LoadedInput::Problem(format!("{}: {error}", path.display()))),
+            }
+            continue;
+        }
+        match crate::npy::read_latent_file(&path) {
+            Ok(tensors) => {
+                for (key, tensor) in tensors {
+                    match Latent::new(key, tensor.shape, tensor.values) {
+                        Ok(latent) => loaded.push(LoadedInput::Latent(Box::new(latent_input(
+                            latent,
+                            path.display().to_string(),
+                            tensor.notes,
+                        )))),
+                        Err(problem) => loaded.push(LoadedInput::Problem(format!("{}: {problem}", path.display()))),
+                    }
+                }
+            }
+            Err(problem) => loaded.push(LoadedInput::Problem(problem)),
+        }
+    }
+    loaded
+}
+
+/// One labelled text field, with its problems under it.
+fn field_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    field: &str,
+    text: &mut String,
+    problems: &[(String, String)],
+    multiline: bool,
+) {
+    let label_response = ui.label(label);
+    let edit = if multiline {
+        egui::TextEdit::multiline(text).desired_rows(3).desired_width(f32::INFINITY)
+    } else {
+        egui::TextEdit::singleline(text).desired_width(f32::INFINITY)
+    };
+    ui.vertical(|ui| {
+        ui.add(edit).labelled_by(label_response.id);
+        for (_, message) in problems.iter().filter(|(f, _)| f == field) {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+    });
+    ui.end_row();
+}
+
+fn metadata_step_ui(ui: &mut egui::Ui, form: &mut MetadataForm) {
+    let problems = form.problems();
+    ui.label("Checked live against the manifest schema. Seed, steps and sampler are required by the reference.");
+    egui::Grid::new("packer-metadata").num_columns(2).striped(true).show(ui, |ui| {
+        field_ui(ui, "Model name", "model_name", &mut form.model_name, &problems, false);
+        field_ui(ui, "Model version", "version", &mut form.version, &problems, false);
+        field_ui(ui, "Prompt", "prompt", &mut form.prompt, &problems, true);
+        field_ui(ui, "Negative prompt", "negative_prompt", &mut form.negative_prompt, &problems, true);
+        field_ui(ui, "Tags (comma-separated)", "tags", &mut form.tags, &problems, false);
+        field_ui(ui, "Seed", "seed", &mut form.seed, &problems, false);
+        field_ui(ui, "Steps", "steps", &mut form.steps, &problems, false);
+        field_ui(ui, "Sampler", "sampler", &mut form.sampler, &problems, false);
+        field_ui(ui, "CFG scale", "cfg_scale", &mut form.cfg_scale, &problems, false);
+        field_ui(ui, "Scheduler", "scheduler", &mut form.scheduler, &problems, false);
+        field_ui(ui, "Eta", "eta", &mut form.eta, &problems, false);
+        field_ui(ui, "Guidance", "guidance", &mut form.guidance, &problems, false);
+        field_ui(ui, "Precision", "precision", &mut form.precision, &problems, false);
+        ui.label("Deterministic");
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut form.deterministic, None, "not set");
+            ui.radio_value(&mut form.deterministic, Some(true), "yes");
+            ui.radio_value(&mut form.deterministic, Some(false), "no");
+        });
+        ui.end_row();
+    });
+    ui.add_space(8.0);
+    ui.strong("Other settings");
+    let mut remove = None;
+    egui::Grid::new("packer-extras").num_columns(3).striped(true).show(ui, |ui| {
+        for (index, extra) in form.extras.iter_mut().enumerate() {
+            ui.add_sized([180.0, 20.0], egui::TextEdit::singleline(&mut extra.key));
+            if extra.is_large() {
+                ui.weak(format!("JSON, {} kept as imported", format_bytes(extra.text.len() as u64)));
+            } else {
+                ui.add_sized([420.0, 20.0], egui::TextEdit::singleline(&mut extra.text));
+            }
+            if ui.small_button("Remove").clicked() {
+                remove = Some(index);
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(index) = remove {
+        form.extras.remove(index);
+    }
+    if ui.button("Add a setting").clicked() {
+        form.extras.push(ExtraSetting::new(String::new(), Value::from("")));
+    }
+    for (field, message) in problems.iter().filter(|(f, _)| f.starts_with("extra")) {
+        ui.colored_label(ui.visuals().error_fg_color, format!("{field}: {message}"));
+    }
+    ui.add_space(8.0);
+    ui.strong("Hardware info (JSON; filled from this machine)");
+    ui.add(egui::TextEdit::multiline(&mut form.hardware).code_editor().desired_rows(6).desired_width(f32::INFINITY));
+    for (_, message) in problems.iter().filter(|(f, _)| f == "hardware") {
+        ui.colored_label(ui.visuals().error_fg_color, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn filled_form() -> MetadataForm {
+        MetadataForm {
+            model_name: "m".into(),
+            version: "1".into(),
+            prompt: "p".into(),
+            seed: "42".into(),
+            steps: "20".into(),
+            sampler: "euler".into(),
+            hardware: r#"{"os": "Linux"}"#.into(),
+            ..MetadataForm::default()
+        }
+    }
+
+    #[test]
+    fn form_problems_are_reported_at_their_fields() {
+        assert_eq!(filled_form().problems(), Vec::<(String, String)>::new());
+        type Change = fn(&mut MetadataForm);
+        let cases: [(Change, &str); 7] = [
+            (|f| f.seed = "-1".into(), "seed"),
+            (|f| f.steps = "0".into(), "steps"),
+            (|f| f.cfg_scale = "high".into(), "cfg_scale"),
+            (|f| f.model_name = " ".into(), "model_name"),
+            (|f| f.hardware = "[1]".into(), "hardware"),
+            (|f| f.hardware = r#"{"cpu": "x"}"#.into(), "hardware"),
+            (|f| f.sampler = String::new(), "sampler"),
+        ];
+        for (change, field) in cases {
+            let mut form = filled_form();
+            change(&mut form);
+            let problems = form.problems();
+            assert!(problems.iter().any(|(f, _)| f == field), "{field}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn the_form_round_trips_model_info_and_imports_only_into_empty_fields() {
+        let mut info = model_info_of_value(&json!({
+            "model_name": "sdxl", "version": "1.0", "date": "d", "prompt": "a fox", "tags": ["a", "b"],
+            "generation_settings": {"seed": 7, "steps": 30, "sampler": "euler", "cfg_scale": 6.5,
+                                     "negative_prompt": "blur", "denoise": 0.5, "graph": {"1": {"class_type": "X"}}},
+            "hardware_info": {"os": "Linux"},
+            "lora": [{"name": "detail", "weight": 0.8}]
+        }));
+        let form = MetadataForm::from_model_info(&info);
+        let (back, problems) = form.model_info();
+        assert!(problems.is_empty(), "{problems:?}");
+        info.date = back.date.clone();
+        assert_eq!(back, info);
+        let mut form = MetadataForm { model_name: "mine".into(), ..MetadataForm::default() };
+        let imported = crate::params::a1111::parse("a cat\nSteps: 5, Sampler: Euler, Seed: 3, Model: other");
+        form.import(&imported);
+        assert_eq!(form.model_name, "mine");
+        assert_eq!(form.prompt, "a cat");
+        assert_eq!((form.seed.as_str(), form.steps.as_str(), form.sampler.as_str()), ("3", "5", "Euler"));
+    }
+
+    #[test]
+    fn keys_names_and_steps() {
+        assert_eq!(unique_key("noise", ["noise", "noise_2"].into_iter()), "noise_3");
+        assert_eq!(unique_key("x", ["noise"].into_iter()), "x");
+        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/out")), PathBuf::from("/t/out.raiiaf"));
+        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/a.png")), PathBuf::from("/t/a.png.raiiaf"));
+        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/b.RAIIAF")), PathBuf::from("/t/b.RAIIAF"));
+        assert_eq!(WizardStep::Image.offset(-1), WizardStep::Image);
+        assert_eq!(WizardStep::Options.offset(1), WizardStep::Review);
+        assert_eq!(WizardStep::Review.offset(1), WizardStep::Review);
+        assert!(is_packer_input(Path::new("a.PNG")) && is_packer_input(Path::new("b.latent")));
+        assert!(!is_packer_input(Path::new("c.raiiaf")));
+    }
+}
