@@ -219,7 +219,8 @@ impl WorkbenchApp {
                 let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
                 let packer = self.packer.get_or_insert_with(|| {
                     let mut wizard = Wizard::new(hardware.as_ref());
-                    wizard.step = self.start_step.unwrap_or_default();
+                    // The command line's --step applies to the first packer only.
+                    wizard.step = self.start_step.take().unwrap_or_default();
                     wizard
                 });
                 if !paths.is_empty() {

@@ -1030,7 +1030,7 @@ impl Wizard {
                     ui.label(stage);
                     if ui.button("Cancel").clicked() {
                         self.saving = None;
-                        self.status = Some("Cancelled; nothing was written.".into());
+                        self.status = Some("Cancelled; the file is written only if writing had already begun.".into());
                     }
                 });
             }
