@@ -208,8 +208,13 @@ fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_rea
     assert_eq!(packer.step, WizardStep::Image);
     assert_eq!(packer.latents.len(), 1);
     assert_eq!(packer.latents[0].key, "initial_noise");
-    harness.get_by_label("Imported generation parameters");
+    harness.get_by_label("Generation parameters found in the image");
     harness.get_by_label_contains("found AUTOMATIC1111/Forge parameters");
+    // Found parameters are offered, and used only when the user says so.
+    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.seed, "");
+    harness.get_by_label("Use these parameters").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Used: they filled the empty metadata fields");
 
     harness.get_by_label("Next").click();
     harness.run_steps(3);

@@ -71,8 +71,10 @@ pub struct ImageInput {
     pub description: String,
     pub preview: Result<PreparedImage, String>,
     view: ImageViewState,
-    /// Parameters found in the image (`Ok(None)`: none), until accepted or dismissed.
+    /// Parameters found in the image (`Ok(None)`: none), offered to the user.
     pub found_params: Option<Result<Option<ImportedParams>, String>>,
+    /// Whether the user took them into the metadata.
+    pub params_used: bool,
     pub note: Option<String>,
 }
 
@@ -593,14 +595,7 @@ impl Wizard {
         self.loading.retain(|task| !task.is_finished());
         for input in loaded {
             match input {
-                LoadedInput::Image(image) => {
-                    if let Some(Ok(Some(params))) = &image.found_params {
-                        // Filling only empty fields cannot overwrite anything; the panel shows
-                        // what came from where.
-                        self.metadata.import(params);
-                    }
-                    self.image = Some(*image);
-                }
+                LoadedInput::Image(image) => self.image = Some(*image),
                 LoadedInput::Latent(mut latent) => {
                     latent.key = unique_key(&latent.key, self.latents.iter().map(|l| l.key.as_str()));
                     self.latents.push(*latent);
@@ -796,12 +791,24 @@ impl Wizard {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("Its parameters could not be read: {problem}"));
             }
             Some(Ok(Some(params))) => {
-                egui::CollapsingHeader::new("Imported generation parameters").default_open(true).show(ui, |ui| {
-                    ui.label("Filled into the empty metadata fields; edit them on the Metadata step.");
-                    for line in params.summary() {
-                        ui.monospace(line);
-                    }
-                });
+                egui::CollapsingHeader::new("Generation parameters found in the image").default_open(true).show(
+                    ui,
+                    |ui| {
+                        if image.params_used {
+                            ui.label("Used: they filled the empty metadata fields; edit them on the Metadata step.");
+                        } else if ui
+                            .button("Use these parameters")
+                            .on_hover_text("Fill the empty metadata fields with them; what you typed stays")
+                            .clicked()
+                        {
+                            self.metadata.import(params);
+                            image.params_used = true;
+                        }
+                        for line in params.summary() {
+                            ui.monospace(line);
+                        }
+                    },
+                );
             }
         }
     }
@@ -1148,7 +1155,16 @@ fn image_input(path: PathBuf, bytes: Arc<Vec<u8>>, max_texture_side: usize, impo
         "The reference expects PNG; this image is stored as it is, and its parameters are not imported.".into()
     });
     let found_params = (import && is_png).then(|| crate::params::import_from_png(&bytes));
-    ImageInput { path, bytes, description, preview, view: ImageViewState::default(), found_params, note }
+    ImageInput {
+        path,
+        bytes,
+        description,
+        preview,
+        view: ImageViewState::default(),
+        found_params,
+        params_used: false,
+        note,
+    }
 }
 
 fn latent_input(latent: Latent, source: String, notes: Vec<String>) -> LatentInput {
