@@ -167,17 +167,18 @@ impl LatentFileKind {
         if bytes.get(8) == Some(&b'{') {
             return Some(LatentFileKind::ComfyUiLatent);
         }
+        LatentFileKind::from_extension(path)
+    }
+    /// Extensions of the files this program imports latents from.
+    pub const EXTENSIONS: [&str; 4] = ["npy", "npz", "latent", "safetensors"];
+    /// The kind a path's extension names.
+    pub fn from_extension(path: &std::path::Path) -> Option<LatentFileKind> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "npy" => Some(LatentFileKind::Npy),
             "npz" => Some(LatentFileKind::Npz),
             "latent" | "safetensors" => Some(LatentFileKind::ComfyUiLatent),
             _ => None,
         }
-    }
-    pub fn is_latent_path(path: &std::path::Path) -> bool {
-        path.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ["npy", "npz", "latent", "safetensors"].contains(&e.to_ascii_lowercase().as_str()))
     }
 }
 

@@ -57,7 +57,7 @@ const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
 /// Whether a dropped file is something the packer takes (an image or a latent file).
 pub fn is_packer_input(path: &Path) -> bool {
-    crate::npy::LatentFileKind::is_latent_path(path) || has_extension(path, &IMAGE_EXTENSIONS)
+    crate::npy::LatentFileKind::from_extension(path).is_some() || has_extension(path, &IMAGE_EXTENSIONS)
 }
 
 fn has_extension(path: &Path, extensions: &[&str]) -> bool {
@@ -172,8 +172,10 @@ impl ExtraSetting {
         !self.value.is_string() && self.text.len() > 200
     }
     fn parsed(&self) -> Value {
-        if self.value.is_string() || self.is_large() {
-            if self.value.is_string() { Value::from(self.text.clone()) } else { self.value.clone() }
+        if self.value.is_string() {
+            Value::from(self.text.clone())
+        } else if self.is_large() {
+            self.value.clone()
         } else {
             serde_json::from_str(&self.text).unwrap_or_else(|_| Value::from(self.text.clone()))
         }
@@ -456,16 +458,30 @@ impl Wizard {
                 vec![LoadedInput::Image(Box::new(image_input(path, bytes, max_texture_side, false)))]
             }));
         }
-        for (decoded, stats) in inspection.latents.iter().zip(&file.latent_stats) {
-            let codec = match decoded.codec {
-                StoredCodec::Raw | StoredCodec::Zstd => CodecChoice::Raw,
-                StoredCodec::Zfp => CodecChoice::Zfp,
-            };
-            let mut input = latent_input(decoded.latent.clone(), format!("from {}", path.display()), Vec::new());
-            input.stats = *stats;
-            input.codec = codec;
-            wizard.latents.push(input);
-        }
+        // Statistics come from the file's load; the previews are made on a worker.
+        let source = format!("from {}", path.display());
+        let latents: Vec<(Latent, Stats, CodecChoice)> = inspection
+            .latents
+            .iter()
+            .zip(&file.latent_stats)
+            .map(|(decoded, stats)| {
+                let codec = match decoded.codec {
+                    StoredCodec::Raw | StoredCodec::Zstd => CodecChoice::Raw,
+                    StoredCodec::Zfp => CodecChoice::Zfp,
+                };
+                (decoded.latent.clone(), *stats, codec)
+            })
+            .collect();
+        wizard.loading.push(Background::spawn(ctx, move |_| {
+            latents
+                .into_iter()
+                .map(|(latent, stats, codec)| {
+                    let mut input = latent_input(latent, source.clone(), Vec::new(), Some(stats));
+                    input.codec = codec;
+                    LoadedInput::Latent(Box::new(input))
+                })
+                .collect()
+        }));
         if let Some(environment) = &inspection.environment {
             wizard.environment =
                 EnvironmentChoice::FromFile { path: path.to_path_buf(), environment: environment.clone() };
@@ -820,7 +836,7 @@ impl Wizard {
                 Picked::Inputs(
                     rfd::FileDialog::new()
                         .set_title("Add latent files")
-                        .add_filter("Latents", &["npy", "npz", "latent", "safetensors"])
+                        .add_filter("Latents", &crate::npy::LatentFileKind::EXTENSIONS)
                         .pick_files()
                         .unwrap_or_default(),
                 )
@@ -1167,8 +1183,9 @@ fn image_input(path: PathBuf, bytes: Arc<Vec<u8>>, max_texture_side: usize, impo
     }
 }
 
-fn latent_input(latent: Latent, source: String, notes: Vec<String>) -> LatentInput {
-    let stats = latent.stats();
+/// A latent ready for the packer; `stats` are computed unless already known.
+fn latent_input(latent: Latent, source: String, notes: Vec<String>, stats: Option<Stats>) -> LatentInput {
+    let stats = stats.unwrap_or_else(|| latent.stats());
     let mapping = AxisMapping::default_for(&latent.shape);
     let grid = tensor::heatmap_grid(&latent, &mapping, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
     let preview = grid.pixels.first().map(|pixels| (pixels.clone(), [grid.sampled_size.1, grid.sampled_size.0]));
@@ -1234,6 +1251,7 @@ fn load_inputs(paths: Vec<PathBuf>, has_image: bool, max_texture_side: usize, pr
                             latent,
                             path.display().to_string(),
                             tensor.notes,
+                            None,
                         )))),
                         Err(problem) => loaded.push(LoadedInput::Problem(format!("{}: {problem}", path.display()))),
                     }
