@@ -1,5 +1,6 @@
 //! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
 
+pub mod audit;
 pub mod cli;
 pub mod format;
 pub mod gui;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use raiiaf_workbench::format::{Limits, Verdict, inspect_path};
-use raiiaf_workbench::gui::{EnvironmentChoice, StartOptions, Tab, WizardStep, WorkbenchApp};
+use raiiaf_workbench::gui::{CompareSection, EnvironmentChoice, StartOptions, Tab, View, WizardStep, WorkbenchApp};
 use raiiaf_workbench::tensor::{Colormap, RangeMode};
 
 fn fixture(name: &str) -> PathBuf {
@@ -159,10 +159,11 @@ impl egui::DroppedFile for DroppedPath {
 fn dropped_files_open_as_tabs_and_ctrl_w_closes_one() {
     let mut harness = harness_with(Vec::new(), None);
     harness.get_by_label("Open files…");
+    // One drop each: two containers dropped together are compared instead.
     for name in ["f32_zfp.raiiaf", "multi_latent_zfp.raiiaf"] {
         harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(fixture(name))));
+        settle(&mut harness);
     }
-    settle(&mut harness);
     assert_eq!(harness.state().documents.len(), 2);
     assert_eq!(harness.state().selected, 1);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::W);
@@ -310,4 +311,99 @@ fn repack_prefills_the_packer_from_an_open_file() {
         if Some(environment) == inspection.environment.as_ref()));
     assert_eq!(packer.original.as_deref(), Some(fixture("f32_zfp.raiiaf").as_path()));
     harness.get_by_label("Re-pack");
+}
+
+/// Two runs that differ in the seed, torch, one latent value and a few pixels.
+fn write_differing_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let a = common::SampleRun::new(3);
+    let mut b = common::SampleRun::new(3);
+    b.seed = 43;
+    b.torch = "2.1.0".into();
+    b.prompt = "a lighthouse on a hill, stormy sea".into();
+    for x in 0..6 {
+        b.image.put_pixel(x, 3, image::Rgb([250, 250, 250]));
+    }
+    let mut noise = b.noise();
+    noise[5] += 0.5;
+    let (a_path, b_path) = (dir.join("run-a.raiiaf"), dir.join("run-b.raiiaf"));
+    a.write(&a_path);
+    let packed = raiiaf_workbench::format::pack(&b.request_with_noise(noise)).unwrap();
+    std::fs::write(&b_path, packed.bytes).unwrap();
+    (a_path, b_path)
+}
+
+#[test]
+fn two_dropped_files_are_compared_section_by_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_path, b_path) = write_differing_pair(dir.path());
+    let mut harness = harness_with(Vec::new(), None);
+    for path in [&a_path, &b_path] {
+        harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(path.clone())));
+    }
+    settle(&mut harness);
+    assert_eq!(harness.state().view, View::Compare);
+    assert!(harness.state().documents.is_empty(), "a comparison opens no tabs");
+    let verdict = harness.state().compare.as_ref().unwrap().loaded().unwrap().comparison.verdict_line();
+    assert!(verdict.contains("settings differ in seed (42 vs 43)"), "{verdict}");
+    harness.get_by_label(&verdict);
+
+    // Manifest: every field, then only the differing ones.
+    harness.get_by_label("model_info.generation_settings.steps");
+    harness.get_by_label("model_info.generation_settings.seed");
+    harness.get_by_label("only differences").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label("model_info.generation_settings.steps").is_none());
+    harness.get_by_label("model_info.generation_settings.seed");
+    harness.get_by_label("model_info.prompt");
+
+    harness.get_by_label("Environment").click();
+    harness.run_steps(3);
+    harness.get_by_label("name=torch;version=2.1.0;cuda=12.1");
+    assert!(harness.query_by_label("numpy").is_none(), "only differences is still on");
+
+    harness.get_by_label("Latents").click();
+    harness.run_steps(3);
+    harness.get_by_label("1 of 256");
+    harness.get_by_label("initial_noise (B - A)");
+    for channel in 0..4 {
+        harness.get_by_label(&format!("heatmap {channel}"));
+    }
+
+    harness.get_by_label("Image").click();
+    harness.run_steps(3);
+    harness.get_by_label("Split");
+    harness.get_by_label("Difference").click();
+    harness.run_steps(3);
+    let compare = harness.state().compare.as_ref().unwrap();
+    assert_eq!(compare.section, CompareSection::Image);
+    assert_eq!(compare.image_mode, raiiaf_workbench::gui::ImageMode::Difference);
+
+    harness.get_by_label("Swap A and B").click();
+    settle(&mut harness);
+    let compare = harness.state().compare.as_ref().unwrap();
+    assert_eq!((compare.a.clone(), compare.b.clone()), (b_path.clone(), a_path.clone()));
+    assert_eq!(compare.section, CompareSection::Image, "swapping keeps the section");
+    let swapped = compare.loaded().unwrap().comparison.verdict_line();
+    assert!(swapped.contains("seed (43 vs 42)"), "{swapped}");
+
+    // The first "open" is A's, which is now b_path.
+    harness.get_all_by_label("open").next().unwrap().click();
+    settle(&mut harness);
+    assert_eq!(harness.state().view, View::Documents);
+    assert_eq!(harness.state().documents[0].path, b_path);
+}
+
+#[test]
+fn snapshot_of_a_comparison() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_path, b_path) = write_differing_pair(dir.path());
+    let mut harness = Harness::builder().with_size([1200.0, 800.0]).build_eframe(move |cc| {
+        let options =
+            StartOptions { files: vec![a_path, b_path], compare: true, skip_probe: true, ..Default::default() };
+        WorkbenchApp::new(&cc.egui_ctx, options, None)
+    });
+    settle(&mut harness);
+    harness.get_by_label("only differences").click();
+    harness.run_steps(3);
+    harness.snapshot("compare_manifest");
 }

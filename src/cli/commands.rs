@@ -20,12 +20,21 @@ macro_rules! out {
     }};
 }
 
+/// One line on stdout, as [`out!`] prints it, for the other command modules.
+pub fn print_line(text: &str) {
+    out!("{text}");
+}
+
 fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("raiiaf: {message}");
     exit::FAILED
 }
 
 pub fn view(args: ViewArgs) -> u8 {
+    if args.compare && args.files.len() != 2 {
+        eprintln!("raiiaf: --compare needs exactly two files, {} given", args.files.len());
+        return exit::USAGE;
+    }
     let options = crate::gui::StartOptions {
         files: args.files,
         tab: args.tab,
@@ -33,6 +42,7 @@ pub fn view(args: ViewArgs) -> u8 {
         screenshot: args.screenshot,
         size: args.size,
         skip_probe: false,
+        compare: args.compare,
     };
     match crate::gui::run(options) {
         Ok(()) => exit::OK,
@@ -174,41 +184,6 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
         out!("    FAIL {} ({}): {}", check.code, check.location, check.message);
     }
     verdict.exit_code()
-}
-
-pub fn verify(paths: &[PathBuf]) -> u8 {
-    let mut worst = Verdict::Valid;
-    for path in paths {
-        let inspection = format::inspect_path(path, &Limits::default());
-        let verdict = inspection.verdict();
-        let detail = match &inspection.fatal {
-            Some(error) => error.root().to_string(),
-            None => {
-                let failures: Vec<&str> = inspection.report.failures().map(|c| c.code).collect();
-                if failures.is_empty() {
-                    format!("{} checks passed", inspection.report.checks.len())
-                } else {
-                    let mut codes = failures.clone();
-                    codes.dedup();
-                    format!(
-                        "{} of {} checks failed: {}",
-                        failures.len(),
-                        inspection.report.checks.len(),
-                        codes.join(", ")
-                    )
-                }
-            }
-        };
-        out!("{}\t{}\t{detail}", verdict.name(), path.display());
-        worst = worst.max_severity(verdict);
-    }
-    worst.exit_code()
-}
-
-impl Verdict {
-    fn max_severity(self, other: Verdict) -> Verdict {
-        if other.exit_code() > self.exit_code() { other } else { self }
-    }
 }
 
 pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {

@@ -1,6 +1,8 @@
 //! The `raiiaf` command line. Every subcommand is a thin layer over `crate::format`.
 
 mod commands;
+mod diff;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,12 +55,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check files byte by byte; one line per file.
-    #[command(after_help = AFTER_HELP)]
-    Verify {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Check files, or every .raiiaf/.gen5 file in folders, byte by byte on all cores; one line per file.
+    #[command(after_help = verify::AFTER_HELP)]
+    Verify(verify::VerifyArgs),
     /// Write the image, one .npy per latent, manifest.json and environment.json into a folder.
     Extract {
         file: PathBuf,
@@ -70,6 +69,19 @@ pub enum Command {
     },
     /// Build a .raiiaf from an image and .npy latents.
     Pack(Box<PackArgs>),
+    /// Compare two files: latents value by value, every manifest field, environment and image.
+    #[command(after_help = "Exit status: 0 the files are equivalent (identical but for the date and the chunk \
+table's offsets and sizes), 1 they differ, 2 either cannot be read, 64 usage error.")]
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also list the date and the chunk table's offsets and sizes when they differ.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show this machine's environment components and hardware info.
     Env {
         #[arg(long)]
@@ -87,9 +99,12 @@ pub struct ViewArgs {
     /// Packer step to show first (with files that open the packer).
     #[arg(long, value_enum)]
     pub step: Option<crate::gui::WizardStep>,
-    /// Tab to show first.
+    /// Tab to show first (with --compare: the section of the comparison).
     #[arg(long, value_enum)]
     pub tab: Option<crate::gui::Tab>,
+    /// Compare the two files given instead of opening them as tabs.
+    #[arg(long)]
+    pub compare: bool,
     /// Render the window once the files are loaded and drawn, save a PNG screenshot here and exit.
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
@@ -172,12 +187,20 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        None => commands::view(ViewArgs { files: cli.files, tab: None, step: None, screenshot: None, size: None }),
+        None => commands::view(ViewArgs {
+            files: cli.files,
+            tab: None,
+            step: None,
+            screenshot: None,
+            size: None,
+            compare: false,
+        }),
         Some(Command::View(args)) => commands::view(args),
         Some(Command::Info { file, json }) => commands::info(&file, json),
-        Some(Command::Verify { files }) => commands::verify(&files),
+        Some(Command::Verify(args)) => verify::verify(&args),
         Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force),
         Some(Command::Pack(args)) => commands::pack(&args),
+        Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all),
         Some(Command::Env { json, python }) => commands::env(json, python),
     }
 }

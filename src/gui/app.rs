@@ -9,8 +9,10 @@ use crate::format::Verdict;
 use crate::probe::ProbeOptions;
 
 use super::chunks_view::chunks_ui;
+use super::compare_view::{CompareCommand, CompareSection, CompareView};
 use super::document::{Document, DocumentState, Tab};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, environment_ui};
+use super::folder_view::{FolderCommand, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
@@ -40,6 +42,17 @@ impl Settings {
     }
 }
 
+/// What fills the window below the top bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// The selected document (or the start screen when none is open).
+    #[default]
+    Documents,
+    Packer,
+    Compare,
+    Folder,
+}
+
 /// How the window starts (from the command line).
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -52,6 +65,8 @@ pub struct StartOptions {
     pub size: Option<[f32; 2]>,
     /// Skip the environment probe (tests: no Python run).
     pub skip_probe: bool,
+    /// Compare the two files instead of opening them as tabs.
+    pub compare: bool,
 }
 
 /// What the user asked for during a frame.
@@ -59,11 +74,25 @@ pub enum UiCommand {
     Open(PathBuf),
     /// Files dropped or given: containers open as tabs, images and latent files go to the packer.
     OpenAny(Vec<PathBuf>),
+    /// Files dropped on the window: exactly two containers are compared, the rest as `OpenAny`.
+    Dropped(Vec<PathBuf>),
+    Compare(PathBuf, PathBuf),
+    /// Ask for two files to compare.
+    CompareDialog,
+    CloseCompare,
+    /// Verify every container in these folders and their subfolders.
+    VerifyFolder(Vec<PathBuf>),
+    /// Ask for a folder to verify.
+    FolderDialog,
+    CloseFolder,
+    /// Ask where to save the folder verification's report, and save it.
+    ExportFolderReport,
+    /// Show one of the views that is open.
+    Show(View),
     /// Open the packer (a new one unless one is open), with these files added.
     Pack(Vec<PathBuf>),
     /// Open the packer prefilled from the document at this index.
     Repack(usize),
-    ShowPacker,
     ClosePacker,
     OpenDialog,
     Select(usize),
@@ -76,6 +105,8 @@ pub enum UiCommand {
 
 enum DialogOutcome {
     Open(Vec<PathBuf>),
+    Compare(Vec<PathBuf>),
+    Folders(Vec<PathBuf>),
     Saved(Result<PathBuf, String>),
     Cancelled,
 }
@@ -117,9 +148,13 @@ pub struct WorkbenchApp {
     screenshot: Option<ScreenshotRequest>,
     first_frame: FirstFrame,
     window_title: String,
-    /// The packer, when open; shown instead of the documents while `packer_shown`.
+    /// The packer, when open.
     pub packer: Option<Wizard>,
-    pub packer_shown: bool,
+    /// The comparison of two files, when open.
+    pub compare: Option<CompareView>,
+    /// The folder verification, when open.
+    pub folder: Option<FolderView>,
+    pub view: View,
     start_step: Option<WizardStep>,
 }
 
@@ -139,7 +174,11 @@ impl WorkbenchApp {
             machine: MachineEnvironment::default(),
             start_tab: options.tab,
             skip_probe: options.skip_probe,
-            pending: vec![UiCommand::OpenAny(options.files)],
+            pending: vec![match <[PathBuf; 2]>::try_from(options.files) {
+                Ok([a, b]) if options.compare => UiCommand::Compare(a, b),
+                Ok(pair) => UiCommand::OpenAny(pair.into()),
+                Err(files) => UiCommand::OpenAny(files),
+            }],
             dialog: None,
             status: None,
             show_about: false,
@@ -147,7 +186,9 @@ impl WorkbenchApp {
             persist,
             window_title: String::new(),
             packer: None,
-            packer_shown: false,
+            compare: None,
+            folder: None,
+            view: View::Documents,
             start_step: options.step,
             first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
                 FirstFrame::Waiting
@@ -194,6 +235,8 @@ impl WorkbenchApp {
     pub fn all_loaded(&self) -> bool {
         self.documents.iter().all(|d| !matches!(d.state, DocumentState::Loading(_)))
             && self.packer.as_ref().is_none_or(|p| !p.is_busy())
+            && self.compare.as_ref().is_none_or(|c| !c.is_loading())
+            && self.folder.as_ref().is_none_or(|f| !f.is_running())
             && self.machine.task.is_none()
             && self.pending.is_empty()
     }
@@ -205,9 +248,104 @@ impl WorkbenchApp {
                 let tab = self.start_tab.unwrap_or_default();
                 self.documents.push(Document::open(ctx, path, tab));
                 self.selected = self.documents.len() - 1;
-                self.packer_shown = false;
+                self.view = View::Documents;
+            }
+            UiCommand::Dropped(paths) => {
+                let containers = paths.iter().filter(|p| !is_packer_input(p) && !p.is_dir()).count();
+                match <[PathBuf; 2]>::try_from(paths) {
+                    Ok([a, b]) if containers == 2 => self.pending.push(UiCommand::Compare(a, b)),
+                    Ok(pair) => self.pending.push(UiCommand::OpenAny(pair.into())),
+                    Err(paths) => self.pending.push(UiCommand::OpenAny(paths)),
+                }
+            }
+            UiCommand::Compare(a, b) => {
+                // A new comparison keeps the section shown (swapping A and B, say).
+                let section = self.compare.as_ref().map(|c| c.section).unwrap_or(match self.start_tab {
+                    Some(Tab::Image) => CompareSection::Image,
+                    Some(Tab::Latents) => CompareSection::Latents,
+                    Some(Tab::Environment) => CompareSection::Environment,
+                    _ => CompareSection::Manifest,
+                });
+                self.compare = Some(CompareView::open(ctx, a, b, section));
+                self.view = View::Compare;
+            }
+            UiCommand::CompareDialog => {
+                if self.dialog.is_none() {
+                    self.dialog = Some(Background::spawn(ctx, |_| {
+                        rfd::FileDialog::new()
+                            .set_title("Choose two files to compare")
+                            .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
+                            .pick_files()
+                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Compare)
+                    }));
+                }
+            }
+            UiCommand::CloseCompare => {
+                self.compare = None;
+                if self.view == View::Compare {
+                    self.view = View::Documents;
+                }
+            }
+            UiCommand::VerifyFolder(folders) => {
+                // Replacing a running verification cancels it (dropping its task).
+                self.folder = Some(FolderView::start(ctx, folders));
+                self.view = View::Folder;
+            }
+            UiCommand::FolderDialog => {
+                if self.dialog.is_none() {
+                    self.dialog = Some(Background::spawn(ctx, |_| {
+                        rfd::FileDialog::new()
+                            .set_title("Verify every .raiiaf and .gen5 file in folders")
+                            .pick_folders()
+                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Folders)
+                    }));
+                }
+            }
+            UiCommand::CloseFolder => {
+                self.folder = None;
+                if self.view == View::Folder {
+                    self.view = View::Documents;
+                }
+            }
+            UiCommand::ExportFolderReport => match &self.folder {
+                Some(folder) if self.dialog.is_none() => {
+                    let rows = folder.rows.clone();
+                    let summary = folder.counts();
+                    let name = format!("{}-report.json", crate::npy::safe_file_stem(&folder.title()));
+                    self.dialog = Some(Background::spawn(ctx, move |_| {
+                        let chosen = rfd::FileDialog::new()
+                            .set_title("Save the verification report (.json or .csv)")
+                            .set_file_name(&name)
+                            .add_filter("JSON report", &["json"])
+                            .add_filter("CSV report", &["csv"])
+                            .save_file();
+                        match chosen {
+                            Some(path) => {
+                                DialogOutcome::Saved(FolderView::write_report(&rows, &summary, &path).map(|()| path))
+                            }
+                            None => DialogOutcome::Cancelled,
+                        }
+                    }));
+                }
+                Some(_) => self.status = Some("Another dialog is already open.".into()),
+                None => {}
+            },
+            UiCommand::Show(view) => {
+                let open = match view {
+                    View::Documents => true,
+                    View::Packer => self.packer.is_some(),
+                    View::Compare => self.compare.is_some(),
+                    View::Folder => self.folder.is_some(),
+                };
+                if open {
+                    self.view = view;
+                }
             }
             UiCommand::OpenAny(paths) => {
+                let (folders, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| p.is_dir());
+                if !folders.is_empty() {
+                    self.pending.push(UiCommand::VerifyFolder(folders));
+                }
                 let (inputs, containers): (Vec<PathBuf>, Vec<PathBuf>) =
                     paths.into_iter().partition(|p| is_packer_input(p));
                 self.pending.extend(containers.into_iter().map(UiCommand::Open));
@@ -226,7 +364,7 @@ impl WorkbenchApp {
                 if !paths.is_empty() {
                     packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
                 }
-                self.packer_shown = true;
+                self.view = View::Packer;
             }
             UiCommand::Repack(index) => {
                 if let Some(document) = self.documents.get(index)
@@ -234,13 +372,14 @@ impl WorkbenchApp {
                 {
                     let max_side = ctx.input(|i| i.max_texture_side);
                     self.packer = Some(Wizard::repack(ctx, &document.path, loaded, max_side));
-                    self.packer_shown = true;
+                    self.view = View::Packer;
                 }
             }
-            UiCommand::ShowPacker => self.packer_shown = self.packer.is_some(),
             UiCommand::ClosePacker => {
                 self.packer = None;
-                self.packer_shown = false;
+                if self.view == View::Packer {
+                    self.view = View::Documents;
+                }
             }
             UiCommand::OpenDialog => {
                 if self.dialog.is_none() {
@@ -256,7 +395,7 @@ impl WorkbenchApp {
             }
             UiCommand::Select(index) => {
                 self.selected = index.min(self.documents.len().saturating_sub(1));
-                self.packer_shown = false;
+                self.view = View::Documents;
             }
             UiCommand::Close(index) => {
                 if index < self.documents.len() {
@@ -297,6 +436,12 @@ impl WorkbenchApp {
         for document in &mut self.documents {
             document.poll();
         }
+        if let Some(compare) = &mut self.compare {
+            compare.poll();
+        }
+        if let Some(folder) = &mut self.folder {
+            folder.poll();
+        }
         let probed = self.machine.task.as_mut().and_then(Background::poll);
         if self.machine.task.as_ref().is_some_and(Background::is_finished) {
             self.machine.task = None;
@@ -307,6 +452,13 @@ impl WorkbenchApp {
         if let Some(dialog) = &mut self.dialog {
             match dialog.poll() {
                 Some(DialogOutcome::Open(paths)) => self.pending.extend(paths.into_iter().map(UiCommand::Open)),
+                Some(DialogOutcome::Folders(folders)) => self.pending.push(UiCommand::VerifyFolder(folders)),
+                Some(DialogOutcome::Compare(paths)) => match <[PathBuf; 2]>::try_from(paths) {
+                    Ok([a, b]) => self.pending.push(UiCommand::Compare(a, b)),
+                    Err(paths) => {
+                        self.status = Some(format!("Choose exactly two files to compare ({} chosen).", paths.len()));
+                    }
+                },
                 Some(DialogOutcome::Saved(Ok(path))) => self.status = Some(format!("Saved {}", path.display())),
                 Some(DialogOutcome::Saved(Err(error))) => self.status = Some(format!("Export failed: {error}")),
                 Some(DialogOutcome::Cancelled) | None => {}
@@ -417,6 +569,28 @@ impl WorkbenchApp {
                     commands.push(UiCommand::OpenDialog);
                     ui.close();
                 }
+                if ui.button("Verify folder…").clicked() {
+                    commands.push(UiCommand::FolderDialog);
+                    ui.close();
+                }
+                if ui.button("Compare two files…").clicked() {
+                    commands.push(UiCommand::CompareDialog);
+                    ui.close();
+                }
+                let others: Vec<(usize, &Document)> =
+                    self.documents.iter().enumerate().filter(|(i, _)| *i != self.selected).collect();
+                if let Some(current) = self.documents.get(self.selected)
+                    && !others.is_empty()
+                {
+                    ui.menu_button("Compare this file with", |ui| {
+                        for (_, other) in others {
+                            if ui.button(other.title()).on_hover_text(other.path.display().to_string()).clicked() {
+                                commands.push(UiCommand::Compare(current.path.clone(), other.path.clone()));
+                                ui.close();
+                            }
+                        }
+                    });
+                }
                 ui.menu_button("Open recent", |ui| {
                     if self.settings.recent_files.is_empty() {
                         ui.weak("(none)");
@@ -494,20 +668,27 @@ pub fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
     });
 }
 
+/// The tabs of the top bar: the open views that are not documents (packer, comparison), each
+/// with its title, then one per document.
 fn file_tabs_ui(
     ui: &mut egui::Ui,
     documents: &[Document],
     selected: Option<usize>,
-    packer: Option<bool>,
+    views: &[(View, String)],
+    shown: View,
     commands: &mut Vec<UiCommand>,
 ) {
     ui.horizontal_wrapped(|ui| {
-        if let Some(shown) = packer {
-            if ui.selectable_label(shown, "Packer").clicked() {
-                commands.push(UiCommand::ShowPacker);
+        for (view, title) in views {
+            if ui.selectable_label(shown == *view, title).clicked() {
+                commands.push(UiCommand::Show(*view));
             }
-            if ui.small_button("x").on_hover_text("Close the packer").clicked() {
-                commands.push(UiCommand::ClosePacker);
+            if ui.small_button("x").on_hover_text("Close").clicked() {
+                commands.push(match view {
+                    View::Compare => UiCommand::CloseCompare,
+                    View::Folder => UiCommand::CloseFolder,
+                    _ => UiCommand::ClosePacker,
+                });
             }
             ui.separator();
         }
@@ -540,6 +721,18 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
         if ui.button("Pack files…").clicked() {
             commands.push(UiCommand::Pack(Vec::new()));
         }
+        ui.add_space(8.0);
+        ui.label("Drop two files to compare them, or a folder to verify every file in it.");
+        ui.horizontal(|ui| {
+            // Centre the pair of buttons under the centred labels.
+            ui.add_space((ui.available_width() - 290.0).max(0.0) / 2.0);
+            if ui.button("Compare two files…").clicked() {
+                commands.push(UiCommand::CompareDialog);
+            }
+            if ui.button("Verify folder…").clicked() {
+                commands.push(UiCommand::FolderDialog);
+            }
+        });
         if !settings.recent_files.is_empty() {
             ui.add_space(20.0);
             ui.strong("Recent files");
@@ -663,7 +856,7 @@ impl eframe::App for WorkbenchApp {
             i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
         });
         if !dropped.is_empty() {
-            self.pending.push(UiCommand::OpenAny(dropped));
+            self.pending.push(UiCommand::Dropped(dropped));
         }
         if self.first_frame == FirstFrame::Drawn {
             self.report_timing(ctx);
@@ -674,10 +867,12 @@ impl eframe::App for WorkbenchApp {
         for command in pending {
             self.apply(ctx, command);
         }
-        let title = match self.documents.get(self.selected).filter(|_| !self.packer_shown) {
-            _ if self.packer_shown => "Packer - RAIIAF Workbench".to_string(),
-            Some(document) => format!("{} - RAIIAF Workbench", document.title()),
-            None => "RAIIAF Workbench".to_string(),
+        let title = match (self.view, &self.compare, self.documents.get(self.selected)) {
+            (View::Packer, _, _) => "Packer - RAIIAF Workbench".to_string(),
+            (View::Compare, Some(compare), _) => format!("{} - RAIIAF Workbench", compare.title()),
+            (View::Folder, _, _) => "Verify folder - RAIIAF Workbench".to_string(),
+            (_, _, Some(document)) => format!("{} - RAIIAF Workbench", document.title()),
+            _ => "RAIIAF Workbench".to_string(),
         };
         if title != self.window_title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
@@ -691,7 +886,7 @@ impl eframe::App for WorkbenchApp {
         egui::Panel::top("menu-and-files").show(ui, |ui| {
             self.menu_ui(ui, &mut commands);
             ui.horizontal(|ui| {
-                let document = self.documents.get(self.selected).filter(|_| !self.packer_shown);
+                let document = self.documents.get(self.selected).filter(|_| self.view == View::Documents);
                 if let Some(loaded) = document.and_then(Document::loaded) {
                     let inspection = &loaded.inspection;
                     verdict_badge(ui, inspection.verdict());
@@ -701,9 +896,18 @@ impl eframe::App for WorkbenchApp {
                         commands.push(UiCommand::Repack(self.selected));
                     }
                 }
-                let selected = (!self.packer_shown).then_some(self.selected);
-                let packer = self.packer.as_ref().map(|_| self.packer_shown);
-                file_tabs_ui(ui, &self.documents, selected, packer, &mut commands);
+                let selected = (self.view == View::Documents).then_some(self.selected);
+                let mut views = Vec::new();
+                if self.packer.is_some() {
+                    views.push((View::Packer, "Packer".to_string()));
+                }
+                if let Some(compare) = &self.compare {
+                    views.push((View::Compare, format!("Compare: {}", compare.title())));
+                }
+                if let Some(folder) = &self.folder {
+                    views.push((View::Folder, format!("Verify: {}", folder.title())));
+                }
+                file_tabs_ui(ui, &self.documents, selected, &views, self.view, &mut commands);
             });
         });
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -720,7 +924,35 @@ impl eframe::App for WorkbenchApp {
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.packer_shown
+            if self.view == View::Folder
+                && let Some(folder) = &mut self.folder
+            {
+                let mut folder_commands = Vec::new();
+                folder.ui(ui, &mut folder_commands);
+                commands.extend(folder_commands.into_iter().map(|command| match command {
+                    FolderCommand::Open(path) => UiCommand::Open(path),
+                    FolderCommand::Export => UiCommand::ExportFolderReport,
+                    FolderCommand::Close => UiCommand::CloseFolder,
+                }));
+                return;
+            }
+            if self.view == View::Compare
+                && let Some(compare) = &mut self.compare
+            {
+                let mut compare_commands = Vec::new();
+                let mut exports = Vec::new();
+                compare.ui(ui, &self.machine, &mut compare_commands, &mut exports);
+                commands.extend(exports.into_iter().map(UiCommand::Export));
+                for command in compare_commands {
+                    commands.push(match command {
+                        CompareCommand::Open(path) => UiCommand::Open(path),
+                        CompareCommand::Swap => UiCommand::Compare(compare.b.clone(), compare.a.clone()),
+                        CompareCommand::Close => UiCommand::CloseCompare,
+                    });
+                }
+                return;
+            }
+            if self.view == View::Packer
                 && let Some(packer) = &mut self.packer
             {
                 match packer.ui(ui, self.machine.result()) {

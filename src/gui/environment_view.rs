@@ -19,6 +19,11 @@ impl MachineEnvironment {
         self.result.as_ref()
     }
 
+    /// This machine's components, empty until the probe has finished.
+    pub fn components(&self) -> &[EnvComponent] {
+        &self.components
+    }
+
     pub fn set_result(&mut self, probe: MachineProbe) {
         self.components = probe.environment().components;
         self.result = Some(probe);

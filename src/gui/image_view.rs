@@ -21,6 +21,12 @@ impl PreparedImage {
         let pixels = image::load_from_memory_with_format(bytes, format)
             .map_err(|e| format!("the image does not decode: {e}"))?
             .to_rgba8();
+        let format = format.extensions_str().first().copied().unwrap_or("image");
+        Ok(PreparedImage::from_pixels(pixels, format, max_texture_side))
+    }
+
+    /// Pixels already decoded (or computed, like a difference image), with their preview.
+    pub fn from_pixels(pixels: image::RgbaImage, format: &'static str, max_texture_side: usize) -> PreparedImage {
         let side = PREVIEW_MAX_SIDE.min(max_texture_side.max(1)) as u32;
         let (width, height) = pixels.dimensions();
         let preview = if width.max(height) > side {
@@ -34,8 +40,7 @@ impl PreparedImage {
             [preview.width() as usize, preview.height() as usize],
             preview.as_raw(),
         );
-        let format = format.extensions_str().first().copied().unwrap_or("image");
-        Ok(PreparedImage { pixels, preview, format })
+        PreparedImage { pixels, preview, format }
     }
 
     pub fn size(&self) -> Vec2 {
@@ -99,6 +104,43 @@ pub fn image_ui(ui: &mut egui::Ui, state: &mut ImageViewState, image: &PreparedI
         ));
     });
     let (view, response) = ui.allocate_exact_size(ui.available_size() - Vec2::new(0.0, 22.0), Sense::click_and_drag());
+    let (shown, zoom) = zoom_and_pan(ui, state, view, &response, image_size, true);
+    let painter = ui.painter_at(view);
+    paint_checkerboard(&painter, shown.intersect(view));
+    painter.image(texture.id(), shown, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+
+    let hovered_pixel = pixel_under_pointer(&response, shown, zoom, image_size);
+    ui.horizontal(|ui| {
+        ui.label(format!("zoom {:.0} %", zoom * 100.0));
+        if let Some((x, y)) = hovered_pixel
+            && let Some(pixel) = image.pixels.get_pixel_checked(x, y)
+        {
+            let [r, g, b, a] = pixel.0;
+            ui.monospace(format!("x {x}, y {y}: R {r} G {g} B {b} A {a}"));
+        }
+    });
+}
+
+/// The image pixel under the pointer, if it is over the image.
+pub fn pixel_under_pointer(response: &egui::Response, shown: Rect, zoom: f32, image_size: Vec2) -> Option<(u32, u32)> {
+    response.hover_pos().and_then(|pointer| {
+        let at = (pointer - shown.min) / zoom;
+        let (x, y) = (at.x.floor(), at.y.floor());
+        (x >= 0.0 && y >= 0.0 && x < image_size.x && y < image_size.y).then_some((x as u32, y as u32))
+    })
+}
+
+/// Applies the wheel, pinch, keys (+ - 1 F) and, when `drag_pans`, dragging to `state`, and
+/// returns where the image is shown in `view` and at what zoom. Views that show two images at
+/// once share one state, so both move together.
+pub fn zoom_and_pan(
+    ui: &egui::Ui,
+    state: &mut ImageViewState,
+    view: Rect,
+    response: &egui::Response,
+    image_size: Vec2,
+    drag_pans: bool,
+) -> (Rect, f32) {
     let fit = (view.width() / image_size.x).min(view.height() / image_size.y);
     let mut zoom = state.zoom.unwrap_or(fit);
     if response.hovered() {
@@ -139,33 +181,15 @@ pub fn image_ui(ui: &mut egui::Ui, state: &mut ImageViewState, image: &PreparedI
             zoom = fit;
         }
     }
-    if response.dragged() {
+    if drag_pans && response.dragged() {
         state.pan += response.drag_delta();
         state.zoom = Some(zoom);
     }
-    let shown = Rect::from_center_size(view.center() + state.pan, image_size * zoom);
-    let painter = ui.painter_at(view);
-    paint_checkerboard(&painter, shown.intersect(view));
-    painter.image(texture.id(), shown, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
-
-    let hovered_pixel = response.hover_pos().and_then(|pointer| {
-        let at = (pointer - shown.min) / zoom;
-        let (x, y) = (at.x.floor(), at.y.floor());
-        (x >= 0.0 && y >= 0.0 && x < image_size.x && y < image_size.y).then_some((x as u32, y as u32))
-    });
-    ui.horizontal(|ui| {
-        ui.label(format!("zoom {:.0} %", zoom * 100.0));
-        if let Some((x, y)) = hovered_pixel
-            && let Some(pixel) = image.pixels.get_pixel_checked(x, y)
-        {
-            let [r, g, b, a] = pixel.0;
-            ui.monospace(format!("x {x}, y {y}: R {r} G {g} B {b} A {a}"));
-        }
-    });
+    (Rect::from_center_size(view.center() + state.pan, image_size * zoom), zoom)
 }
 
 /// Light and dark squares, so transparent pixels show as transparent.
-fn paint_checkerboard(painter: &egui::Painter, area: Rect) {
+pub fn paint_checkerboard(painter: &egui::Painter, area: Rect) {
     const SQUARE: f32 = 8.0;
     if !area.is_positive() {
         return;

@@ -3,8 +3,10 @@
 
 mod app;
 mod chunks_view;
+mod compare_view;
 mod document;
 mod environment_view;
+mod folder_view;
 mod image_view;
 mod latent_view;
 mod manifest_view;
@@ -14,7 +16,9 @@ mod worker;
 /// When the process started (set first thing in `main`), for `RAIIAF_TIMING=1`'s report.
 pub static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-pub use app::{Settings, StartOptions, UiCommand, WorkbenchApp};
+pub use app::{Settings, StartOptions, UiCommand, View, WorkbenchApp};
+pub use compare_view::{CompareSection, CompareView, ImageMode};
+pub use folder_view::FolderView;
 pub use document::{Document, DocumentState, Tab};
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardStep};

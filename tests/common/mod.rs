@@ -116,3 +116,78 @@ pub const A1111_PARAMETERS: &str = "a lighthouse on a cliff, stormy sea, (dramat
     Negative prompt: blurry, lowres\n\
     Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 3551078465, Size: 64x48, \
     Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Denoising strength: 0.35, Version: v1.10.1";
+
+/// A run as a generator would record it: Gaussian-looking noise from `noise_seed`, a PNG, the
+/// settings, and an environment; tests change one part to make pairs that differ in it.
+pub struct SampleRun {
+    pub noise_seed: u64,
+    pub seed: u64,
+    pub date: String,
+    pub torch: String,
+    pub prompt: String,
+    pub image: image::RgbImage,
+}
+
+impl SampleRun {
+    pub fn new(noise_seed: u64) -> SampleRun {
+        SampleRun {
+            noise_seed,
+            seed: 42,
+            date: "2026-11-22T05:00:00.000000+00:00".into(),
+            torch: "2.5.1".into(),
+            prompt: "a lighthouse on a cliff, stormy sea".into(),
+            image: image::RgbImage::from_fn(16, 12, |x, y| image::Rgb([(x * 15) as u8, (y * 20) as u8, 128])),
+        }
+    }
+
+    pub fn noise(&self) -> Vec<f32> {
+        // A small linear congruential generator: the same seed gives the same values everywhere.
+        let mut state = self.noise_seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..4 * 8 * 8)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    pub fn request_with_noise(&self, noise: Vec<f32>) -> raiiaf_workbench::format::PackRequest {
+        use raiiaf_workbench::format::*;
+        use serde_json::json;
+        let latent = Latent::new("initial_noise", vec![1, 4, 8, 8], LatentValues::F32(noise)).unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        self.image.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let settings = json!({"seed": self.seed, "steps": 20, "sampler": "euler"});
+        let hardware = json!({"os": "Linux 6.1.0", "gpu": [{"name": "NVIDIA H100"}]});
+        PackRequest {
+            latents: vec![PackLatent { latent, codec: LatentCodec::Raw, float16: false }],
+            image: Some(png.into_inner()),
+            image_extra: serde_json::Map::new(),
+            model_info: ModelInfo {
+                model_name: "sdxl".into(),
+                version: "1.0".into(),
+                date: self.date.clone(),
+                prompt: self.prompt.clone(),
+                tags: vec!["audit".into()],
+                generation_settings: settings.as_object().cloned(),
+                hardware_info: hardware.as_object().cloned(),
+                extra: serde_json::Map::new(),
+            },
+            environment: Environment::new(vec![
+                EnvComponent::new("torch", format!("name=torch;version={};cuda=12.1", self.torch)),
+                EnvComponent::new("numpy", "name=numpy;version=2.1.0"),
+                EnvComponent::new("python", "name=python;version=3.12.3"),
+            ]),
+        }
+    }
+
+    pub fn request(&self) -> raiiaf_workbench::format::PackRequest {
+        self.request_with_noise(self.noise())
+    }
+
+    /// Packs the run into `path`.
+    pub fn write(&self, path: &Path) {
+        let packed = raiiaf_workbench::format::pack(&self.request()).unwrap();
+        std::fs::write(path, packed.bytes).unwrap();
+    }
+}

@@ -1,0 +1,99 @@
+//! `raiiaf diff A B`: the comparison of two files, for scripts.
+
+use std::path::Path;
+
+use super::exit;
+use crate::audit::compare::Comparison;
+use crate::format::{self, Limits};
+
+/// Exit 0 when the files are equivalent, 1 when they differ, 2 when either cannot be read.
+pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool) -> u8 {
+    let limits = Limits::default();
+    let (a_inspection, b_inspection) = std::thread::scope(|s| {
+        let b_task = s.spawn(|| format::inspect_path(b, &limits));
+        let a_inspection = format::inspect_path(a, &limits);
+        (a_inspection, b_task.join().ok())
+    });
+    let Some(b_inspection) = b_inspection else {
+        eprintln!("raiiaf: reading {} failed unexpectedly", b.display());
+        return exit::FAILED;
+    };
+    let comparison = Comparison::of(&a_inspection, &b_inspection);
+    if as_json {
+        let mut object = comparison.to_json(all);
+        if let Some(map) = object.as_object_mut() {
+            for (side, path) in [("a", a), ("b", b)] {
+                if let Some(entry) = map.get_mut(side).and_then(|v| v.as_object_mut()) {
+                    entry.insert("path".into(), path.display().to_string().into());
+                }
+            }
+        }
+        super::commands::print_line(&serde_json::to_string_pretty(&object).unwrap_or_default());
+    } else {
+        print_text(&comparison, a, b, all);
+    }
+    if comparison.a_error.is_some() || comparison.b_error.is_some() {
+        exit::UNREADABLE
+    } else if comparison.equivalent() {
+        exit::OK
+    } else {
+        exit::INVALID
+    }
+}
+
+fn print_text(comparison: &Comparison, a: &Path, b: &Path, all: bool) {
+    let line = super::commands::print_line;
+    line(&format!("A: {} ({})", a.display(), comparison.a_verdict.name()));
+    line(&format!("B: {} ({})", b.display(), comparison.b_verdict.name()));
+    line(&comparison.verdict_line());
+    if !comparison.latents.is_empty() {
+        line("latents:");
+        for latent in &comparison.latents {
+            let detail = match latent.values {
+                Some(v) if v.identical => "bit-identical".to_string(),
+                Some(v) => format!(
+                    "{} of {} values differ; max |a-b| {:e}, mean {:e}, rmse {:e}{}",
+                    v.differing_values,
+                    v.value_count,
+                    v.max_abs_diff,
+                    v.mean_abs_diff,
+                    v.rmse,
+                    if latent.dtypes_agree() { String::new() } else { " (dtypes differ)".into() }
+                ),
+                None => format!("shape {:?} vs {:?}", latent.a_shape, latent.b_shape),
+            };
+            line(&format!("  {}: {detail}", latent.key));
+        }
+    }
+    let differences: Vec<_> = comparison.manifest_differences(all).collect();
+    if !differences.is_empty() {
+        line("manifest:");
+        for row in differences {
+            let show = |v: &Option<serde_json::Value>| v.as_ref().map_or("(absent)".into(), |v| v.to_string());
+            line(&format!("  {}: {} -> {}", row.path, show(&row.a), show(&row.b)));
+        }
+    }
+    let environment: Vec<_> = comparison.environment_differences().collect();
+    if !environment.is_empty() {
+        line("environment:");
+        for c in environment {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+            line(&format!("  {}: {} -> {}", c.component_id, show(&c.file), show(&c.other)));
+        }
+    }
+    if let Some(image) = &comparison.image {
+        let detail = match (&image.pixels, &image.problem) {
+            (_, Some(problem)) => problem.clone(),
+            (Some(p), None) => format!(
+                "max |a-b| {}, mean {:.4}, PSNR {}, {:.2}% of pixels differ",
+                p.max_abs_diff,
+                p.mean_abs_diff,
+                p.psnr.map_or("inf".into(), |v| format!("{v:.2} dB")),
+                p.differing_pixel_share * 100.0
+            ),
+            (None, None) => String::new(),
+        };
+        let state = if image.identical { "identical" } else { "differs" };
+        line(&format!("image: {state}{}{detail}", if detail.is_empty() { "" } else { "; " }));
+    }
+}

@@ -1,0 +1,408 @@
+//! Verifying whole folders: progress with rate and time left, Cancel, and a results table
+//! sorted and filtered by verdict, problem, model, seed and environment, exportable as JSON or
+//! CSV; double-clicking a row opens the file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use egui::Color32;
+
+use crate::audit::folder::{self, FileRow, Summary, VerifyOptions};
+use crate::audit::table::{self, Facets, RowFilter, SortColumn};
+use crate::format::Verdict;
+
+/// What the worker reports, in order: the file count, each row, then the summary.
+enum FolderMessage {
+    Found(usize),
+    Row(FileRow),
+    Done(Summary),
+}
+
+/// The running verification; dropping it cancels it.
+struct FolderTask {
+    receiver: Receiver<FolderMessage>,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+}
+
+impl Drop for FolderTask {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What the view asks the app to do.
+pub enum FolderCommand {
+    Open(PathBuf),
+    /// Save the rows as a report (the app asks where).
+    Export,
+    Close,
+}
+
+pub struct FolderView {
+    pub roots: Vec<PathBuf>,
+    pub rows: Vec<FileRow>,
+    pub total: Option<usize>,
+    pub summary: Option<Summary>,
+    pub filter: RowFilter,
+    pub sort: SortColumn,
+    pub ascending: bool,
+    /// The environment component shown in its own column and offered as a filter.
+    pub environment_component: String,
+    task: Option<FolderTask>,
+    elapsed: Duration,
+    /// Rows shown, cached until the rows, filter or order change.
+    shown: Option<(usize, RowFilter, SortColumn, bool, Vec<usize>)>,
+    facets: Option<(usize, Facets)>,
+}
+
+impl FolderView {
+    /// Starts verifying every container under `roots` (recursively) on all cores.
+    pub fn start(ctx: &egui::Context, roots: Vec<PathBuf>) -> FolderView {
+        let (sender, receiver) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let worker_cancel = cancel.clone();
+        let worker_roots = roots.clone();
+        let worker_ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let targets = folder::discover(&worker_roots, true);
+            let _ = sender.send(FolderMessage::Found(targets.len()));
+            worker_ctx.request_repaint();
+            let mut last_repaint = Instant::now();
+            let summary = folder::verify_targets(&targets, &VerifyOptions::default(), &worker_cancel, |_, _, row| {
+                let _ = sender.send(FolderMessage::Row(row));
+                // Repainting for every one of thousands of rows would keep the UI thread busy.
+                if last_repaint.elapsed() > Duration::from_millis(50) {
+                    worker_ctx.request_repaint();
+                    last_repaint = Instant::now();
+                }
+            });
+            let _ = sender.send(FolderMessage::Done(summary));
+            worker_ctx.request_repaint();
+        });
+        FolderView {
+            roots,
+            rows: Vec::new(),
+            total: None,
+            summary: None,
+            filter: RowFilter::default(),
+            sort: SortColumn::Path,
+            ascending: true,
+            environment_component: "torch".into(),
+            task: Some(FolderTask { receiver, cancel, started: Instant::now() }),
+            elapsed: Duration::ZERO,
+            shown: None,
+            facets: None,
+        }
+    }
+
+    /// Takes what the worker has sent since the last frame.
+    pub fn poll(&mut self) {
+        let Some(task) = &self.task else { return };
+        self.elapsed = task.started.elapsed();
+        let mut finished = false;
+        loop {
+            match task.receiver.try_recv() {
+                Ok(FolderMessage::Found(total)) => self.total = Some(total),
+                Ok(FolderMessage::Row(row)) => self.rows.push(row),
+                Ok(FolderMessage::Done(summary)) => {
+                    self.summary = Some(summary);
+                    finished = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        if finished {
+            self.task = None;
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.task.is_some()
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(task) = &self.task {
+            task.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn title(&self) -> String {
+        match self.roots.as_slice() {
+            [one] => one.file_name().map_or_else(|| one.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            many => format!("{} folders", many.len()),
+        }
+    }
+
+    /// The summary so far (the final one once done).
+    pub fn counts(&self) -> Summary {
+        self.summary.unwrap_or_else(|| {
+            let mut summary = Summary { found: self.total.unwrap_or(0), ..Summary::default() };
+            for row in &self.rows {
+                summary.count(row);
+            }
+            summary
+        })
+    }
+
+    /// Row positions shown under the current filter and order.
+    pub fn visible(&mut self) -> &[usize] {
+        let key = (self.rows.len(), self.filter.clone(), self.sort.clone(), self.ascending);
+        let stale = self.shown.as_ref().is_none_or(|(n, f, s, a, _)| (*n, f, s, *a) != (key.0, &key.1, &key.2, key.3));
+        if stale {
+            let shown = table::visible_rows(&self.rows, &self.filter, &self.sort, self.ascending);
+            self.shown = Some((key.0, key.1, key.2, key.3, shown));
+        }
+        self.shown.as_ref().map_or(&[], |(.., shown)| shown.as_slice())
+    }
+
+    fn facets(&mut self) -> &Facets {
+        if self.facets.as_ref().is_none_or(|(n, _)| *n != self.rows.len()) {
+            self.facets = Some((self.rows.len(), Facets::of(&self.rows)));
+        }
+        static EMPTY: std::sync::OnceLock<Facets> = std::sync::OnceLock::new();
+        self.facets.as_ref().map_or_else(|| EMPTY.get_or_init(Facets::default), |(_, f)| f)
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<FolderCommand>) {
+        self.progress_ui(ui, commands);
+        ui.separator();
+        self.filters_ui(ui);
+        ui.separator();
+        self.table_ui(ui, commands);
+    }
+
+    fn progress_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<FolderCommand>) {
+        let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Verifying");
+            ui.label(roots.join(", "));
+            ui.weak("(with subfolders)");
+        });
+        let counts = self.counts();
+        let done = self.rows.len();
+        match (self.is_running(), self.total) {
+            (true, None) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Looking for .raiiaf and .gen5 files…");
+                });
+            }
+            (running, Some(total)) => {
+                let fraction = if total == 0 { 1.0 } else { done as f32 / total as f32 };
+                ui.horizontal(|ui| {
+                    ui.add(egui::ProgressBar::new(fraction).desired_width(360.0).text(table::progress_text(
+                        done,
+                        total,
+                        self.elapsed,
+                    )));
+                    if running {
+                        if ui.button("Cancel").clicked() {
+                            self.cancel();
+                        }
+                    } else if counts.cancelled {
+                        ui.colored_label(Color32::from_rgb(220, 130, 30), "cancelled");
+                    } else {
+                        ui.label(format!("done in {:.1} s", self.elapsed.as_secs_f64()));
+                    }
+                });
+            }
+            (false, None) => {
+                ui.label("Nothing was checked.");
+            }
+        }
+        ui.horizontal(|ui| {
+            for (verdict, count, color) in [
+                (Verdict::Valid, counts.valid, Color32::from_rgb(40, 150, 70)),
+                (Verdict::Invalid, counts.invalid, Color32::from_rgb(200, 130, 20)),
+                (Verdict::Unreadable, counts.unreadable, Color32::from_rgb(200, 60, 50)),
+            ] {
+                let selected = self.filter.verdict == Some(verdict);
+                let text = egui::RichText::new(format!("{count} {}", verdict.name())).color(color);
+                if ui.selectable_label(selected, text).on_hover_text("Show only these (click again: all)").clicked() {
+                    self.filter.verdict = if selected { None } else { Some(verdict) };
+                }
+            }
+            ui.separator();
+            if ui.add_enabled(!self.rows.is_empty(), egui::Button::new("Export report…")).clicked() {
+                commands.push(FolderCommand::Export);
+            }
+            if ui.button("Close").clicked() {
+                commands.push(FolderCommand::Close);
+            }
+        });
+    }
+
+    fn filters_ui(&mut self, ui: &mut egui::Ui) {
+        let facets = self.facets().clone();
+        let filter = &mut self.filter;
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Filter:");
+            let verdict_text = filter.verdict.map_or("any verdict", Verdict::name);
+            egui::ComboBox::from_id_salt("filter-verdict").selected_text(verdict_text).show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.verdict, None, "any verdict");
+                for verdict in [Verdict::Valid, Verdict::Invalid, Verdict::Unreadable] {
+                    ui.selectable_value(&mut filter.verdict, Some(verdict), verdict.name());
+                }
+            });
+            let problem_text = filter.problem.clone().unwrap_or_else(|| "any problem".into());
+            egui::ComboBox::from_id_salt("filter-problem").selected_text(problem_text).show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.problem, None, "any problem");
+                for (problem, count) in &facets.problems {
+                    ui.selectable_value(&mut filter.problem, Some(problem.clone()), format!("{problem} ({count})"));
+                }
+            });
+            let model_text = filter.model.clone().unwrap_or_else(|| "any model".into());
+            egui::ComboBox::from_id_salt("filter-model").selected_text(model_text).show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.model, None, "any model");
+                for (model, count) in &facets.models {
+                    ui.selectable_value(&mut filter.model, Some(model.clone()), format!("{model} ({count})"));
+                }
+            });
+            ui.add(egui::TextEdit::singleline(&mut filter.seed).hint_text("seed").desired_width(90.0));
+            ui.add(egui::TextEdit::singleline(&mut filter.path).hint_text("path contains").desired_width(140.0));
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Environment:");
+            let component = &mut self.environment_component;
+            egui::ComboBox::from_id_salt("environment-component").selected_text(component.as_str()).show_ui(ui, |ui| {
+                for id in facets.environment.keys() {
+                    ui.selectable_value(component, id.clone(), id);
+                }
+            });
+            let values = facets.environment.get(component.as_str());
+            let current = match &filter.environment {
+                Some((id, value)) if id == component => Some(value.clone()),
+                _ => None,
+            };
+            let shown = match &current {
+                None => "any value".to_string(),
+                Some(value) => value.clone().unwrap_or_else(|| "(missing)".into()),
+            };
+            egui::ComboBox::from_id_salt("environment-value").selected_text(shown).width(260.0).show_ui(ui, |ui| {
+                if ui.selectable_label(current.is_none(), "any value").clicked() {
+                    filter.environment = None;
+                }
+                for (value, count) in values.into_iter().flatten() {
+                    let text = format!("{} ({count})", value.as_deref().unwrap_or("(missing)"));
+                    if ui.selectable_label(current.as_ref() == Some(value), text).clicked() {
+                        filter.environment = Some((component.clone(), value.clone()));
+                    }
+                }
+            });
+            if let Some(values) = values {
+                ui.weak(format!("{} distinct", values.len()));
+            }
+            if !filter.is_empty() && ui.button("Clear filters").clicked() {
+                *filter = RowFilter::default();
+            }
+        });
+    }
+
+    fn table_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<FolderCommand>) {
+        use egui_extras::{Column, TableBuilder};
+        let component = self.environment_component.clone();
+        let columns: [(&str, SortColumn); 6] = [
+            ("verdict", SortColumn::Verdict),
+            ("file", SortColumn::Path),
+            ("problems", SortColumn::Problems),
+            ("model", SortColumn::Model),
+            ("seed", SortColumn::Seed),
+            (component.as_str(), SortColumn::Environment(component.clone())),
+        ];
+        let visible: Vec<usize> = self.visible().to_vec();
+        ui.weak(format!(
+            "{} of {} files shown · click a heading to sort · double-click a row to open it",
+            visible.len(),
+            self.rows.len()
+        ));
+        let mut sort_by = None;
+        TableBuilder::new(ui)
+            .striped(true)
+            .sense(egui::Sense::click())
+            .column(Column::auto().at_least(80.0))
+            .column(Column::initial(360.0).at_least(120.0).clip(true))
+            .column(Column::initial(220.0).clip(true))
+            .column(Column::initial(120.0).clip(true))
+            .column(Column::initial(100.0))
+            .column(Column::remainder().clip(true))
+            .header(22.0, |mut header| {
+                for (title, column) in &columns {
+                    header.col(|ui| {
+                        let arrow = match (self.sort == *column, self.ascending) {
+                            (true, true) => " ▲",
+                            (true, false) => " ▼",
+                            _ => "",
+                        };
+                        if ui.button(egui::RichText::new(format!("{title}{arrow}")).strong()).clicked() {
+                            sort_by = Some(column.clone());
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, visible.len(), |mut table_row| {
+                    let Some(row) = visible.get(table_row.index()).and_then(|&i| self.rows.get(i)) else { return };
+                    table_row.col(|ui| {
+                        let color = match row.verdict {
+                            Verdict::Valid => Color32::from_rgb(40, 150, 70),
+                            Verdict::Invalid => Color32::from_rgb(200, 130, 20),
+                            Verdict::Unreadable => Color32::from_rgb(200, 60, 50),
+                        };
+                        ui.colored_label(color, row.verdict.name());
+                    });
+                    table_row.col(|ui| {
+                        // Relative to the one folder verified, where there is one.
+                        let shown = match self.roots.as_slice() {
+                            [root] => row.path.strip_prefix(root).unwrap_or(&row.path),
+                            _ => &row.path,
+                        };
+                        ui.label(shown.display().to_string()).on_hover_text(format!(
+                            "{}\n{}",
+                            row.path.display(),
+                            row.detail()
+                        ));
+                    });
+                    table_row.col(|ui| {
+                        ui.label(row.problems.join(", ")).on_hover_text(row.detail());
+                    });
+                    table_row.col(|ui| {
+                        ui.label(row.model_name.as_deref().unwrap_or("-"));
+                    });
+                    table_row.col(|ui| {
+                        ui.label(row.seed.map_or("-".into(), |s| s.to_string()));
+                    });
+                    table_row.col(|ui| {
+                        ui.label(table::environment_value(row, &component).unwrap_or("-"));
+                    });
+                    if table_row.response().double_clicked() {
+                        commands.push(FolderCommand::Open(row.path.clone()));
+                    }
+                });
+            });
+        if let Some(column) = sort_by {
+            if self.sort == column {
+                self.ascending = !self.ascending;
+            } else {
+                self.sort = column;
+                self.ascending = true;
+            }
+        }
+    }
+
+    /// Writes every row (not only those shown) as a JSON or CSV report, by the extension.
+    pub fn write_report(rows: &[FileRow], summary: &Summary, destination: &std::path::Path) -> Result<(), String> {
+        let mut writer = folder::ReportWriter::create(destination).map_err(|e| e.to_string())?;
+        for row in rows {
+            writer.write_row(row).map_err(|e| e.to_string())?;
+        }
+        writer.finish(summary).map_err(|e| e.to_string())
+    }
+}
