@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the real binary in a virtual X server once per tab with --screenshot, and checks that
-# every PNG was written at the window's size. Used by scripts/test.sh, and to refresh the
-# README's pictures:  bash scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
+# Runs the real binary in a virtual X server with --screenshot: once per tab, once comparing two
+# files, once verifying a folder (FOLDER, default tests/fixtures); checks that every PNG was
+# written at the window's size. Used by scripts/test.sh, and to refresh the README's pictures:
+#   bash scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,12 +13,15 @@ size="1280x860"
 mkdir -p "$out"
 [ -x "$binary" ] || cargo build --quiet
 
-for tab in latents image manifest chunks environment; do
-  rm -f "$out/$tab.png"
+# shoot NAME ARGS...: one run of `raiiaf view ARGS... --screenshot OUT/NAME.png`, checked.
+shoot() {
+  local name="$1"
+  shift
+  rm -f "$out/$name.png"
   # The probe's Python is this machine's python3; a fresh Xvfb per run keeps runs independent.
-  xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" view "$file" --tab "$tab" --size "$size" \
-    --screenshot "$out/$tab.png" 2> >(grep -v XDG_RUNTIME_DIR >&2)
-  python3 - "$out/$tab.png" "$size" <<'PY'
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" view "$@" --size "$size" \
+    --screenshot "$out/$name.png" 2> >(grep -v XDG_RUNTIME_DIR >&2)
+  python3 - "$out/$name.png" "$size" <<'PY'
 import struct, sys
 path, size = sys.argv[1], sys.argv[2]
 with open(path, "rb") as f:
@@ -28,4 +32,11 @@ want = tuple(int(v) for v in size.split("x"))
 assert (width, height) == want, f"{path} is {width}x{height}, expected {want}"
 print(f"{path}: {width}x{height}")
 PY
+}
+
+for tab in latents image manifest chunks environment; do
+  shoot "$tab" "$file" --tab "$tab"
 done
+# Two runs compared, and a folder verified.
+shoot compare assets/examples/aurora.raiiaf assets/examples/aurora-rerun.raiiaf --compare --tab image
+shoot verify-folder "${FOLDER:-tests/fixtures}"

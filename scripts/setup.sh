@@ -6,25 +6,34 @@
 #     (desktop-file-validate, update-desktop-database), shared-mime-info (update-mime-database),
 #     xdg-utils (xdg-mime), libglib2.0-bin (gio) and libfile-mimeinfo-perl (mimetype, which
 #     xdg-mime's generic path uses to read the shared MIME database)
-# Idempotent: packages already present are skipped, so a second run costs a few dpkg queries.
+#   Debian package test (packaging/linux/test-deb.sh): cargo-deb, installed with cargo
+#   Windows installer check (packaging/windows/check-msi.sh): wixl and msitools (msiinfo)
+# Idempotent: what is already present is skipped, so a second run costs a few dpkg queries.
 set -euo pipefail
 
 packages=(cmake libclang-dev clang pkg-config xvfb mesa-vulkan-drivers libgl1-mesa-dri libegl1
           libxkbcommon-x11-0 libx11-xcb1 python3 python3-venv
-          desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin libfile-mimeinfo-perl)
+          desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin libfile-mimeinfo-perl
+          wixl msitools)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo_cmd=(sudo)
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then
-  sudo_cmd=(sudo)
+# cargo-deb for the Debian package test (packaging/linux/test-deb.sh), from crates.io. Pinned:
+# the test packages the dev build, which cargo-deb 3.8 warns later versions will refuse.
+cargo_deb_version=3.8.0
+if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $cargo_deb_version"; then
+  echo "setup: installing cargo-deb $cargo_deb_version (a few minutes)" >&2
+  cargo install --quiet --locked cargo-deb --version "$cargo_deb_version"
 fi
-echo "setup: installing ${missing[*]}" >&2
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

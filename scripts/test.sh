@@ -19,3 +19,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 # The real window under a virtual X server, once per tab.
 bash scripts/screenshots.sh
+# Desktop integration: install into temporary HOMEs and check MIME typing and default handler,
+# build the .deb and install and remove it, and check the prepared macOS and Windows files.
+bash packaging/linux/test-install.sh target/debug/raiiaf
+bash packaging/linux/test-deb.sh
+bash packaging/windows/check-msi.sh
+python3 packaging/macos/check-info-plist.py

@@ -124,9 +124,8 @@ fn different_images() {
     // Recomputed here from the two images: per-channel differences over RGBA (alpha equal).
     let (mut sum_sq, mut max) = (0u64, 0u8);
     for x in 0..4 {
-        let before = a.image.get_pixel(x, 0).0;
-        for c in 0..3 {
-            let d = 255 - before[c];
+        for channel in a.image.get_pixel(x, 0).0 {
+            let d = 255 - channel;
             max = max.max(d);
             sum_sq += u64::from(d) * u64::from(d);
         }

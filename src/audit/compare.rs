@@ -231,15 +231,14 @@ impl Comparison {
         if self.latents.is_empty() {
             return vec!["no latents on either side".into()];
         }
-        let identical = self.latents.iter().filter(|l| l.identical()).count();
+        let identical: Vec<&str> = self.latents.iter().filter(|l| l.identical()).map(|l| l.key.as_str()).collect();
         let mut parts = Vec::new();
-        if identical == self.latents.len() {
-            let keys: Vec<&str> = self.latents.iter().map(|l| l.key.as_str()).collect();
-            let noun = if keys.len() == 1 { "latent" } else { "latents" };
-            return vec![format!("{noun} {} bit-identical", short_list(&keys))];
-        }
-        if identical > 0 {
-            parts.push(format!("{identical} of {} latents bit-identical", self.latents.len()));
+        if !identical.is_empty() {
+            let noun = if identical.len() == 1 { "latent" } else { "latents" };
+            parts.push(format!("{noun} {} bit-identical", short_list(&identical)));
+            if identical.len() == self.latents.len() {
+                return parts;
+            }
         }
         for latent in self.latents.iter().filter(|l| !l.identical()) {
             let key = &latent.key;

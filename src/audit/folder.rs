@@ -295,17 +295,11 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Worker threads; 0 means one per core.
     pub jobs: usize,
     pub limits: Limits,
-}
-
-impl Default for VerifyOptions {
-    fn default() -> VerifyOptions {
-        VerifyOptions { jobs: 0, limits: Limits::default() }
-    }
 }
 
 /// One worker per core, as the machine reports it.
@@ -433,7 +427,7 @@ pub enum ReportError {
 
 enum Sink {
     Json(BufWriter<File>),
-    Csv(csv::Writer<File>),
+    Csv(Box<csv::Writer<File>>),
 }
 
 /// A report written row by row into a temporary file beside its destination, which replaces the
@@ -471,7 +465,7 @@ impl ReportWriter {
                 Sink::Json(out)
             }
             ReportFormat::Csv => {
-                let mut out = csv::Writer::from_writer(file);
+                let mut out = Box::new(csv::Writer::from_writer(file));
                 out.write_record(CSV_COLUMNS).map_err(|e| io_error(e.into()))?;
                 Sink::Csv(out)
             }

@@ -3,5 +3,5 @@
 
 pub mod compare;
 pub mod folder;
-pub mod words;
 pub mod table;
+pub mod words;

@@ -63,25 +63,30 @@ fn verdict_rank(verdict: Verdict) -> u8 {
     verdict.exit_code()
 }
 
-/// Compares two rows by a column; ties fall back to the path so the order is total.
-pub fn compare_rows(a: &FileRow, b: &FileRow, column: &SortColumn) -> Ordering {
+/// Compares two rows by a column, in either direction. Rows without a value in the column
+/// (no model, no seed, no such component) go last either way; ties fall back to the path, so
+/// the order is total.
+pub fn compare_rows(a: &FileRow, b: &FileRow, column: &SortColumn, ascending: bool) -> Ordering {
+    let direct = |order: Ordering| if ascending { order } else { order.reverse() };
     let by_column = match column {
-        SortColumn::Path => Ordering::Equal,
-        SortColumn::Verdict => verdict_rank(a.verdict).cmp(&verdict_rank(b.verdict)),
-        SortColumn::Problems => a.problems.len().cmp(&b.problems.len()).then_with(|| a.problems.cmp(&b.problems)),
-        // Rows without a value go after those with one (before them when descending).
-        SortColumn::Model => option_last(a.model_name.as_ref(), b.model_name.as_ref()),
-        SortColumn::Seed => option_last(a.seed.as_ref(), b.seed.as_ref()),
+        SortColumn::Path => direct(a.path.cmp(&b.path)),
+        SortColumn::Verdict => direct(verdict_rank(a.verdict).cmp(&verdict_rank(b.verdict))),
+        SortColumn::Problems => {
+            direct(a.problems.len().cmp(&b.problems.len()).then_with(|| a.problems.cmp(&b.problems)))
+        }
+        SortColumn::Model => missing_last(a.model_name.as_ref(), b.model_name.as_ref(), ascending),
+        SortColumn::Seed => missing_last(a.seed.as_ref(), b.seed.as_ref(), ascending),
         SortColumn::Environment(component) => {
-            option_last(environment_value(a, component).as_ref(), environment_value(b, component).as_ref())
+            missing_last(environment_value(a, component), environment_value(b, component), ascending)
         }
     };
     by_column.then_with(|| a.path.cmp(&b.path))
 }
 
-fn option_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+fn missing_last<T: Ord>(a: Option<T>, b: Option<T>, ascending: bool) -> Ordering {
     match (a, b) {
-        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(a), Some(b)) if ascending => a.cmp(&b),
+        (Some(a), Some(b)) => b.cmp(&a),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
@@ -92,10 +97,7 @@ fn option_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
 pub fn visible_rows(rows: &[FileRow], filter: &RowFilter, column: &SortColumn, ascending: bool) -> Vec<usize> {
     let mut shown: Vec<usize> = (0..rows.len()).filter(|&i| rows.get(i).is_some_and(|r| filter.matches(r))).collect();
     shown.sort_by(|&i, &j| match (rows.get(i), rows.get(j)) {
-        (Some(a), Some(b)) => {
-            let order = compare_rows(a, b, column);
-            if ascending { order } else { order.reverse() }
-        }
+        (Some(a), Some(b)) => compare_rows(a, b, column, ascending),
         _ => Ordering::Equal,
     });
     shown
@@ -257,6 +259,9 @@ mod tests {
                 true,
                 vec!["b.raiiaf", "a.raiiaf", "d.gen5", "c.raiiaf", "e.raiiaf"],
             ),
+            // Descending: rows without a value still last.
+            (SortColumn::Seed, false, vec!["b.raiiaf", "e.raiiaf", "a.raiiaf", "d.gen5", "c.raiiaf"]),
+            (SortColumn::Model, false, vec!["a.raiiaf", "b.raiiaf", "d.gen5", "e.raiiaf", "c.raiiaf"]),
         ];
         for (column, ascending, expected) in cases {
             let shown = visible_rows(&rows, &RowFilter::default(), &column, ascending);

@@ -42,6 +42,13 @@ pub struct DecodedFrame {
     pub frame_len: usize,
 }
 
+thread_local! {
+    /// One decompression context per thread: creating one per frame was 13% of verifying a
+    /// folder of small files (three frames each).
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Decodes the one zstd frame at the start of `input`, refusing to produce more than `cap` bytes.
 /// Bytes after the frame are not read; the caller decides whether they matter.
 pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameError> {
@@ -57,7 +64,16 @@ pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameEr
         .map_err(|code| FrameError::Invalid(zstd::zstd_safe::get_error_name(code).to_string()))?;
     let frame = input.get(..frame_len).ok_or_else(|| FrameError::Invalid("frame runs past its chunk".into()))?;
     let capacity = usize::try_from(declared).map_err(|_| FrameError::TooLarge { declared, cap })?;
-    let data = zstd::bulk::decompress(frame, capacity).map_err(|e| FrameError::Invalid(e.to_string()))?;
+    let data = DECOMPRESSOR
+        .with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let decompressor = match slot.as_mut() {
+                Some(decompressor) => decompressor,
+                None => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress(frame, capacity)
+        })
+        .map_err(|e| FrameError::Invalid(e.to_string()))?;
     if data.len() as u64 != declared {
         return Err(FrameError::Invalid(format!("decoded {} bytes, header declared {declared}", data.len())));
     }

@@ -79,12 +79,10 @@ pub enum UiCommand {
     Compare(PathBuf, PathBuf),
     /// Ask for two files to compare.
     CompareDialog,
-    CloseCompare,
     /// Verify every container in these folders and their subfolders.
     VerifyFolder(Vec<PathBuf>),
     /// Ask for a folder to verify.
     FolderDialog,
-    CloseFolder,
     /// Ask where to save the folder verification's report, and save it.
     ExportFolderReport,
     /// Show one of the views that is open.
@@ -93,7 +91,8 @@ pub enum UiCommand {
     Pack(Vec<PathBuf>),
     /// Open the packer prefilled from the document at this index.
     Repack(usize),
-    ClosePacker,
+    /// Close the packer, the comparison or the folder verification.
+    CloseView(View),
     OpenDialog,
     Select(usize),
     Close(usize),
@@ -156,6 +155,9 @@ pub struct WorkbenchApp {
     pub folder: Option<FolderView>,
     pub view: View,
     start_step: Option<WizardStep>,
+    /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
+    /// macOS; see `single_instance`), opened like files given on the command line.
+    pub(super) open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
 }
 
 impl WorkbenchApp {
@@ -190,6 +192,7 @@ impl WorkbenchApp {
             folder: None,
             view: View::Documents,
             start_step: options.step,
+            open_requests: None,
             first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
                 FirstFrame::Waiting
             } else {
@@ -204,6 +207,15 @@ impl WorkbenchApp {
         };
         app.start_probe(ctx);
         app
+    }
+
+    /// Runs a native dialog (and what follows it) off the UI thread; one at a time.
+    fn start_dialog(&mut self, ctx: &egui::Context, dialog: impl FnOnce() -> DialogOutcome + Send + 'static) {
+        if self.dialog.is_some() {
+            self.status = Some("Another dialog is already open.".into());
+            return;
+        }
+        self.dialog = Some(Background::spawn(ctx, move |_| dialog()));
     }
 
     pub fn screenshot_outcome(&self) -> Option<ScreenshotOutcome> {
@@ -246,6 +258,7 @@ impl WorkbenchApp {
             UiCommand::Open(path) => {
                 self.settings.remember(&path);
                 let tab = self.start_tab.unwrap_or_default();
+                super::single_instance::log_opened(&path, self.documents.len() + 1);
                 self.documents.push(Document::open(ctx, path, tab));
                 self.selected = self.documents.len() - 1;
                 self.view = View::Documents;
@@ -270,21 +283,13 @@ impl WorkbenchApp {
                 self.view = View::Compare;
             }
             UiCommand::CompareDialog => {
-                if self.dialog.is_none() {
-                    self.dialog = Some(Background::spawn(ctx, |_| {
-                        rfd::FileDialog::new()
-                            .set_title("Choose two files to compare")
-                            .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
-                            .pick_files()
-                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Compare)
-                    }));
-                }
-            }
-            UiCommand::CloseCompare => {
-                self.compare = None;
-                if self.view == View::Compare {
-                    self.view = View::Documents;
-                }
+                self.start_dialog(ctx, || {
+                    rfd::FileDialog::new()
+                        .set_title("Choose two files to compare")
+                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
+                        .pick_files()
+                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Compare)
+                });
             }
             UiCommand::VerifyFolder(folders) => {
                 // Replacing a running verification cancels it (dropping its task).
@@ -292,27 +297,19 @@ impl WorkbenchApp {
                 self.view = View::Folder;
             }
             UiCommand::FolderDialog => {
-                if self.dialog.is_none() {
-                    self.dialog = Some(Background::spawn(ctx, |_| {
-                        rfd::FileDialog::new()
-                            .set_title("Verify every .raiiaf and .gen5 file in folders")
-                            .pick_folders()
-                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Folders)
-                    }));
-                }
+                self.start_dialog(ctx, || {
+                    rfd::FileDialog::new()
+                        .set_title("Verify every .raiiaf and .gen5 file in folders")
+                        .pick_folders()
+                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Folders)
+                });
             }
-            UiCommand::CloseFolder => {
-                self.folder = None;
-                if self.view == View::Folder {
-                    self.view = View::Documents;
-                }
-            }
-            UiCommand::ExportFolderReport => match &self.folder {
-                Some(folder) if self.dialog.is_none() => {
+            UiCommand::ExportFolderReport => {
+                if let Some(folder) = &self.folder {
                     let rows = folder.rows.clone();
                     let summary = folder.counts();
                     let name = format!("{}-report.json", crate::npy::safe_file_stem(&folder.title()));
-                    self.dialog = Some(Background::spawn(ctx, move |_| {
+                    self.start_dialog(ctx, move || {
                         let chosen = rfd::FileDialog::new()
                             .set_title("Save the verification report (.json or .csv)")
                             .set_file_name(&name)
@@ -325,11 +322,9 @@ impl WorkbenchApp {
                             }
                             None => DialogOutcome::Cancelled,
                         }
-                    }));
+                    });
                 }
-                Some(_) => self.status = Some("Another dialog is already open.".into()),
-                None => {}
-            },
+            }
             UiCommand::Show(view) => {
                 let open = match view {
                     View::Documents => true,
@@ -375,23 +370,26 @@ impl WorkbenchApp {
                     self.view = View::Packer;
                 }
             }
-            UiCommand::ClosePacker => {
-                self.packer = None;
-                if self.view == View::Packer {
+            UiCommand::CloseView(view) => {
+                match view {
+                    View::Packer => self.packer = None,
+                    View::Compare => self.compare = None,
+                    View::Folder => self.folder = None,
+                    View::Documents => {}
+                }
+                if self.view == view {
                     self.view = View::Documents;
                 }
             }
             UiCommand::OpenDialog => {
-                if self.dialog.is_none() {
-                    self.dialog = Some(Background::spawn(ctx, |_| {
-                        rfd::FileDialog::new()
-                            .set_title("Open .raiiaf files")
-                            .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
-                            .add_filter("All files", &["*"])
-                            .pick_files()
-                            .map_or(DialogOutcome::Cancelled, DialogOutcome::Open)
-                    }));
-                }
+                self.start_dialog(ctx, || {
+                    rfd::FileDialog::new()
+                        .set_title("Open .raiiaf files")
+                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
+                        .add_filter("All files", &["*"])
+                        .pick_files()
+                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Open)
+                });
             }
             UiCommand::Select(index) => {
                 self.selected = index.min(self.documents.len().saturating_sub(1));
@@ -411,9 +409,9 @@ impl WorkbenchApp {
             }
             UiCommand::Export(request) => match request.bytes {
                 Err(error) => self.status = Some(format!("Export failed: {error}")),
-                Ok(bytes) if self.dialog.is_none() => {
+                Ok(bytes) => {
                     let name = request.suggested_name;
-                    self.dialog = Some(Background::spawn(ctx, move |_| {
+                    self.start_dialog(ctx, move || {
                         match rfd::FileDialog::new().set_title("Export").set_file_name(&name).save_file() {
                             // The dialog has already asked before replacing an existing file.
                             Some(path) => DialogOutcome::Saved(
@@ -423,9 +421,8 @@ impl WorkbenchApp {
                             ),
                             None => DialogOutcome::Cancelled,
                         }
-                    }));
+                    });
                 }
-                Ok(_) => self.status = Some("Another dialog is already open.".into()),
             },
             UiCommand::Reprobe => self.start_probe(ctx),
             UiCommand::ClearRecent => self.settings.recent_files.clear(),
@@ -433,6 +430,9 @@ impl WorkbenchApp {
     }
 
     fn poll_workers(&mut self) {
+        while let Some(paths) = self.open_requests.as_ref().and_then(|r| r.try_recv().ok()) {
+            self.pending.push(UiCommand::OpenAny(paths));
+        }
         for document in &mut self.documents {
             document.poll();
         }
@@ -684,11 +684,7 @@ fn file_tabs_ui(
                 commands.push(UiCommand::Show(*view));
             }
             if ui.small_button("x").on_hover_text("Close").clicked() {
-                commands.push(match view {
-                    View::Compare => UiCommand::CloseCompare,
-                    View::Folder => UiCommand::CloseFolder,
-                    _ => UiCommand::ClosePacker,
-                });
+                commands.push(UiCommand::CloseView(*view));
             }
             ui.separator();
         }
@@ -932,7 +928,7 @@ impl eframe::App for WorkbenchApp {
                 commands.extend(folder_commands.into_iter().map(|command| match command {
                     FolderCommand::Open(path) => UiCommand::Open(path),
                     FolderCommand::Export => UiCommand::ExportFolderReport,
-                    FolderCommand::Close => UiCommand::CloseFolder,
+                    FolderCommand::Close => UiCommand::CloseView(View::Folder),
                 }));
                 return;
             }
@@ -947,7 +943,7 @@ impl eframe::App for WorkbenchApp {
                     commands.push(match command {
                         CompareCommand::Open(path) => UiCommand::Open(path),
                         CompareCommand::Swap => UiCommand::Compare(compare.b.clone(), compare.a.clone()),
-                        CompareCommand::Close => UiCommand::CloseCompare,
+                        CompareCommand::Close => UiCommand::CloseView(View::Compare),
                     });
                 }
                 return;
@@ -957,10 +953,10 @@ impl eframe::App for WorkbenchApp {
             {
                 match packer.ui(ui, self.machine.result()) {
                     Some(WizardOutcome::Saved(path)) => {
-                        commands.push(UiCommand::ClosePacker);
+                        commands.push(UiCommand::CloseView(View::Packer));
                         commands.push(UiCommand::Open(path));
                     }
-                    Some(WizardOutcome::Close) => commands.push(UiCommand::ClosePacker),
+                    Some(WizardOutcome::Close) => commands.push(UiCommand::CloseView(View::Packer)),
                     None => {}
                 }
                 return;

@@ -561,7 +561,7 @@ impl ImageCompareUi<'_> {
                     "max |B-A| {} · mean |B-A| {:.4} · PSNR {} · {:.3}% of pixels differ",
                     p.max_abs_diff,
                     p.mean_abs_diff,
-                    p.psnr.map_or("∞".into(), |v| format!("{v:.2} dB")),
+                    p.psnr.map_or("inf".into(), |v| format!("{v:.2} dB")),
                     p.differing_pixel_share * 100.0
                 ));
             }

@@ -1,6 +1,6 @@
 //! Verifying whole folders: progress with rate and time left, Cancel, and a results table
 //! sorted and filtered by verdict, problem, model, seed and environment, exportable as JSON or
-//! CSV; double-clicking a row opens the file.
+//! CSV; double-clicking a file's name opens it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -319,7 +319,7 @@ impl FolderView {
         ];
         let visible: Vec<usize> = self.visible().to_vec();
         ui.weak(format!(
-            "{} of {} files shown · click a heading to sort · double-click a row to open it",
+            "{} of {} files shown · click a heading to sort · double-click a file to open it",
             visible.len(),
             self.rows.len()
         ));
@@ -337,8 +337,8 @@ impl FolderView {
                 for (title, column) in &columns {
                     header.col(|ui| {
                         let arrow = match (self.sort == *column, self.ascending) {
-                            (true, true) => " ▲",
-                            (true, false) => " ▼",
+                            (true, true) => " (asc)",
+                            (true, false) => " (desc)",
                             _ => "",
                         };
                         if ui.button(egui::RichText::new(format!("{title}{arrow}")).strong()).clicked() {
@@ -356,7 +356,9 @@ impl FolderView {
                             Verdict::Invalid => Color32::from_rgb(200, 130, 20),
                             Verdict::Unreadable => Color32::from_rgb(200, 60, 50),
                         };
-                        ui.colored_label(color, row.verdict.name());
+                        ui.add(
+                            egui::Label::new(egui::RichText::new(row.verdict.name()).color(color)).selectable(false),
+                        );
                     });
                     table_row.col(|ui| {
                         // Relative to the one folder verified, where there is one.
@@ -364,27 +366,32 @@ impl FolderView {
                             [root] => row.path.strip_prefix(root).unwrap_or(&row.path),
                             _ => &row.path,
                         };
-                        ui.label(shown.display().to_string()).on_hover_text(format!(
-                            "{}\n{}",
+                        let name =
+                            egui::Label::new(shown.display().to_string()).selectable(false).sense(egui::Sense::click());
+                        let name = ui.add(name).on_hover_text(format!(
+                            "{}\n{}\nDouble-click to open it.",
                             row.path.display(),
                             row.detail()
                         ));
+                        if name.double_clicked() {
+                            commands.push(FolderCommand::Open(row.path.clone()));
+                        }
                     });
                     table_row.col(|ui| {
-                        ui.label(row.problems.join(", ")).on_hover_text(row.detail());
+                        ui.add(egui::Label::new(row.problems.join(", ")).selectable(false)).on_hover_text(row.detail());
                     });
                     table_row.col(|ui| {
-                        ui.label(row.model_name.as_deref().unwrap_or("-"));
+                        ui.add(egui::Label::new(row.model_name.as_deref().unwrap_or("-")).selectable(false));
                     });
                     table_row.col(|ui| {
-                        ui.label(row.seed.map_or("-".into(), |s| s.to_string()));
+                        ui.add(egui::Label::new(row.seed.map_or("-".into(), |s| s.to_string())).selectable(false));
                     });
                     table_row.col(|ui| {
-                        ui.label(table::environment_value(row, &component).unwrap_or("-"));
+                        ui.add(
+                            egui::Label::new(table::environment_value(row, &component).unwrap_or("-"))
+                                .selectable(false),
+                        );
                     });
-                    if table_row.response().double_clicked() {
-                        commands.push(FolderCommand::Open(row.path.clone()));
-                    }
                 });
             });
         if let Some(column) = sort_by {

@@ -9,8 +9,11 @@ mod environment_view;
 mod folder_view;
 mod image_view;
 mod latent_view;
+#[cfg(target_os = "macos")]
+mod macos_open;
 mod manifest_view;
 mod packer;
+pub mod single_instance;
 mod worker;
 
 /// When the process started (set first thing in `main`), for `RAIIAF_TIMING=1`'s report.
@@ -18,14 +21,33 @@ pub static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::O
 
 pub use app::{Settings, StartOptions, UiCommand, View, WorkbenchApp};
 pub use compare_view::{CompareSection, CompareView, ImageMode};
-pub use folder_view::FolderView;
 pub use document::{Document, DocumentState, Tab};
+pub use folder_view::FolderView;
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardStep};
 
 /// Opens the window and blocks until it closes. With a screenshot requested, fails when the
 /// screenshot could not be taken.
 pub fn run(options: StartOptions) -> Result<(), String> {
+    // Only the plain "open these files" start joins a running window; screenshots, comparisons
+    // and starts that choose a tab, step or size stay independent of it.
+    let joins_running_window = options.screenshot.is_none()
+        && !options.compare
+        && options.tab.is_none()
+        && options.step.is_none()
+        && options.size.is_none();
+    let (inbox, open_requests) = single_instance::OpenInbox::new();
+    let listener = match joins_running_window.then(|| single_instance::start(&options.files, &inbox)) {
+        Some(single_instance::Startup::HandedOff(count)) => {
+            eprintln!("raiiaf: {count} file(s) handed to the running window");
+            return Ok(());
+        }
+        Some(single_instance::Startup::Listening(listener)) => Some(listener),
+        Some(single_instance::Startup::Alone) | None => None,
+    };
+    // Finder hands files to an app as Apple Events, not as arguments.
+    #[cfg(target_os = "macos")]
+    let _open_documents = joins_running_window.then(|| macos_open::OpenDocumentsHandler::install(&inbox)).flatten();
     let size = options.size.unwrap_or([1280.0, 860.0]);
     let screenshot_wanted = options.screenshot.is_some();
     let native = eframe::NativeOptions {
@@ -41,7 +63,9 @@ pub fn run(options: StartOptions) -> Result<(), String> {
         "RAIIAF Workbench",
         native,
         Box::new(move |cc| {
-            let app = WorkbenchApp::new(&cc.egui_ctx, options, cc.storage);
+            let mut app = WorkbenchApp::new(&cc.egui_ctx, options, cc.storage);
+            inbox.set_context(&cc.egui_ctx);
+            app.open_requests = Some(open_requests);
             if let Some(shared) = app.screenshot_outcome()
                 && let Ok(mut slot) = app_outcome.lock()
             {
@@ -51,6 +75,8 @@ pub fn run(options: StartOptions) -> Result<(), String> {
         }),
     )
     .map_err(|e| e.to_string())?;
+    // The socket stays served until the window has closed.
+    drop(listener);
     if !screenshot_wanted {
         return Ok(());
     }
