@@ -9,7 +9,7 @@ use image::RgbaImage;
 use serde_json::{Map, Value, json};
 
 use crate::format::environment::{self, ComponentComparison, ComponentStatus};
-use crate::format::{Inspection, Latent, LatentValues, Verdict};
+use crate::format::{Inspection, Latent, LatentValues, Limits, Verdict};
 
 /// How a row of two-sided values relates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -146,6 +146,17 @@ pub fn decode_image(inspection: &Inspection) -> Option<DecodedPixels> {
             .map(|i| i.to_rgba8())
             .map_err(|e| format!("the image does not decode: {e}")),
     )
+}
+
+/// Reads and checks two files at once, one on another thread.
+pub fn inspect_pair(a: &std::path::Path, b: &std::path::Path, limits: &Limits) -> (Inspection, Inspection) {
+    std::thread::scope(|scope| {
+        let b_task = scope.spawn(|| crate::format::inspect_path(b, limits));
+        let a_inspection = crate::format::inspect_path(a, limits);
+        // The reader does not panic on any input; were it to, B reads as an empty file.
+        let b_inspection = b_task.join().unwrap_or_else(|_| crate::format::inspect(&[], limits));
+        (a_inspection, b_inspection)
+    })
 }
 
 impl Comparison {

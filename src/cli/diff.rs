@@ -3,21 +3,12 @@
 use std::path::Path;
 
 use super::exit;
-use crate::audit::compare::Comparison;
-use crate::format::{self, Limits};
+use crate::audit::compare::{self, Comparison};
+use crate::format::Limits;
 
 /// Exit 0 when the files are equivalent, 1 when they differ, 2 when either cannot be read.
 pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool) -> u8 {
-    let limits = Limits::default();
-    let (a_inspection, b_inspection) = std::thread::scope(|s| {
-        let b_task = s.spawn(|| format::inspect_path(b, &limits));
-        let a_inspection = format::inspect_path(a, &limits);
-        (a_inspection, b_task.join().ok())
-    });
-    let Some(b_inspection) = b_inspection else {
-        eprintln!("raiiaf: reading {} failed unexpectedly", b.display());
-        return exit::FAILED;
-    };
+    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, &Limits::default());
     let comparison = Comparison::of(&a_inspection, &b_inspection);
     if as_json {
         let mut object = comparison.to_json(all);

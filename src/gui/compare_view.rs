@@ -74,13 +74,7 @@ pub fn compare_files(
     progress: &Progress,
 ) -> ComparedFiles {
     progress.set_stage("reading and checking both files");
-    let limits = Limits::default();
-    let (a_inspection, b_inspection) = std::thread::scope(|s| {
-        let b_task = s.spawn(|| crate::format::inspect_path(b, &limits));
-        let a_inspection = crate::format::inspect_path(a, &limits);
-        let b_inspection = b_task.join().unwrap_or_else(|_| crate::format::inspect(&[], &limits));
-        (a_inspection, b_inspection)
-    });
+    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, &Limits::default());
     progress.set_stage("decoding the images");
     let a_pixels = compare::decode_image(&a_inspection);
     let b_pixels = compare::decode_image(&b_inspection);

@@ -163,12 +163,12 @@ impl FolderView {
         self.shown.as_ref().map_or(&[], |(.., shown)| shown.as_slice())
     }
 
+    /// What the rows hold, for the filter menus; recounted when rows have arrived.
     fn facets(&mut self) -> &Facets {
-        if self.facets.as_ref().is_none_or(|(n, _)| *n != self.rows.len()) {
-            self.facets = Some((self.rows.len(), Facets::of(&self.rows)));
+        if self.facets.as_ref().is_some_and(|(n, _)| *n != self.rows.len()) {
+            self.facets = None;
         }
-        static EMPTY: std::sync::OnceLock<Facets> = std::sync::OnceLock::new();
-        self.facets.as_ref().map_or_else(|| EMPTY.get_or_init(Facets::default), |(_, f)| f)
+        &self.facets.get_or_insert_with(|| (self.rows.len(), Facets::of(&self.rows))).1
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<FolderCommand>) {
