@@ -26,6 +26,8 @@ pub use folder_view::FolderView;
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardStep};
 
+const WINDOW_ICON_PNG: &[u8] = include_bytes!("../../assets/icons/hicolor/64x64/apps/raiiaf-workbench.png");
+
 /// Opens the window and blocks until it closes. With a screenshot requested, fails when the
 /// screenshot could not be taken.
 pub fn run(options: StartOptions) -> Result<(), String> {
@@ -50,13 +52,15 @@ pub fn run(options: StartOptions) -> Result<(), String> {
     let _open_documents = joins_running_window.then(|| macos_open::OpenDocumentsHandler::install(&inbox)).flatten();
     let size = options.size.unwrap_or([1280.0, 860.0]);
     let screenshot_wanted = options.screenshot.is_some();
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_inner_size(size)
-            .with_drag_and_drop(true)
-            .with_app_id("raiiaf-workbench"),
-        ..Default::default()
-    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size(size)
+        .with_drag_and_drop(true)
+        .with_app_id("raiiaf-workbench");
+    // The title bar's and taskbar's icon (the desktop entry names the installed one).
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(WINDOW_ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let native = eframe::NativeOptions { viewport, ..Default::default() };
     let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
     let app_outcome = outcome.clone();
     eframe::run_native(
