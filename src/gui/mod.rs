@@ -52,10 +52,8 @@ pub fn run(options: StartOptions) -> Result<(), String> {
     let _open_documents = joins_running_window.then(|| macos_open::OpenDocumentsHandler::install(&inbox)).flatten();
     let size = options.size.unwrap_or([1280.0, 860.0]);
     let screenshot_wanted = options.screenshot.is_some();
-    let mut viewport = egui::ViewportBuilder::default()
-        .with_inner_size(size)
-        .with_drag_and_drop(true)
-        .with_app_id("raiiaf-workbench");
+    let mut viewport =
+        egui::ViewportBuilder::default().with_inner_size(size).with_drag_and_drop(true).with_app_id("raiiaf-workbench");
     // The title bar's and taskbar's icon (the desktop entry names the installed one).
     if let Ok(icon) = eframe::icon_data::from_png_bytes(WINDOW_ICON_PNG) {
         viewport = viewport.with_icon(icon);
