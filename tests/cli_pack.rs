@@ -5,21 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{A1111_PARAMETERS, png_with_text, reference_python, run_reference};
+use common::{A1111_PARAMETERS, Run, png_with_text, raiiaf, reference_python, run_reference};
 use npyz::WriterBuilder;
 use raiiaf_workbench::format::{Latent, LatentValues, Verdict};
 use serde_json::{Value, json};
-
-fn raiiaf(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_raiiaf")).args(args).output().expect("run raiiaf");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn values(count: usize, scale: f32) -> Vec<f32> {
     (0..count).map(|i| ((i as f32) * 0.731).sin() * scale).collect()
@@ -68,7 +58,7 @@ fn pack_imports_a1111_parameters_and_reads_npz_and_comfyui_latents() {
     std::fs::write(&image, png_with_text(64, 48, &[("parameters", A1111_PARAMETERS)])).unwrap();
     let out = dir.path().join("out.raiiaf");
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    let (ok, stdout, stderr) = raiiaf(&[
+    let Run { code, stdout, stderr } = raiiaf(&[
         "pack",
         "-o",
         out.to_str().unwrap(),
@@ -86,7 +76,7 @@ fn pack_imports_a1111_parameters_and_reads_npz_and_comfyui_latents() {
         "--tag",
         "audit",
     ]);
-    assert!(ok, "pack failed: {stderr}");
+    assert_eq!(code, 0, "pack failed: {stderr}");
     assert!(stdout.contains("wrote"), "{stdout}");
     assert!(stderr.contains("import: found AUTOMATIC1111"), "{stderr}");
     let (info, keys) = manifest_model_info(&out);
@@ -136,7 +126,7 @@ fn pack_imports_a_comfyui_graph_and_explicit_flags_win() {
     )
     .unwrap();
     let out = dir.path().join("comfy.raiiaf");
-    let (ok, _, stderr) = raiiaf(&[
+    let Run { code, stderr, .. } = raiiaf(&[
         "pack",
         "-o",
         out.to_str().unwrap(),
@@ -152,7 +142,7 @@ fn pack_imports_a_comfyui_graph_and_explicit_flags_win() {
         "--settings",
         r#"{"seed": 7, "steps": 5, "sampler": "ddim"}"#,
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     let (info, _) = manifest_model_info(&out);
     assert_eq!(info["model_name"], json!("v1-5-pruned-emaonly"));
     assert_eq!(info["prompt"], json!("my own prompt"));
@@ -176,17 +166,17 @@ fn pack_says_what_is_missing_and_refuses_bad_latent_specs() {
     let base = ["pack", "-o", out.to_str().unwrap(), "--image", image.to_str().unwrap()];
     let with = |extra: &[&str]| raiiaf(&[&base[..], extra].concat());
     let noise = dir.path().join("noise.npy");
-    let (ok, _, stderr) = with(&["--latent", noise.to_str().unwrap(), "--import-params", "--model", "m"]);
-    assert!(!ok);
+    let Run { code, stderr, .. } = with(&["--latent", noise.to_str().unwrap(), "--import-params", "--model", "m"]);
+    assert_ne!(code, 0);
     assert!(stderr.contains("carries no generation parameters"), "{stderr}");
     assert!(stderr.contains("give --model-version, --prompt"), "{stderr}");
     let npz = format!("k={}", dir.path().join("steps.npz").display());
-    let (ok, _, stderr) = with(&["--latent", &npz, "--model", "m", "--model-version", "1", "--prompt", "p"]);
-    assert!(!ok);
+    let Run { code, stderr, .. } = with(&["--latent", &npz, "--model", "m", "--model-version", "1", "--prompt", "p"]);
+    assert_ne!(code, 0);
     assert!(stderr.contains("holds 2 arrays"), "{stderr}");
-    let (ok, _, stderr) =
+    let Run { code, stderr, .. } =
         with(&["--latent", image.to_str().unwrap(), "--model", "m", "--model-version", "1", "--prompt", "p"]);
-    assert!(!ok);
+    assert_ne!(code, 0);
     assert!(stderr.contains("not a .npy, .npz or .latent file"), "{stderr}");
     assert!(!out.exists(), "nothing is written on an error");
 }

@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::raiiaf;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use raiiaf_workbench::format::manifest::lookup;
 use raiiaf_workbench::format::verify::code;
@@ -14,21 +15,6 @@ use raiiaf_workbench::format::{
     EnvComponent, Environment, LatentCodec, LatentValues, ModelInfo, PackLatent, PackRequest, Verdict, pack,
 };
 use serde_json::{Map, Value, json};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn raiiaf(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_raiiaf")).args(args).output().expect("run raiiaf");
-    Run {
-        code: output.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn text(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")

@@ -4,9 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::SampleRun;
+use common::{Run, SampleRun, raiiaf};
 use raiiaf_workbench::audit::compare::Comparison;
 use raiiaf_workbench::format::{Inspection, Limits, inspect, pack};
 use serde_json::{Value, json};
@@ -153,15 +152,6 @@ fn prompt_differences_are_highlighted_word_by_word() {
     assert_eq!(changed, [(SegmentKind::Removed, "cliff"), (SegmentKind::Added, "hill")]);
 }
 
-fn raiiaf(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_raiiaf")).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -184,7 +174,7 @@ fn diff_command_json_fields_and_exit_codes() {
     later.write(&same_path);
     std::fs::write(&broken_path, b"not a container at all").unwrap();
 
-    let (code, stdout, _) = raiiaf(&["diff", path_str(&a_path), path_str(&b_path), "--json"]);
+    let Run { code, stdout, .. } = raiiaf(&["diff", path_str(&a_path), path_str(&b_path), "--json"]);
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["equivalent"], json!(false));
@@ -207,10 +197,10 @@ fn diff_command_json_fields_and_exit_codes() {
     assert_eq!(report["image"]["psnr"], Value::Null);
     assert_eq!(report["a"]["path"], json!(path_str(&a_path)));
 
-    let (code, stdout, _) = raiiaf(&["diff", path_str(&a_path), path_str(&same_path)]);
+    let Run { code, stdout, .. } = raiiaf(&["diff", path_str(&a_path), path_str(&same_path)]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("Equivalent: "), "{stdout}");
-    let (code, stdout, _) = raiiaf(&["diff", path_str(&a_path), path_str(&same_path), "--json", "--all"]);
+    let Run { code, stdout, .. } = raiiaf(&["diff", path_str(&a_path), path_str(&same_path), "--json", "--all"]);
     assert_eq!(code, 0);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let paths: Vec<&str> =
@@ -221,10 +211,10 @@ fn diff_command_json_fields_and_exit_codes() {
         "{paths:?}"
     );
 
-    let (code, stdout, _) = raiiaf(&["diff", path_str(&a_path), path_str(&broken_path), "--json"]);
+    let Run { code, stdout, .. } = raiiaf(&["diff", path_str(&a_path), path_str(&broken_path), "--json"]);
     assert_eq!(code, 2);
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["b"]["verdict"], json!("unreadable"));
-    let (code, _, _) = raiiaf(&["diff", path_str(&a_path), path_str(&dir.path().join("missing.raiiaf"))]);
+    let Run { code, .. } = raiiaf(&["diff", path_str(&a_path), path_str(&dir.path().join("missing.raiiaf"))]);
     assert_eq!(code, 2);
 }

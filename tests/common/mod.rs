@@ -83,6 +83,23 @@ pub fn reference_python() -> Option<PathBuf> {
     }
 }
 
+/// What one run of the `raiiaf` binary printed, and its exit status.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `raiiaf` binary built for these tests.
+pub fn raiiaf(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_raiiaf")).args(args).output().expect("run raiiaf");
+    Run {
+        code: output.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 pub fn run_reference(python: &Path, args: &[&str]) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(python)
