@@ -1,8 +1,10 @@
 //! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
 
 pub mod audit;
+#[cfg(feature = "gui")]
 pub mod cli;
 pub mod format;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod npy;
 pub mod params;

@@ -4,7 +4,7 @@
 use half::f16;
 use npyz::WriterBuilder;
 
-use crate::format::{Latent, LatentValues};
+use crate::format::{Latent, LatentValues, Limits};
 
 /// A tensor read from a `.npy` file, ready to pack.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,19 +23,67 @@ pub fn safe_file_stem(key: &str) -> String {
     if stem.is_empty() { "latent".into() } else { stem.to_string() }
 }
 
-/// Largest `.npy` this program loads: the format library's default latent limit.
-const MAX_NPY_ELEMENTS: u64 = 1 << 28;
+/// The largest `.npy` header numpy itself reads (`np.load`'s default `max_header_size`).
+const MAX_NPY_HEADER_BYTES: usize = 10_000;
+
+/// Brackets deeper than this are no plain array's header (`{'shape': (..)}` is two deep; a
+/// structured dtype, refused anyway, a few more). Checked before npyz parses the header, whose
+/// parser slows down exponentially on deeply nested brackets (found by the `npy` fuzz target).
+const MAX_NPY_HEADER_NESTING: usize = 8;
 
 /// Reads float16/32/64 arrays in either byte order and either memory order; float64 becomes
-/// float32 (noted), Fortran order becomes C order.
-pub fn read_npy(bytes: &[u8]) -> Result<NpyTensor, String> {
+/// float32 (noted), Fortran order becomes C order. Refuses arrays over the limits, and data shorter
+/// than the shape needs, before allocating for the values.
+pub fn read_npy(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, String> {
+    let data_offset = npy_data_offset(bytes)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| format!("not a readable .npy file: {e}"))?;
-    tensor_of_npy(npy)
+    let shape = checked_shape(npy.shape(), limits)?;
+    let item_size = npy.dtype().num_bytes().map_or(1, |n| n as u64);
+    let needed = npy.shape().iter().try_fold(item_size, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
+    let available = bytes.len().saturating_sub(data_offset) as u64;
+    if needed > available {
+        return Err(format!(
+            "truncated: shape {:?} needs {needed} bytes of data, the file has {available}",
+            npy.shape()
+        ));
+    }
+    tensor_of_npy(npy, shape)
 }
 
-fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>) -> Result<NpyTensor, String> {
-    let shape_u64 = npy.shape().to_vec();
-    let shape = checked_shape(&shape_u64)?;
+/// Where the array data starts, after checking the header's length and nesting.
+fn npy_data_offset(bytes: &[u8]) -> Result<usize, String> {
+    if !bytes.starts_with(b"\x93NUMPY") {
+        return Err("not a .npy file (no \\x93NUMPY magic)".into());
+    }
+    let (header_start, header_len) = match bytes.get(6) {
+        Some(1) => (10, bytes.get(8..10).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))),
+        Some(2 | 3) => {
+            (12, bytes.get(8..12).and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()))
+        }
+        other => return Err(format!("unsupported .npy version {other:?}")),
+    };
+    let header_len = header_len.ok_or("truncated .npy header")?;
+    if header_len > MAX_NPY_HEADER_BYTES {
+        return Err(format!("the .npy header is {header_len} bytes, over numpy's own limit of {MAX_NPY_HEADER_BYTES}"));
+    }
+    let header = bytes.get(header_start..header_start + header_len).ok_or("truncated .npy header")?;
+    let mut depth = 0usize;
+    for &byte in header {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NPY_HEADER_NESTING {
+                    return Err("the .npy header nests brackets too deeply to be an array header".into());
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(header_start + header_len)
+}
+
+fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>, shape: Vec<usize>) -> Result<NpyTensor, String> {
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(type_str) = npy.dtype() else {
         return Err("structured .npy arrays are not latents".into());
@@ -62,49 +110,59 @@ fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>) -> Result<NpyTensor, S
 
 const FLOAT64_NOTE: &str = "float64 array stored as float32 (the format stores float16 or float32)";
 
-/// The shape as `usize`s, refused when it holds more values than this program loads.
-fn checked_shape(shape: &[u64]) -> Result<Vec<usize>, String> {
+/// The shape as `usize`s, refused when it has more values or dimensions than the limits allow.
+fn checked_shape(shape: &[u64], limits: &Limits) -> Result<Vec<usize>, String> {
+    if shape.len() > limits.max_rank {
+        return Err(format!("array of {} dimensions is over the limit of {}", shape.len(), limits.max_rank));
+    }
     let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
-    if elements > MAX_NPY_ELEMENTS {
-        return Err(format!("array of shape {shape:?} is over the limit of {MAX_NPY_ELEMENTS} values"));
+    if elements > limits.max_latent_elements {
+        return Err(format!(
+            "array of shape {shape:?} is over the limit of {} values (--max-latent-elements)",
+            limits.max_latent_elements
+        ));
     }
     shape.iter().map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d} is too large"))).collect()
 }
 
-/// The arrays of an `.npz` archive, by name, in the archive's order.
-pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_npz(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
     let mut archive = npyz::npz::NpzArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("not a readable .npz file: {e}"))?;
-    // In the archive's order (numpy's savez keeps the caller's), not npyz's hash order.
     let zip = archive.zip_archive();
-    let names: Vec<String> = (0..zip.len())
+    let members: Vec<(String, String)> = (0..zip.len())
         .filter_map(|index| {
             let entry = zip.by_index_raw(index).ok()?;
-            npyz::npz::array_name_from_file_name(entry.name()).map(str::to_string)
+            let name = npyz::npz::array_name_from_file_name(entry.name())?;
+            Some((name.to_string(), entry.name().to_string()))
         })
         .collect();
-    if names.is_empty() {
+    if members.is_empty() {
         return Err("the .npz archive holds no arrays".into());
     }
-    let mut tensors = Vec::with_capacity(names.len());
-    for name in names {
-        let npy = archive
-            .by_name(&name)
-            .map_err(|e| format!("array {name:?}: {e}"))?
-            .ok_or_else(|| format!("array {name:?} is listed but missing"))?;
-        let tensor = tensor_of_npy(npy).map_err(|e| format!("array {name:?}: {e}"))?;
+    // A member is read whole (it is one array) but never past what the limits allow: a deflated
+    // member can claim any size and inflate to far more than the archive.
+    let cap = limits.max_latent_elements.saturating_mul(8).saturating_add(MAX_NPY_HEADER_BYTES as u64 + 64);
+    let mut tensors = Vec::with_capacity(members.len());
+    for (name, file_name) in members {
+        let member = zip.by_name(&file_name).map_err(|e| format!("array {name:?}: {e}"))?;
+        let mut member_bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(member, cap.saturating_add(1)), &mut member_bytes)
+            .map_err(|e| format!("array {name:?}: {e}"))?;
+        if member_bytes.len() as u64 > cap {
+            return Err(format!("array {name:?}: inflates past {cap} bytes, more than the latent limit allows"));
+        }
+        let tensor = read_npy(&member_bytes, limits).map_err(|e| format!("array {name:?}: {e}"))?;
         tensors.push((name, tensor));
     }
     Ok(tensors)
 }
 
-/// The name ComfyUI's SaveLatent gives the tensor.
 const COMFYUI_LATENT_TENSOR: &str = "latent_tensor";
 /// The marker tensor ComfyUI adds since it stopped scaling saved latents.
 const COMFYUI_FORMAT_MARKER: &str = "latent_format_version_0";
 
 /// A ComfyUI `.latent` file: the `latent_tensor` of a safetensors file (or its only tensor).
-pub fn read_comfyui_latent(bytes: &[u8]) -> Result<NpyTensor, String> {
+pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, String> {
     use safetensors::{Dtype as St, SafeTensors};
     let file = SafeTensors::deserialize(bytes).map_err(|e| format!("not a readable safetensors file: {e}"))?;
     let names = file.names();
@@ -118,7 +176,7 @@ pub fn read_comfyui_latent(bytes: &[u8]) -> Result<NpyTensor, String> {
         }
     };
     let view = file.tensor(&name).map_err(|e| e.to_string())?;
-    let shape = checked_shape(&view.shape().iter().map(|&d| d as u64).collect::<Vec<_>>())?;
+    let shape = checked_shape(&view.shape().iter().map(|&d| d as u64).collect::<Vec<_>>(), limits)?;
     let data = view.data();
     let mut notes = Vec::new();
     let pairs = |size: usize| data.chunks_exact(size);
@@ -183,13 +241,13 @@ impl LatentFileKind {
 }
 
 /// The latents a command-line spec names: `FILE`, or `KEY=FILE` for a file holding one latent.
-pub fn read_latent_spec(spec: &str) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
     let whole = std::path::Path::new(spec);
     let (key, path) = match spec.split_once('=') {
         Some((key, file)) if !whole.exists() => (Some(key), std::path::Path::new(file)),
         _ => (None, whole),
     };
-    let mut latents = read_latent_file(path)?;
+    let mut latents = read_latent_file(path, limits)?;
     match (key, latents.as_mut_slice()) {
         (None, _) => {}
         (Some(key), [(only, _)]) => *only = key.to_string(),
@@ -206,14 +264,14 @@ pub fn read_latent_spec(spec: &str) -> Result<Vec<(String, NpyTensor)>, String> 
 
 /// The latents in a file, each with a key: the file stem for `.npy` and `.latent`, the array
 /// name for each array of an `.npz`.
-pub fn read_latent_file(path: &std::path::Path) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_latent_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
     let read = || {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
         let stem = path.file_stem().map_or_else(|| "latent".to_string(), |s| s.to_string_lossy().into_owned());
         match LatentFileKind::detect(path, &bytes) {
-            Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(&bytes)?)]),
-            Some(LatentFileKind::Npz) => read_npz(&bytes),
-            Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(&bytes)?)]),
+            Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(&bytes, limits)?)]),
+            Some(LatentFileKind::Npz) => read_npz(&bytes, limits),
+            Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(&bytes, limits)?)]),
             None => Err("not a .npy, .npz or .latent file".to_string()),
         }
     };
@@ -261,7 +319,7 @@ mod tests {
             [LatentValues::F32(vec![1.0, -2.5, 3.25, 0.0, 7.0, -0.0]), LatentValues::F32(vec![0.5; 6]).to_f16()]
         {
             let latent = Latent::new("x", vec![2, 3], values.clone()).unwrap();
-            let tensor = read_npy(&write_npy(&latent).unwrap()).unwrap();
+            let tensor = read_npy(&write_npy(&latent).unwrap(), &Limits::default()).unwrap();
             assert_eq!(tensor.shape, vec![2, 3]);
             assert_eq!(tensor.values, values);
             assert!(tensor.notes.is_empty());
@@ -281,7 +339,7 @@ mod tests {
             .unwrap();
         writer.extend([0.0f64, 3.0, 1.0, 4.0, 2.0, 5.0]).unwrap();
         writer.finish().unwrap();
-        let tensor = read_npy(&bytes).unwrap();
+        let tensor = read_npy(&bytes, &Limits::default()).unwrap();
         assert_eq!(tensor.values, LatentValues::F32(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
         assert_eq!(tensor.notes.len(), 2, "{:?}", tensor.notes);
     }
@@ -292,7 +350,7 @@ mod tests {
         let mut writer = npyz::WriteOptions::new().default_dtype().shape(&[2]).writer(&mut bytes).begin_nd().unwrap();
         writer.extend([1i32, 2]).unwrap();
         writer.finish().unwrap();
-        assert!(read_npy(&bytes).unwrap_err().contains("not float16"));
+        assert!(read_npy(&bytes, &Limits::default()).unwrap_err().contains("not float16"));
     }
 
     fn npz_of(arrays: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
@@ -318,13 +376,13 @@ mod tests {
     #[test]
     fn every_array_of_an_npz_is_a_latent_named_after_it() {
         let bytes = npz_of(&[("initial_noise", &[1, 2, 2], &[1.0, -1.0, 0.5, 2.0]), ("final", &[3], &[7.0, 8.0, 9.0])]);
-        let tensors = read_npz(&bytes).unwrap();
+        let tensors = read_npz(&bytes, &Limits::default()).unwrap();
         let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["initial_noise", "final"]);
         assert_eq!(tensors[0].1.shape, vec![1, 2, 2]);
         assert_eq!(tensors[1].1.values, LatentValues::F32(vec![7.0, 8.0, 9.0]));
-        assert!(read_npz(b"PK\x03\x04 truncated").is_err());
-        assert!(read_npz(&npz_of(&[])).unwrap_err().contains("no arrays"));
+        assert!(read_npz(b"PK\x03\x04 truncated", &Limits::default()).is_err());
+        assert!(read_npz(&npz_of(&[]), &Limits::default()).unwrap_err().contains("no arrays"));
     }
 
     fn safetensors_of(tensors: &[(&str, safetensors::Dtype, &[usize], Vec<u8>)]) -> Vec<u8> {
@@ -348,23 +406,23 @@ mod tests {
             ("latent_tensor", St::F32, &[1, 1, 2, 3], f32_bytes.clone()),
             ("latent_format_version_0", St::F32, &[0], Vec::new()),
         ]);
-        let tensor = read_comfyui_latent(&saved).unwrap();
+        let tensor = read_comfyui_latent(&saved, &Limits::default()).unwrap();
         assert_eq!(tensor.shape, vec![1, 1, 2, 3]);
         assert_eq!(tensor.values, LatentValues::F32(values.to_vec()));
         assert!(tensor.notes.is_empty(), "{:?}", tensor.notes);
         // Older files lack the marker: read as saved, with a note; bfloat16 widens exactly.
         let old = safetensors_of(&[("latent_tensor", St::BF16, &[2, 3], bf16_bytes)]);
-        let tensor = read_comfyui_latent(&old).unwrap();
+        let tensor = read_comfyui_latent(&old, &Limits::default()).unwrap();
         assert_eq!(tensor.values, LatentValues::F32(values.to_vec()));
         assert_eq!(tensor.notes.len(), 2, "{:?}", tensor.notes);
         // A file with another tensor name only, and one with two candidates.
         let other = safetensors_of(&[("samples", St::F32, &[6], f32_bytes.clone())]);
-        assert_eq!(read_comfyui_latent(&other).unwrap().shape, vec![6]);
+        assert_eq!(read_comfyui_latent(&other, &Limits::default()).unwrap().shape, vec![6]);
         let two = safetensors_of(&[("a", St::F32, &[6], f32_bytes.clone()), ("b", St::F32, &[6], f32_bytes)]);
-        assert!(read_comfyui_latent(&two).unwrap_err().contains("no \"latent_tensor\""));
+        assert!(read_comfyui_latent(&two, &Limits::default()).unwrap_err().contains("no \"latent_tensor\""));
         let ints = safetensors_of(&[("latent_tensor", St::I32, &[1], vec![0, 0, 0, 0])]);
-        assert!(read_comfyui_latent(&ints).unwrap_err().contains("not a float type"));
-        assert!(read_comfyui_latent(b"\x10\0\0\0\0\0\0\0{not json}").is_err());
+        assert!(read_comfyui_latent(&ints, &Limits::default()).unwrap_err().contains("not a float type"));
+        assert!(read_comfyui_latent(b"\x10\0\0\0\0\0\0\0{not json}", &Limits::default()).is_err());
     }
 
     #[test]
@@ -378,13 +436,13 @@ mod tests {
         {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
-            let read = read_latent_file(&path).unwrap();
+            let read = read_latent_file(&path, &Limits::default()).unwrap();
             let got: Vec<&str> = read.iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(got, keys, "{name}");
         }
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "hello").unwrap();
-        assert!(read_latent_file(&text).unwrap_err().contains("not a .npy, .npz or .latent"));
+        assert!(read_latent_file(&text, &Limits::default()).unwrap_err().contains("not a .npy, .npz or .latent"));
         assert!(read_latent_file(&dir.path().join("missing.npy")).unwrap_err().contains("cannot read"));
     }
 }

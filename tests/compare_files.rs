@@ -15,7 +15,7 @@ fn inspected(request: &raiiaf_workbench::format::PackRequest) -> Inspection {
 }
 
 fn compare_runs(a: &SampleRun, b: &SampleRun) -> Comparison {
-    Comparison::of(&inspected(&a.request()), &inspected(&b.request()))
+    Comparison::of(&inspected(&a.request()), &inspected(&b.request()), &Limits::default())
 }
 
 fn differing_paths(comparison: &Comparison, all: bool) -> Vec<String> {
@@ -84,6 +84,7 @@ fn latents_differing_in_one_value() {
     let comparison = Comparison::of(
         &inspected(&run.request_with_noise(noise.clone())),
         &inspected(&run.request_with_noise(changed.clone())),
+        &Limits::default(),
     );
     let latent = &comparison.latents[0];
     let values = latent.values.unwrap();

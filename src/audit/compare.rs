@@ -138,14 +138,11 @@ pub struct Comparison {
 /// A decoded image, `Err` when its bytes do not decode.
 pub type DecodedPixels = Result<RgbaImage, String>;
 
-/// Decodes a file's image to RGBA at full resolution; `None` when the file has none.
-pub fn decode_image(inspection: &Inspection) -> Option<DecodedPixels> {
+/// Decodes a file's image to RGBA at full resolution within the limits; `None` when the file has
+/// none.
+pub fn decode_image(inspection: &Inspection, limits: &Limits) -> Option<DecodedPixels> {
     let image = inspection.image.as_ref()?;
-    Some(
-        image::load_from_memory(&image.bytes)
-            .map(|i| i.to_rgba8())
-            .map_err(|e| format!("the image does not decode: {e}")),
-    )
+    Some(crate::format::picture::decode_rgba(&image.bytes, limits))
 }
 
 /// Reads and checks two files at once, one on another thread.
@@ -160,9 +157,9 @@ pub fn inspect_pair(a: &std::path::Path, b: &std::path::Path, limits: &Limits) -
 }
 
 impl Comparison {
-    /// Compares two files, decoding their images.
-    pub fn of(a: &Inspection, b: &Inspection) -> Comparison {
-        Comparison::with_images(a, b, decode_image(a).as_ref(), decode_image(b).as_ref())
+    /// Compares two files, decoding their images within the limits.
+    pub fn of(a: &Inspection, b: &Inspection, limits: &Limits) -> Comparison {
+        Comparison::with_images(a, b, decode_image(a, limits).as_ref(), decode_image(b, limits).as_ref())
     }
 
     /// Compares two files whose images the caller has already decoded.

@@ -30,7 +30,7 @@ fn fail(message: impl std::fmt::Display) -> u8 {
     exit::FAILED
 }
 
-pub fn view(args: ViewArgs) -> u8 {
+pub fn view(args: ViewArgs, limits: Option<Limits>) -> u8 {
     if args.compare && args.files.len() != 2 {
         eprintln!("raiiaf: --compare needs exactly two files, {} given", args.files.len());
         return exit::USAGE;
@@ -43,6 +43,7 @@ pub fn view(args: ViewArgs) -> u8 {
         size: args.size,
         skip_probe: false,
         compare: args.compare,
+        limits,
     };
     match crate::gui::run(options) {
         Ok(()) => exit::OK,
@@ -116,8 +117,8 @@ fn fmt_stat(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
-pub fn info(path: &Path, as_json: bool) -> u8 {
-    let inspection = format::inspect_path(path, &Limits::default());
+pub fn info(path: &Path, as_json: bool, limits: &Limits) -> u8 {
+    let inspection = format::inspect_path(path, limits);
     let verdict = inspection.verdict();
     if as_json {
         out!("{}", serde_json::to_string_pretty(&info_json(path, &inspection)).unwrap_or_default());
@@ -186,8 +187,8 @@ pub fn info(path: &Path, as_json: bool) -> u8 {
     verdict.exit_code()
 }
 
-pub fn extract(path: &Path, output: &Path, force: bool) -> u8 {
-    let inspection = format::inspect_path(path, &Limits::default());
+pub fn extract(path: &Path, output: &Path, force: bool, limits: &Limits) -> u8 {
+    let inspection = format::inspect_path(path, limits);
     if let Some(error) = &inspection.fatal {
         eprintln!("raiiaf: {error}");
         return exit::UNREADABLE;
@@ -260,8 +261,8 @@ fn probe_options(python: Option<PathBuf>) -> crate::probe::ProbeOptions {
     crate::probe::ProbeOptions { python, ..Default::default() }
 }
 
-pub fn pack(args: &PackArgs) -> u8 {
-    match build_pack_request(args) {
+pub fn pack(args: &PackArgs, limits: &Limits) -> u8 {
+    match build_pack_request(args, limits) {
         Ok(request) => match format::pack(&request) {
             Ok(packed) => {
                 if let Err(error) = format::write_atomic(&args.output, &packed.bytes, args.force) {
@@ -286,11 +287,11 @@ pub fn pack(args: &PackArgs) -> u8 {
     }
 }
 
-fn build_pack_request(args: &PackArgs) -> Result<PackRequest, String> {
+fn build_pack_request(args: &PackArgs, limits: &Limits) -> Result<PackRequest, String> {
     let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
-        for (key, tensor) in crate::npy::read_latent_spec(spec)? {
+        for (key, tensor) in crate::npy::read_latent_spec(spec, limits)? {
             for note in &tensor.notes {
                 eprintln!("raiiaf: note: {spec}: {note}");
             }

@@ -7,9 +7,9 @@ use crate::audit::compare::{self, Comparison};
 use crate::format::Limits;
 
 /// Exit 0 when the files are equivalent, 1 when they differ, 2 when either cannot be read.
-pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool) -> u8 {
-    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, &Limits::default());
-    let comparison = Comparison::of(&a_inspection, &b_inspection);
+pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool, limits: &Limits) -> u8 {
+    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, limits);
+    let comparison = Comparison::of(&a_inspection, &b_inspection, limits);
     if as_json {
         let mut object = comparison.to_json(all);
         if let Some(map) = object.as_object_mut() {

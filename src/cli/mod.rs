@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::format::LatentCodec;
+use crate::format::{LatentCodec, Limits};
 
 /// Exit statuses, documented in the README and `--help`.
 pub mod exit {
@@ -41,6 +41,50 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Files to open in the viewer (what the desktop runs on double-click).
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How much one file may make this program allocate. The defaults open every real file and refuse
+/// decompression bombs; raise them for an unusual file, lower them for untrusted folders. Amounts
+/// take a K, M or G suffix (powers of 1024).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Limits (every command)")]
+pub struct LimitArgs {
+    /// Most values in one latent tensor, in a file or an imported .npy/.npz/.latent [default: 256M].
+    #[arg(long, global = true, value_name = "N", value_parser = crate::format::reader::parse_amount)]
+    pub max_latent_elements: Option<u64>,
+    /// Most bytes the manifest, and the environment snapshot, may decompress to [default: 64M].
+    #[arg(long, global = true, value_name = "BYTES", value_parser = crate::format::reader::parse_amount)]
+    pub max_manifest_bytes: Option<u64>,
+    /// Most bytes of the stored image [default: 1G].
+    #[arg(long, global = true, value_name = "BYTES", value_parser = crate::format::reader::parse_amount)]
+    pub max_image_bytes: Option<u64>,
+    /// Most pixels (width x height) of the stored image when it is decoded [default: 128M].
+    #[arg(long, global = true, value_name = "N", value_parser = crate::format::reader::parse_amount)]
+    pub max_image_pixels: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The limits given, each over its default.
+    pub fn limits(&self) -> Limits {
+        let defaults = Limits::default();
+        Limits {
+            max_latent_elements: self.max_latent_elements.unwrap_or(defaults.max_latent_elements),
+            max_metadata_bytes: self.max_manifest_bytes.unwrap_or(defaults.max_metadata_bytes),
+            max_image_bytes: self.max_image_bytes.unwrap_or(defaults.max_image_bytes),
+            max_image_pixels: self.max_image_pixels.unwrap_or(defaults.max_image_pixels),
+            ..defaults
+        }
+    }
+
+    /// Whether any limit was given on the command line.
+    pub fn any(&self) -> bool {
+        self.max_latent_elements.is_some()
+            || self.max_manifest_bytes.is_some()
+            || self.max_image_bytes.is_some()
+            || self.max_image_pixels.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +213,42 @@ pub struct PackArgs {
     pub force: bool,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::reader::{format_amount, parse_amount};
+
+    #[test]
+    fn amounts_take_binary_suffixes_and_refuse_nonsense() {
+        for (text, expected) in [
+            ("1000", 1000),
+            ("64K", 64 << 10),
+            ("256M", 256 << 20),
+            ("2G", 2 << 30),
+            ("8MiB", 8 << 20),
+            ("3gb", 3 << 30),
+        ] {
+            assert_eq!(parse_amount(text), Ok(expected), "{text}");
+            assert_eq!(parse_amount(&format_amount(expected)), Ok(expected), "{text}");
+        }
+        for text in ["", "M", "-5", "1.5G", "0", "99999999999G", "12T"] {
+            assert!(parse_amount(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn limit_flags_are_accepted_on_every_command_and_replace_only_their_default() {
+        let cli = Cli::try_parse_from(["raiiaf", "verify", "--max-latent-elements", "1M", "x.raiiaf"]).unwrap();
+        let limits = cli.limits.limits();
+        assert_eq!(limits.max_latent_elements, 1 << 20);
+        assert_eq!(limits, Limits { max_latent_elements: 1 << 20, ..Limits::default() });
+        let cli = Cli::try_parse_from(["raiiaf", "--max-image-pixels", "4096", "info", "x.raiiaf"]).unwrap();
+        assert_eq!(cli.limits.limits().max_image_pixels, 4096);
+        assert!(cli.limits.any());
+        assert!(!Cli::try_parse_from(["raiiaf", "a.raiiaf"]).unwrap().limits.any());
+    }
+}
+
 fn parse_codec(text: &str) -> Result<LatentCodec, String> {
     text.parse()
 }
@@ -186,21 +266,20 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> u8 {
+    let limits = cli.limits.limits();
+    // The window keeps its own limits (Settings); flags given on this start replace them for it.
+    let window_limits = cli.limits.any().then_some(limits);
     match cli.command {
-        None => commands::view(ViewArgs {
-            files: cli.files,
-            tab: None,
-            step: None,
-            screenshot: None,
-            size: None,
-            compare: false,
-        }),
-        Some(Command::View(args)) => commands::view(args),
-        Some(Command::Info { file, json }) => commands::info(&file, json),
-        Some(Command::Verify(args)) => verify::verify(&args),
-        Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force),
-        Some(Command::Pack(args)) => commands::pack(&args),
-        Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all),
+        None => commands::view(
+            ViewArgs { files: cli.files, tab: None, step: None, screenshot: None, size: None, compare: false },
+            window_limits,
+        ),
+        Some(Command::View(args)) => commands::view(args, window_limits),
+        Some(Command::Info { file, json }) => commands::info(&file, json, &limits),
+        Some(Command::Verify(args)) => verify::verify(&args, &limits),
+        Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force, &limits),
+        Some(Command::Pack(args)) => commands::pack(&args, &limits),
+        Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all, &limits),
         Some(Command::Env { json, python }) => commands::env(json, python),
     }
 }

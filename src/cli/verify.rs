@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::exit;
 use crate::audit::folder::{self, ReportFormat, ReportWriter, Summary, VerifyOptions};
+use crate::format::Limits;
 
 pub const AFTER_HELP: &str = "\
 Each file gets one line on stdout, in path order: VERDICT<TAB>PATH<TAB>DETAIL, where VERDICT is \
@@ -47,7 +48,7 @@ fn parse_report_path(text: &str) -> Result<PathBuf, String> {
     ReportFormat::from_path(&path).map(|_| path).map_err(|error| error.to_string())
 }
 
-pub fn verify(args: &VerifyArgs) -> u8 {
+pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
     let started = Instant::now();
     // Created first, so an unwritable report folder fails before any file is read.
     let mut report = match args.report.as_deref().map(ReportWriter::create).transpose() {
@@ -58,7 +59,7 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         }
     };
     let targets = folder::discover(&args.paths, args.recursive);
-    let options = VerifyOptions { jobs: args.jobs.unwrap_or(0), ..VerifyOptions::default() };
+    let options = VerifyOptions { jobs: args.jobs.unwrap_or(0), limits: *limits };
     let cancel = AtomicBool::new(false);
     let mut stdout = std::io::stdout().lock();
     let mut stdout_open = true;

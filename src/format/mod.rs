@@ -6,6 +6,7 @@ pub mod error;
 pub mod header;
 pub mod latent;
 pub mod manifest;
+pub mod picture;
 pub mod reader;
 pub mod source;
 pub mod verify;

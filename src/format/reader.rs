@@ -22,6 +22,7 @@ use super::verify::{Report, Verdict, code};
 
 /// Caps that keep hostile files from exhausting memory or time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Decompressed size of the manifest and of the ENVC chunk.
     pub max_metadata_bytes: u64,
@@ -29,6 +30,8 @@ pub struct Limits {
     pub max_latent_elements: u64,
     /// Bytes of the stored image.
     pub max_image_bytes: u64,
+    /// Pixels (width x height) of the stored image when it is decoded for display or comparison.
+    pub max_image_pixels: u64,
     /// Records in the manifest's chunk list.
     pub max_chunks: u64,
     /// Dimensions of one latent tensor.
@@ -41,10 +44,35 @@ impl Default for Limits {
             max_metadata_bytes: 64 << 20,
             max_latent_elements: 1 << 28,
             max_image_bytes: 1 << 30,
+            // 11585 x 11585 at most: 512 MiB as RGBA, past any generator's output.
+            max_image_pixels: 1 << 27,
             max_chunks: 100_000,
             max_rank: 32,
         }
     }
+}
+
+/// `1000`, `64K`, `256M`, `2G` (K, M, G are powers of 1024; a trailing `i` or `B` is allowed).
+pub fn parse_amount(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let without_unit = trimmed.trim_end_matches(['B', 'b']).trim_end_matches('i');
+    let (digits, shift) = [("k", 10), ("K", 10), ("m", 20), ("M", 20), ("g", 30), ("G", 30)]
+        .into_iter()
+        .find_map(|(suffix, shift)| without_unit.strip_suffix(suffix).map(|digits| (digits, shift)))
+        .unwrap_or((without_unit, 0));
+    let number: u64 =
+        digits.trim().parse().map_err(|_| format!("{text:?} is not an amount like 1000, 64K, 256M or 2G"))?;
+    number.checked_mul(1u64 << shift).filter(|&n| n > 0).ok_or(format!("{text:?} is zero or too large"))
+}
+
+/// `n` the way [`parse_amount`] reads it: `256M` when it is a whole number of M, else digits.
+pub fn format_amount(n: u64) -> String {
+    for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{}{suffix}", n >> shift);
+        }
+    }
+    n.to_string()
 }
 
 /// The 12-byte header every chunk starts with (inside or outside compression).

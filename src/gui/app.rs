@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::format::Verdict;
+use crate::format::{Limits, Verdict};
 use crate::probe::ProbeOptions;
 
 use super::chunks_view::chunks_ui;
@@ -31,6 +31,8 @@ pub struct Settings {
     pub python: String,
     pub only_environment_differences: bool,
     pub only_failed_checks: bool,
+    /// What reading one file may allocate (Settings > Limits).
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -67,6 +69,8 @@ pub struct StartOptions {
     pub skip_probe: bool,
     /// Compare the two files instead of opening them as tabs.
     pub compare: bool,
+    /// Limits given on the command line: used instead of the saved ones until changed in Settings.
+    pub limits: Option<Limits>,
 }
 
 /// What the user asked for during a frame.
@@ -143,6 +147,9 @@ pub struct WorkbenchApp {
     pub status: Option<String>,
     show_about: bool,
     show_shortcuts: bool,
+    show_limits: bool,
+    /// The command line's limits, in force over `settings.limits` until the user edits those.
+    limits_override: Option<Limits>,
     persist: bool,
     screenshot: Option<ScreenshotRequest>,
     first_frame: FirstFrame,
@@ -185,6 +192,8 @@ impl WorkbenchApp {
             status: None,
             show_about: false,
             show_shortcuts: false,
+            show_limits: false,
+            limits_override: options.limits,
             persist,
             window_title: String::new(),
             packer: None,
@@ -253,13 +262,18 @@ impl WorkbenchApp {
             && self.pending.is_empty()
     }
 
+    /// The limits files are read under now.
+    pub fn limits(&self) -> Limits {
+        self.limits_override.unwrap_or(self.settings.limits)
+    }
+
     fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
         match command {
             UiCommand::Open(path) => {
                 self.settings.remember(&path);
                 let tab = self.start_tab.unwrap_or_default();
                 super::single_instance::log_opened(&path, self.documents.len() + 1);
-                self.documents.push(Document::open(ctx, path, tab));
+                self.documents.push(Document::open(ctx, path, tab, self.limits()));
                 self.selected = self.documents.len() - 1;
                 self.view = View::Documents;
             }
@@ -279,7 +293,7 @@ impl WorkbenchApp {
                     Some(Tab::Environment) => CompareSection::Environment,
                     _ => CompareSection::Manifest,
                 });
-                self.compare = Some(CompareView::open(ctx, a, b, section));
+                self.compare = Some(CompareView::open(ctx, a, b, section, self.limits()));
                 self.view = View::Compare;
             }
             UiCommand::CompareDialog => {
@@ -293,7 +307,7 @@ impl WorkbenchApp {
             }
             UiCommand::VerifyFolder(folders) => {
                 // Replacing a running verification cancels it (dropping its task).
-                self.folder = Some(FolderView::start(ctx, folders));
+                self.folder = Some(FolderView::start(ctx, folders, self.limits()));
                 self.view = View::Folder;
             }
             UiCommand::FolderDialog => {
@@ -350,12 +364,14 @@ impl WorkbenchApp {
             }
             UiCommand::Pack(paths) => {
                 let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
+                let limits = self.limits();
                 let packer = self.packer.get_or_insert_with(|| {
                     let mut wizard = Wizard::new(hardware.as_ref());
                     // The command line's --step applies to the first packer only.
                     wizard.step = self.start_step.take().unwrap_or_default();
                     wizard
                 });
+                packer.limits = limits;
                 if !paths.is_empty() {
                     packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
                 }
@@ -366,7 +382,7 @@ impl WorkbenchApp {
                     && let Some(loaded) = document.loaded()
                 {
                     let max_side = ctx.input(|i| i.max_texture_side);
-                    self.packer = Some(Wizard::repack(ctx, &document.path, loaded, max_side));
+                    self.packer = Some(Wizard::repack(ctx, &document.path, loaded, max_side, self.limits()));
                     self.view = View::Packer;
                 }
             }
@@ -617,6 +633,12 @@ impl WorkbenchApp {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            ui.menu_button("Settings", |ui| {
+                if ui.button("Limits…").clicked() {
+                    self.show_limits = true;
+                    ui.close();
+                }
+            });
             ui.menu_button("Help", |ui| {
                 if ui.button("Keyboard shortcuts").clicked() {
                     self.show_shortcuts = true;
@@ -631,6 +653,16 @@ impl WorkbenchApp {
     }
 
     fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        let mut show_limits = self.show_limits;
+        egui::Window::new("Limits").open(&mut show_limits).collapsible(false).resizable(false).show(ctx, |ui| {
+            let mut limits = self.limits();
+            if limits_ui(ui, &mut limits, self.limits_override.is_some()) {
+                // An edit makes these the saved limits; the command line's no longer apply.
+                self.settings.limits = limits;
+                self.limits_override = None;
+            }
+        });
+        self.show_limits = show_limits;
         egui::Window::new("About RAIIAF Workbench").open(&mut self.show_about).collapsible(false).show(ctx, |ui| {
             ui.label(format!("RAIIAF Workbench {}", env!("CARGO_PKG_VERSION")));
             ui.label("Viewer, verifier and packer for .raiiaf files.");
@@ -702,6 +734,50 @@ fn file_tabs_ui(
             ui.separator();
         }
     });
+}
+
+/// The Limits window's body; true when the user changed a value.
+fn limits_ui(ui: &mut egui::Ui, limits: &mut Limits, from_command_line: bool) -> bool {
+    ui.label(
+        "What one file may make this program allocate. The defaults open every real file and refuse \
+        decompression bombs. Changes apply to files opened from now on.",
+    );
+    if from_command_line {
+        ui.weak("Set on the command line for this session; an edit here replaces them and is saved.");
+    }
+    ui.add_space(6.0);
+    let before = *limits;
+    egui::Grid::new("limits").num_columns(3).spacing([12.0, 6.0]).show(ui, |ui| {
+        let rows: [(&str, &str, &mut u64); 4] = [
+            (
+                "Latent values",
+                "values in one latent tensor, in a file or an imported .npy/.npz/.latent",
+                &mut limits.max_latent_elements,
+            ),
+            (
+                "Manifest bytes",
+                "decompressed size of the manifest and of the environment snapshot",
+                &mut limits.max_metadata_bytes,
+            ),
+            ("Image bytes", "size of the stored image file", &mut limits.max_image_bytes),
+            (
+                "Image pixels",
+                "width x height of the stored image, when decoded for display",
+                &mut limits.max_image_pixels,
+            ),
+        ];
+        for (label, hint, value) in rows {
+            ui.label(label).on_hover_text(hint);
+            ui.add(egui::DragValue::new(value).range(1..=u64::MAX >> 1).speed(1 << 16));
+            ui.weak(crate::format::reader::format_amount(*value));
+            ui.end_row();
+        }
+    });
+    ui.add_space(6.0);
+    if ui.button("Reset to defaults").clicked() {
+        *limits = Limits::default();
+    }
+    *limits != before
 }
 
 fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<UiCommand>) {

@@ -71,13 +71,14 @@ pub fn compare_files(
     a: &std::path::Path,
     b: &std::path::Path,
     max_texture_side: usize,
+    limits: &Limits,
     progress: &Progress,
 ) -> ComparedFiles {
     progress.set_stage("reading and checking both files");
-    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, &Limits::default());
+    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, limits);
     progress.set_stage("decoding the images");
-    let a_pixels = compare::decode_image(&a_inspection);
-    let b_pixels = compare::decode_image(&b_inspection);
+    let a_pixels = compare::decode_image(&a_inspection, limits);
+    let b_pixels = compare::decode_image(&b_inspection, limits);
     progress.set_stage("comparing");
     let comparison = Comparison::with_images(&a_inspection, &b_inspection, a_pixels.as_ref(), b_pixels.as_ref());
     let difference_image = match (&a_pixels, &b_pixels) {
@@ -156,10 +157,11 @@ pub struct CompareView {
 }
 
 impl CompareView {
-    pub fn open(ctx: &egui::Context, a: PathBuf, b: PathBuf, section: CompareSection) -> CompareView {
+    pub fn open(ctx: &egui::Context, a: PathBuf, b: PathBuf, section: CompareSection, limits: Limits) -> CompareView {
         let max_side = ctx.input(|i| i.max_texture_side);
         let (worker_a, worker_b) = (a.clone(), b.clone());
-        let task = Background::spawn(ctx, move |progress| compare_files(&worker_a, &worker_b, max_side, progress));
+        let task =
+            Background::spawn(ctx, move |progress| compare_files(&worker_a, &worker_b, max_side, &limits, progress));
         CompareView {
             a,
             b,

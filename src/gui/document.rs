@@ -45,14 +45,14 @@ pub struct LoadedFile {
     pub manifest_pretty: String,
 }
 
-pub fn load(path: &Path, max_texture_side: usize, progress: &Progress) -> LoadedFile {
+pub fn load(path: &Path, max_texture_side: usize, limits: &Limits, progress: &Progress) -> LoadedFile {
     progress.set_stage("reading and checking");
-    let inspection = format::inspect_path(path, &Limits::default());
+    let inspection = format::inspect_path(path, limits);
     if progress.is_cancelled() {
         return LoadedFile { inspection, image: None, latent_stats: Vec::new(), manifest_pretty: String::new() };
     }
     progress.set_stage("decoding the image");
-    let image = inspection.image.as_ref().map(|image| PreparedImage::decode(&image.bytes, max_texture_side));
+    let image = inspection.image.as_ref().map(|image| PreparedImage::decode(&image.bytes, max_texture_side, limits));
     progress.set_stage("latent statistics");
     let latent_stats = inspection.latents.iter().map(|decoded| decoded.latent.stats()).collect();
     let manifest_pretty =
@@ -77,10 +77,10 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn open(ctx: &egui::Context, path: PathBuf, tab: Tab) -> Document {
+    pub fn open(ctx: &egui::Context, path: PathBuf, tab: Tab, limits: Limits) -> Document {
         let max_texture_side = ctx.input(|i| i.max_texture_side);
         let worker_path = path.clone();
-        let task = Background::spawn(ctx, move |progress| load(&worker_path, max_texture_side, progress));
+        let task = Background::spawn(ctx, move |progress| load(&worker_path, max_texture_side, &limits, progress));
         Document {
             path,
             state: DocumentState::Loading(task),

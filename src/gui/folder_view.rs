@@ -61,7 +61,7 @@ pub struct FolderView {
 
 impl FolderView {
     /// Starts verifying every container under `roots` (recursively) on all cores.
-    pub fn start(ctx: &egui::Context, roots: Vec<PathBuf>) -> FolderView {
+    pub fn start(ctx: &egui::Context, roots: Vec<PathBuf>, limits: crate::format::Limits) -> FolderView {
         let (sender, receiver) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let worker_cancel = cancel.clone();
@@ -72,14 +72,15 @@ impl FolderView {
             let _ = sender.send(FolderMessage::Found(targets.len()));
             worker_ctx.request_repaint();
             let mut last_repaint = Instant::now();
-            let summary = folder::verify_targets(&targets, &VerifyOptions::default(), &worker_cancel, |_, _, row| {
-                let _ = sender.send(FolderMessage::Row(row));
-                // Repainting for every one of thousands of rows would keep the UI thread busy.
-                if last_repaint.elapsed() > Duration::from_millis(50) {
-                    worker_ctx.request_repaint();
-                    last_repaint = Instant::now();
-                }
-            });
+            let summary =
+                folder::verify_targets(&targets, &VerifyOptions { jobs: 0, limits }, &worker_cancel, |_, _, row| {
+                    let _ = sender.send(FolderMessage::Row(row));
+                    // Repainting for every one of thousands of rows would keep the UI thread busy.
+                    if last_repaint.elapsed() > Duration::from_millis(50) {
+                        worker_ctx.request_repaint();
+                        last_repaint = Instant::now();
+                    }
+                });
             let _ = sender.send(FolderMessage::Done(summary));
             worker_ctx.request_repaint();
         });

@@ -8,6 +8,8 @@ use egui::{Color32, Pos2, Rect, Sense, Vec2};
 /// still reads the full-resolution pixels.
 const PREVIEW_MAX_SIDE: usize = 4096;
 
+use crate::format::Limits;
+
 /// A decoded image: full-resolution pixels and the texture-sized preview.
 pub struct PreparedImage {
     pub pixels: image::RgbaImage,
@@ -16,12 +18,10 @@ pub struct PreparedImage {
 }
 
 impl PreparedImage {
-    pub fn decode(bytes: &[u8], max_texture_side: usize) -> Result<PreparedImage, String> {
-        let format = image::guess_format(bytes).map_err(|e| format!("not a known image format: {e}"))?;
-        let pixels = image::load_from_memory_with_format(bytes, format)
-            .map_err(|e| format!("the image does not decode: {e}"))?
-            .to_rgba8();
-        let format = format.extensions_str().first().copied().unwrap_or("image");
+    pub fn decode(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> Result<PreparedImage, String> {
+        let pixels = crate::format::picture::decode_rgba(bytes, limits)?;
+        let format =
+            image::guess_format(bytes).ok().and_then(|f| f.extensions_str().first().copied()).unwrap_or("image");
         Ok(PreparedImage::from_pixels(pixels, format, max_texture_side))
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::format::writer::{self, LatentCodec, ModelInfo, PackLatent, PackRequest};
-use crate::format::{Environment, Latent, Stats, StoredCodec};
+use crate::format::{Environment, Latent, Limits, Stats, StoredCodec};
 use crate::params::ImportedParams;
 use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
 
@@ -393,6 +393,8 @@ pub enum WizardOutcome {
 
 pub struct Wizard {
     pub step: WizardStep,
+    /// What reading inputs may allocate (the window's Limits settings).
+    pub limits: Limits,
     pub image: Option<ImageInput>,
     pub latents: Vec<LatentInput>,
     pub metadata: MetadataForm,
@@ -426,6 +428,7 @@ impl Wizard {
         };
         Wizard {
             step: WizardStep::Image,
+            limits: Limits::default(),
             image: None,
             latents: Vec::new(),
             metadata,
@@ -446,16 +449,23 @@ impl Wizard {
     }
 
     /// A wizard prefilled from an open file, to fix its metadata or change codecs.
-    pub fn repack(ctx: &egui::Context, path: &Path, file: &LoadedFile, max_texture_side: usize) -> Wizard {
+    pub fn repack(
+        ctx: &egui::Context,
+        path: &Path,
+        file: &LoadedFile,
+        max_texture_side: usize,
+        limits: Limits,
+    ) -> Wizard {
         let inspection = &file.inspection;
         let info = inspection.manifest_body().and_then(|body| body.get("model_info")).map(model_info_of_value);
         let mut wizard = Wizard::new(None);
+        wizard.limits = limits;
         wizard.metadata = MetadataForm::from_model_info(&info.unwrap_or_default());
         if let Some(image) = &inspection.image {
             // Decoded on a worker, like any other input; the stored parameters are already the manifest.
             let (path, bytes) = (path.to_path_buf(), Arc::new(image.bytes.clone()));
             wizard.loading.push(Background::spawn(ctx, move |_| {
-                vec![LoadedInput::Image(Box::new(image_input(path, bytes, max_texture_side, false)))]
+                vec![LoadedInput::Image(Box::new(image_input(path, bytes, max_texture_side, &limits, false)))]
             }));
         }
         // Statistics come from the file's load; the previews are made on a worker.
@@ -493,8 +503,10 @@ impl Wizard {
     /// Reads files given to the packer (dropped, picked) on a worker; they are added when read.
     pub fn add_files(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>, max_texture_side: usize) {
         let has_image = self.image.is_some();
-        self.loading
-            .push(Background::spawn(ctx, move |progress| load_inputs(paths, has_image, max_texture_side, progress)));
+        let limits = self.limits;
+        self.loading.push(Background::spawn(ctx, move |progress| {
+            load_inputs(paths, has_image, max_texture_side, &limits, progress)
+        }));
     }
 
     pub fn is_busy(&self) -> bool {
@@ -914,13 +926,14 @@ impl Wizard {
             };
             let radio_clicked = ui.radio(from_file, label).clicked();
             if (radio_clicked && !from_file) | ui.button("Choose a file…").clicked() {
-                self.pick(ui.ctx(), || {
+                let limits = self.limits;
+                self.pick(ui.ctx(), move || {
                     let picked = rfd::FileDialog::new()
                         .set_title("Take the environment from")
                         .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
                         .pick_file();
                     Picked::EnvironmentFile(picked.map(|path| {
-                        let environment = environment_of_file(&path);
+                        let environment = environment_of_file(&path, &limits);
                         (path, environment)
                     }))
                 });
@@ -1123,8 +1136,8 @@ fn max_side(ctx: &egui::Context) -> usize {
     ctx.input(|i| i.max_texture_side)
 }
 
-fn environment_of_file(path: &Path) -> Result<Environment, String> {
-    let inspection = crate::format::inspect_path(path, &crate::format::Limits::default());
+fn environment_of_file(path: &Path, limits: &Limits) -> Result<Environment, String> {
+    let inspection = crate::format::inspect_path(path, limits);
     match (inspection.environment, inspection.fatal) {
         (Some(environment), _) => Ok(environment),
         (None, Some(fatal)) => Err(fatal.to_string()),
@@ -1157,8 +1170,14 @@ pub fn model_info_of_value(value: &Value) -> ModelInfo {
     }
 }
 
-fn image_input(path: PathBuf, bytes: Arc<Vec<u8>>, max_texture_side: usize, import: bool) -> ImageInput {
-    let preview = PreparedImage::decode(&bytes, max_texture_side);
+fn image_input(
+    path: PathBuf,
+    bytes: Arc<Vec<u8>>,
+    max_texture_side: usize,
+    limits: &Limits,
+    import: bool,
+) -> ImageInput {
+    let preview = PreparedImage::decode(&bytes, max_texture_side, limits);
     let info = writer::image_info(&bytes);
     let description = match (&info, &preview) {
         (Some((format, width, height)), _) => {
@@ -1216,7 +1235,13 @@ impl LatentInput {
 }
 
 /// Reads images and latent files for the packer (on a worker).
-fn load_inputs(paths: Vec<PathBuf>, has_image: bool, max_texture_side: usize, progress: &Progress) -> Vec<LoadedInput> {
+fn load_inputs(
+    paths: Vec<PathBuf>,
+    has_image: bool,
+    max_texture_side: usize,
+    limits: &Limits,
+    progress: &Progress,
+) -> Vec<LoadedInput> {
     let mut loaded = Vec::new();
     let mut image_taken = has_image;
     for path in paths {
@@ -1237,13 +1262,14 @@ fn load_inputs(paths: Vec<PathBuf>, has_image: bool, max_texture_side: usize, pr
                     path,
                     Arc::new(bytes),
                     max_texture_side,
+                    limits,
                     true,
                 )))),
                 Err(error) => loaded.push(LoadedInput::Problem(format!("{}: {error}", path.display()))),
             }
             continue;
         }
-        match crate::npy::read_latent_file(&path) {
+        match crate::npy::read_latent_file(&path, limits) {
             Ok(tensors) => {
                 for (key, tensor) in tensors {
                     match Latent::new(key, tensor.shape, tensor.values) {
