@@ -443,6 +443,8 @@ mod tests {
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "hello").unwrap();
         assert!(read_latent_file(&text, &Limits::default()).unwrap_err().contains("not a .npy, .npz or .latent"));
-        assert!(read_latent_file(&dir.path().join("missing.npy")).unwrap_err().contains("cannot read"));
+        assert!(
+            read_latent_file(&dir.path().join("missing.npy"), &Limits::default()).unwrap_err().contains("cannot read")
+        );
     }
 }

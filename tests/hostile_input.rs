@@ -10,14 +10,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod common;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeSet;
+
+use counting_alloc::{measured, measured_live};
 use std::io::Write;
 use std::sync::OnceLock;
 
-use raiiaf_workbench::format::environment::python_json_pretty;
+use raiiaf_workbench::format::environment::{python_json_pretty, sha256_hex};
+use raiiaf_workbench::format::manifest::STORED_HASH_KEY;
 use raiiaf_workbench::format::reader::InnerHeader;
 use raiiaf_workbench::format::{
     EnvComponent, Environment, FormatError, Header, Inspection, Latent, LatentCodec, LatentValues, Limits, Location,
@@ -25,91 +28,8 @@ use raiiaf_workbench::format::{
 };
 use serde_json::Value;
 
-// ---------------------------------------------------------------------------------------------
-// The counting allocator.
-
-struct PeakCounting;
-
-thread_local! {
-    /// Largest single allocation (or reallocation target) on this thread since the last reset.
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated and not yet freed on this thread, and the most of them since the last reset.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static LIVE_PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-/// Allocations above this are refused outright, so a regression aborts the test binary with
-/// "memory allocation of N bytes failed" instead of exhausting the machine.
-const REFUSE_ABOVE: usize = 8 << 30;
-
-fn note(size: usize) {
-    let _ = PEAK.try_with(|peak| {
-        if size > peak.get() {
-            peak.set(size);
-        }
-    });
-    live_change(size as isize);
-}
-
-fn live_change(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + delta);
-        let _ = LIVE_PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-// SAFETY: forwards every call to `System` unchanged; only records sizes in a const-initialised
-// thread-local `Cell` (no allocation, no destructor).
-unsafe impl GlobalAlloc for PeakCounting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        if layout.size() > REFUSE_ABOVE {
-            return std::ptr::null_mut();
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        if layout.size() > REFUSE_ABOVE {
-            return std::ptr::null_mut();
-        }
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        live_change(-(layout.size() as isize));
-        note(new_size);
-        if new_size > REFUSE_ABOVE {
-            return std::ptr::null_mut();
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        live_change(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: PeakCounting = PeakCounting;
-
 /// The most any hostile case may allocate in one piece.
 const HOSTILE_PEAK: usize = 64 << 20;
-
-/// Runs `f` and returns its result with the largest single allocation it made on this thread.
-fn measured<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    PEAK.with(|peak| peak.set(0));
-    let out = f();
-    (out, PEAK.with(Cell::get))
-}
-
-/// Runs `f` and returns its result with the most bytes live at once on this thread while it ran,
-/// counted from its start.
-fn measured_live<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let start = LIVE.with(Cell::get);
-    LIVE_PEAK.with(|peak| peak.set(start));
-    let out = f();
-    (out, (LIVE_PEAK.with(Cell::get) - start).max(0) as usize)
-}
 
 /// Inspects with the given limits and asserts the hostile-case allocation bound.
 fn inspect_hostile(bytes: &[u8], limits: &Limits) -> Inspection {
@@ -306,14 +226,17 @@ fn assemble(region: &[u8], manifest: &Value, header_chunk_count: u32) -> Vec<u8>
     out
 }
 
-/// Lays chunks out back to back after the header, fixing every record's offset and
-/// compressed_size and both chunk counts.
+/// Lays chunks out back to back after the header, fixing every record's offset, compressed_size
+/// and stored hash (as a crafted file would) and both chunk counts.
 fn relay(parts: &Parts) -> Vec<u8> {
     let mut manifest = parts.manifest.clone();
     let mut region = Vec::new();
     for (record, chunk) in records_mut(&mut manifest).iter_mut().zip(&parts.chunks) {
         record["offset"] = Value::from(33 + region.len() as u64);
         record["compressed_size"] = Value::from(chunk.len() as u64);
+        if record.get(STORED_HASH_KEY).is_some() {
+            record[STORED_HASH_KEY] = Value::from(sha256_hex(chunk));
+        }
         region.extend_from_slice(chunk);
     }
     let count = parts.chunks.len();

@@ -403,8 +403,17 @@ pub fn is_volatile(path: &str) -> bool {
     }
     let Some(rest) = path.strip_prefix("chunks.") else { return false };
     let field = rest.split_once('.').map_or("", |(_, field)| field);
-    // `len_header`/`len_data` are the byte lengths of a zfp chunk's parts.
-    matches!(field, "offset" | "compressed_size" | "uncompressed_size" | "len_header" | "len_data")
+    // `len_header`/`len_data` are the byte lengths of a zfp chunk's parts; the stored hash changes
+    // with the compression of the same content.
+    matches!(
+        field,
+        "offset"
+            | "compressed_size"
+            | "uncompressed_size"
+            | "len_header"
+            | "len_data"
+            | crate::format::manifest::STORED_HASH_KEY
+    )
 }
 
 /// Every leaf of a manifest body as (dotted path, value). Objects are descended into; arrays

@@ -52,6 +52,7 @@ thread_local! {
 /// Decodes the one zstd frame at the start of `input`, refusing to produce more than `cap` bytes.
 /// Bytes after the frame are not read; the caller decides whether they matter.
 pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameError> {
+    check_frame_descriptor(input)?;
     let declared = match zstd::zstd_safe::get_frame_content_size(input) {
         Ok(Some(size)) => size,
         Ok(None) => return Err(FrameError::NoContentSize),
@@ -89,6 +90,7 @@ pub fn zstd_stream_frame<T>(
     cap: u64,
     consume: impl FnOnce(u64, &mut dyn Read) -> Result<T, String>,
 ) -> Result<StreamedFrame<T>, String> {
+    check_frame_descriptor(input).map_err(|e| e.to_string())?;
     let declared = match zstd::zstd_safe::get_frame_content_size(input) {
         Ok(Some(size)) => size,
         Ok(None) => return Err(FrameError::NoContentSize.to_string()),
@@ -152,6 +154,60 @@ pub fn zstd_encode_frame_at(data: &[u8], level: i32) -> std::io::Result<Vec<u8>>
     compressor.set_parameter(CParameter::ChecksumFlag(true))?;
     compressor.set_parameter(CParameter::ContentSizeFlag(true))?;
     compressor.compress(data)
+}
+
+/// Largest block a zstd frame may hold (the format's `Block_Maximum_Size`).
+const ZSTD_MAX_BLOCK: usize = 128 << 10;
+
+/// One zstd frame that stores `data` verbatim in raw blocks, with the content size and zstd's
+/// content checksum. Any standard decoder reads it. Used for the manifest: compressed zstd data has
+/// bits whose change leaves the output unchanged (so a content checksum cannot see them), while in
+/// raw blocks every content bit is output, and the frame's remaining bits are sizes and flags that
+/// a change makes fail to decode. The manifest is a few kilobytes, so storing it costs little.
+pub fn zstd_encode_stored_frame(data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u64;
+    // Single segment (the window is the content), checksum flag, and the smallest content-size
+    // field that holds `len`: 1 byte below 256, 2 bytes for 256..=65791 (stored minus 256), else
+    // 4 or 8 bytes.
+    let (size_flag, size_field): (u8, Vec<u8>) = match len {
+        0..=255 => (0, vec![len as u8]),
+        256..=65_791 => (1, ((len - 256) as u16).to_le_bytes().to_vec()),
+        65_792..=0xffff_ffff => (2, (len as u32).to_le_bytes().to_vec()),
+        _ => (3, len.to_le_bytes().to_vec()),
+    };
+    let descriptor = (size_flag << 6) | (1 << 5) | (1 << 2);
+    let blocks = data.len().div_ceil(ZSTD_MAX_BLOCK).max(1);
+    let mut out = Vec::with_capacity(4 + 1 + size_field.len() + blocks * 3 + data.len() + 4);
+    out.extend_from_slice(&0xFD2F_B528u32.to_le_bytes());
+    out.push(descriptor);
+    out.extend_from_slice(&size_field);
+    let mut pieces = data.chunks(ZSTD_MAX_BLOCK).peekable();
+    if pieces.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0]); // one empty raw block, marked last
+    }
+    while let Some(piece) = pieces.next() {
+        let last = u32::from(pieces.peek().is_none());
+        // Block header: bit 0 last block, bits 1-2 type (0 = raw), bits 3-23 size.
+        let block_header = last | ((piece.len() as u32) << 3);
+        out.extend_from_slice(&block_header.to_le_bytes()[..3]);
+        out.extend_from_slice(piece);
+    }
+    let checksum = xxhash_rust::xxh64::xxh64(data, 0) as u32;
+    out.extend_from_slice(&checksum.to_le_bytes());
+    out
+}
+
+/// Bit 4 of a zstd frame's header descriptor is unused: zstd writers leave it 0 and decoders
+/// ignore it, so a flip there would go unseen. Refused here, with the other header fields zstd
+/// itself checks.
+fn check_frame_descriptor(input: &[u8]) -> Result<(), FrameError> {
+    const UNUSED_BIT: u8 = 1 << 4;
+    match input.get(4) {
+        Some(descriptor) if descriptor & UNUSED_BIT != 0 => {
+            Err(FrameError::Invalid("frame header sets its unused bit, which no zstd writer does".into()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// zfp compression modes this program writes.

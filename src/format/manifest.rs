@@ -65,6 +65,9 @@ pub fn validate(format: Format, manifest: &Value) -> Vec<SchemaProblem> {
 
 /// The typed fields of one record of the manifest's `chunks` list. Fields the file lacks or
 /// mistypes are `None`; the reader turns those into failed checks.
+/// The record key this program adds to compressed chunks' records (the reference ignores it).
+pub const STORED_HASH_KEY: &str = "stored_sha256";
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChunkRecord {
     /// Position in the `chunks` list.
@@ -76,6 +79,8 @@ pub struct ChunkRecord {
     pub compressed_size: Option<u64>,
     pub uncompressed_size: Option<u64>,
     pub hash: Option<String>,
+    /// sha256 of the chunk's bytes as stored (this program writes it for compressed chunks).
+    pub stored_sha256: Option<String>,
     /// The reference treats a missing `compressed` as true.
     pub compressed: bool,
     pub len_header: Option<u64>,
@@ -116,6 +121,7 @@ impl ChunkRecord {
             compressed_size: uint("compressed_size"),
             uncompressed_size: uint("uncompressed_size"),
             hash: text("hash"),
+            stored_sha256: text(STORED_HASH_KEY),
             compressed,
             len_header: uint("len_header"),
             len_data: uint("len_data"),

@@ -508,6 +508,47 @@ fn check_hash(report: &mut Report, location: Location, recorded: Option<&str>, a
     }
 }
 
+/// Compressed bytes can change without changing what they decode to (zfp's padding of partial
+/// blocks, zstd's unused code space), so the payload hash alone does not see every stored byte;
+/// the stored hash does.
+fn check_stored_hash(
+    source: &mut dyn Source,
+    (start, end): (u64, u64),
+    expected: &str,
+    location: Location,
+    report: &mut Report,
+) {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let hashed =
+        source.reader(start, end).and_then(|mut stored| std::io::copy(&mut stored, &mut HashWriter(&mut hasher)));
+    match hashed {
+        Ok(_) => {
+            let actual = format!("{:x}", hasher.finalize());
+            report.push(
+                code::CHUNK_STORED_HASH,
+                location,
+                expected.eq_ignore_ascii_case(&actual),
+                format!("sha256 of the stored bytes: expected {expected}, computed {actual}"),
+            );
+        }
+        Err(error) => report.fail(code::CHUNK_STORED_HASH, location, format!("reading the chunk: {error}")),
+    }
+}
+
+/// Feeds `io::copy` into a hasher.
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn read_chunk(source: &mut dyn Source, format: Format, record: &ChunkRecord, limits: &Limits, out: &mut Inspection) {
     let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
     if record.index != Some(record.position as u64) {
@@ -521,6 +562,9 @@ fn read_chunk(source: &mut dyn Source, format: Format, record: &ChunkRecord, lim
     let Some(span) = record.span().filter(|&(start, end)| start <= end && end <= source.len()) else {
         return;
     };
+    if let Some(expected) = &record.stored_sha256 {
+        check_stored_hash(source, span, expected, location.clone(), &mut out.report);
+    }
     if record.kind == "LATN" {
         match decode_latent(source, span, format, record, limits) {
             Ok(decoded) => {

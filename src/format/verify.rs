@@ -23,6 +23,7 @@ pub mod code {
     pub const CHUNK_SHAPE: &str = "chunk.shape";
     pub const CHUNK_DECODE: &str = "chunk.decode";
     pub const CHUNK_HASH: &str = "chunk.hash";
+    pub const CHUNK_STORED_HASH: &str = "chunk.stored_hash";
     pub const ENVC_DIGEST: &str = "envc.digest";
     pub const LAYOUT_COVERAGE: &str = "layout.coverage";
 }

@@ -367,6 +367,9 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         record.insert("compressed".into(), Value::from(chunk.compressed));
         record.insert("len_header".into(), chunk.len_header.map_or(Value::Null, Value::from));
         record.insert("len_data".into(), chunk.len_data.map_or(Value::Null, Value::from));
+        if chunk.compressed {
+            record.insert(manifest::STORED_HASH_KEY.into(), Value::from(sha256_hex(&chunk.bytes)));
+        }
         records.push(Value::Object(record));
         offset += chunk.bytes.len() as u64;
     }
@@ -403,10 +406,8 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
     let mut manifest = Value::Null;
     for _ in 0..8 {
         manifest = build_manifest(file_size);
-        meta_frame = codec::zstd_encode_frame_at(
-            &wrap(*b"META", *b"0000", python_json_pretty(&manifest).as_bytes())?,
-            codec::ZSTD_LEVEL_SMALL,
-        )?;
+        meta_frame =
+            codec::zstd_encode_stored_frame(&wrap(*b"META", *b"0000", python_json_pretty(&manifest).as_bytes())?);
         let total = table_offset + meta_frame.len() as u64;
         if total == file_size {
             break;

@@ -508,7 +508,7 @@ mod tests {
         let mapping = AxisMapping::default_for(&latent.shape);
         for source in [latent, latent16] {
             let npy = slice_npy(&source, &mapping, 1).unwrap();
-            let read = crate::npy::read_npy(&npy).unwrap();
+            let read = crate::npy::read_npy(&npy, &crate::format::Limits::default()).unwrap();
             assert_eq!(read.shape, vec![3, 4]);
             let expected: Vec<f32> = (12..24).map(|i| i as f32 - 12.0).collect();
             assert_eq!(read.values.to_f32_vec(), expected);

@@ -22,7 +22,7 @@ seconds=${2:-600}
 
 seed_dirs() {
     case "$1" in
-        container_raiiaf) echo tests/fixtures assets/examples tests/fuzz/regressions/container_raiiaf ;;
+        container_raiiaf) echo tests/fuzz/seeds/container_raiiaf tests/fixtures assets/examples tests/fuzz/regressions/container_raiiaf ;;
         container_gen5) echo tests/fixtures tests/fuzz/regressions/container_gen5 ;;
         *) echo "tests/fuzz/seeds/$1 tests/fuzz/regressions/$1" ;;
     esac
