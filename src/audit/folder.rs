@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::format::atomic::PartialFile;
 use crate::format::{self, EnvComponent, Inspection, Limits, Verdict};
 
 /// Extensions of container files, matched without regard to case.
@@ -430,11 +431,12 @@ enum Sink {
     Csv(Box<csv::Writer<File>>),
 }
 
-/// A report written row by row into a temporary file beside its destination, which replaces the
-/// destination only when [`ReportWriter::finish`] succeeds; dropped unfinished, it leaves nothing.
+/// A report written row by row into a partial file beside its destination (see
+/// [`crate::format::atomic`]), which replaces the destination only when [`ReportWriter::finish`]
+/// succeeds; dropped unfinished, it leaves nothing, and killed, the next write removes it.
 pub struct ReportWriter {
     destination: PathBuf,
-    temporary: tempfile::TempPath,
+    partial: PartialFile,
     sink: Sink,
     rows: usize,
 }
@@ -445,19 +447,9 @@ impl ReportWriter {
     pub fn create(destination: &Path) -> Result<ReportWriter, ReportError> {
         let format = ReportFormat::from_path(destination)?;
         let io_error = |source| ReportError::Io { path: destination.to_path_buf(), source };
-        let folder = match destination.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".raiiaf-report-").suffix(".partial");
-        // tempfile creates 0600 files; a report gets the usual 0666 less the umask.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let (file, temporary) = builder.tempfile_in(folder).map_err(io_error)?.into_parts();
+        let partial = PartialFile::create(destination).map_err(io_error)?;
+        // A second handle on the same open file (and lock) for the buffered writers to own.
+        let file = partial.file.try_clone().map_err(io_error)?;
         let sink = match format {
             ReportFormat::Json => {
                 let mut out = BufWriter::new(file);
@@ -470,7 +462,7 @@ impl ReportWriter {
                 Sink::Csv(out)
             }
         };
-        Ok(ReportWriter { destination: destination.to_path_buf(), temporary, sink, rows: 0 })
+        Ok(ReportWriter { destination: destination.to_path_buf(), partial, sink, rows: 0 })
     }
 
     pub fn destination(&self) -> &Path {
@@ -507,15 +499,8 @@ impl ReportWriter {
                 out.into_inner().map_err(|e| io_error(io::Error::new(e.error().kind(), e.error().to_string())))?
             }
         };
-        file.sync_all().map_err(io_error)?;
         drop(file);
-        self.temporary.persist(&destination).map_err(|e| io_error(e.error))?;
-        // Make the rename durable; not every platform can open a folder, so this is best effort.
-        let folder = destination.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if let Ok(folder) = File::open(folder) {
-            let _ = folder.sync_all();
-        }
-        Ok(())
+        self.partial.commit(true).map_err(io_error)
     }
 }
 

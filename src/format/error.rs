@@ -59,6 +59,9 @@ pub enum FormatError {
     #[error("{path} exists; pass --force to overwrite it")]
     DestinationExists { path: PathBuf },
 
+    #[error("could not write {path}: {source}{hint}; any file already there is unchanged", hint = write_hint(source))]
+    WriteFailed { path: PathBuf, source: std::io::Error },
+
     #[error("I/O error: {source}")]
     Io {
         #[from]
@@ -68,6 +71,15 @@ pub enum FormatError {
     /// Any of the above, tied to the file it happened in (the path goes last).
     #[error("{source} (file: {path})")]
     InFile { source: Box<FormatError>, path: PathBuf },
+}
+
+/// What a failed write most likely means, for the two failures users can act on.
+fn write_hint(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::StorageFull => " (the disk is full)",
+        std::io::ErrorKind::FileTooLarge => " (over the file-size limit of this process or file system)",
+        _ => "",
+    }
 }
 
 impl FormatError {
@@ -96,6 +108,7 @@ impl FormatError {
             FormatError::LimitExceeded { .. } => "limit_exceeded",
             FormatError::InvalidInput { .. } => "invalid_input",
             FormatError::DestinationExists { .. } => "destination_exists",
+            FormatError::WriteFailed { .. } => "write_failed",
             FormatError::Io { .. } => "io",
             FormatError::InFile { .. } => "in_file",
         }

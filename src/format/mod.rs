@@ -1,5 +1,6 @@
 //! The `.raiiaf` / `.gen5` container: reading, checking and writing. No GUI code lives here.
 
+pub mod atomic;
 pub mod codec;
 pub mod environment;
 pub mod error;

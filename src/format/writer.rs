@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::atomic::PartialFile;
 use super::codec::{self, ZfpMode};
 use super::environment::{Environment, python_json_pretty, sha256_hex};
 use super::error::{FormatError, Result};
@@ -439,39 +440,21 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
     Ok(Packed { bytes, manifest, latents: summaries })
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to disk,
-/// then renamed over the destination. An existing file is kept unless `overwrite` is set; on any
-/// failure nothing is left behind.
+/// Writes `bytes` to `path` atomically (see [`super::atomic`]): the destination is either left as
+/// it was or replaced by the complete new file, whatever happens. An existing file is kept unless
+/// `overwrite` is set.
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
     if !overwrite && path.exists() {
         return Err(FormatError::DestinationExists { path: path.to_path_buf() });
     }
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".raiiaf-").suffix(".partial");
-    // tempfile creates 0600 files; a finished file gets the usual 0666 less the umask.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut temporary = builder.tempfile_in(folder)?;
-    temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
-    let persisted = if overwrite { temporary.persist(path) } else { temporary.persist_noclobber(path) };
-    persisted.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+    let failed = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
             FormatError::DestinationExists { path: path.to_path_buf() }
         } else {
-            FormatError::from(e.error)
+            FormatError::WriteFailed { path: path.to_path_buf(), source }
         }
-    })?;
-    // Make the rename itself durable; not every platform can open a folder, so this is best effort.
-    if let Ok(dir) = std::fs::File::open(folder) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    };
+    let mut partial = PartialFile::create(path).map_err(failed)?;
+    partial.file.write_all(bytes).map_err(failed)?;
+    partial.commit(overwrite).map_err(failed)
 }
