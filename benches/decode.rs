@@ -1,6 +1,6 @@
 //! In-process decode (read + every check) of the files `scripts/bench.py` prepares in
 //! RAIIAF_BENCH_DIR; without it, of the committed reference fixtures.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! CPU cost of moving a slice slider: recomputing every heatmap of a 1x16x32x128x128 latent
 //! (slices, ranges, statistics, colours) for a new frame index. Texture upload is not included.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use raiiaf_workbench::format::{Latent, LatentValues};

@@ -4,6 +4,7 @@
 use half::f16;
 use npyz::WriterBuilder;
 
+use crate::format::latent::le_words;
 use crate::format::{Latent, LatentValues, Limits};
 
 /// A tensor read from a `.npy` file, ready to pack.
@@ -56,10 +57,14 @@ fn npy_data_offset(bytes: &[u8]) -> Result<usize, String> {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
     }
     let (header_start, header_len) = match bytes.get(6) {
-        Some(1) => (10, bytes.get(8..10).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))),
-        Some(2 | 3) => {
-            (12, bytes.get(8..12).and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()))
-        }
+        Some(1) => (10, bytes.get(8..).and_then(|b| b.first_chunk::<2>()).map(|b| usize::from(u16::from_le_bytes(*b)))),
+        Some(2 | 3) => (
+            12,
+            bytes
+                .get(8..)
+                .and_then(|b| b.first_chunk::<4>())
+                .and_then(|b| usize::try_from(u32::from_le_bytes(*b)).ok()),
+        ),
         other => return Err(format!("unsupported .npy version {other:?}")),
     };
     let header_len = header_len.ok_or("truncated .npy header")?;
@@ -179,19 +184,16 @@ pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, S
     let shape = checked_shape(&view.shape().iter().map(|&d| d as u64).collect::<Vec<_>>(), limits)?;
     let data = view.data();
     let mut notes = Vec::new();
-    let pairs = |size: usize| data.chunks_exact(size);
     let values = match view.dtype() {
-        St::F32 => LatentValues::F32(pairs(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        St::F16 => LatentValues::F16(pairs(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()),
+        St::F32 => LatentValues::F32(le_words(data).map(f32::from_le_bytes).collect()),
+        St::F16 => LatentValues::F16(le_words(data).map(f16::from_le_bytes).collect()),
         St::BF16 => {
             notes.push("bfloat16 tensor stored as float32 (exact)".into());
-            LatentValues::F32(pairs(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
+            LatentValues::F32(le_words(data).map(|w| half::bf16::from_le_bytes(w).to_f32()).collect())
         }
         St::F64 => {
             notes.push(FLOAT64_NOTE.into());
-            LatentValues::F32(
-                pairs(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32).collect(),
-            )
+            LatentValues::F32(le_words(data).map(|w| f64::from_le_bytes(w) as f32).collect())
         }
         other => return Err(format!("tensor {name:?} has dtype {other:?}, not a float type")),
     };

@@ -4,7 +4,7 @@
 //! complete new one, and no partial file outlives the next write.
 
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 mod common;
 

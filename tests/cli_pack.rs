@@ -1,6 +1,6 @@
 //! `raiiaf pack` with imported parameters and every latent file kind, read back by this program
 //! and by the reference package.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! `raiiaf verify` over whole folders: discovery (recursive or not, extensions, ignored files),
 //! stdout order, exit codes, and the JSON and CSV reports read back and compared with what the
 //! library says about each file.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 mod common;
 

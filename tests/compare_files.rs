@@ -1,5 +1,5 @@
 //! Comparing two files (`audit::compare`) and `raiiaf diff`, on pairs that differ in one thing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
 

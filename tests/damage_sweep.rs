@@ -8,7 +8,7 @@
 //!
 //! Run with `--nocapture` to see the figures quoted in the README.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 mod common;
 #[path = "common/counting_alloc.rs"]

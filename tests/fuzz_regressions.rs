@@ -2,7 +2,7 @@
 //! the same target function libFuzzer ran, so each fixed crash, hang or blow-up stays fixed. Also
 //! replays the seed files, so the targets' own assertions are checked on real inputs here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 #[allow(dead_code, reason = "shared with the fuzz crate, which calls every target")]
 #[path = "fuzz/src/lib.rs"]
@@ -11,7 +11,10 @@ mod targets;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const TARGETS: [(&str, fn(&[u8])); 8] = [
+/// A target: its name (the folder its inputs are in) and its function.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 8] = [
     ("container_raiiaf", targets::container_raiiaf),
     ("container_gen5", targets::container_gen5),
     ("manifest", targets::manifest),

@@ -1,6 +1,6 @@
 //! The real app state driven through egui_kittest: opening, tabs, colormap and range, slice
 //! sliders, the value under the pointer, damaged files, dropped files, and a few snapshots.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 mod common;
 

@@ -7,7 +7,7 @@
 //! file never asked for a buffer anywhere near what the file claims. (Memory that zstd's or zfp's C
 //! code takes with `malloc` is not seen; every buffer sized from file contents is a Rust `Vec`.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 mod common;
 #[path = "common/counting_alloc.rs"]

@@ -2,7 +2,7 @@
 //! exactly as stored, `auto` never loses to the codecs it chooses between, and a single flipped
 //! bit anywhere in a written file is never reported valid.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 use std::sync::OnceLock;
 

@@ -4,7 +4,7 @@
 //! and `RAIIAF_NO_SINGLE_INSTANCE=1` stay independent; the socket a killed window leaves behind
 //! is replaced by the next window. The windows say which tab they opened on stderr
 //! (`RAIIAF_LOG_OPENED=1`). Runs its own `Xvfb` when installed, else uses `DISPLAY`, else skips.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::DirBuilderExt;

@@ -4,6 +4,11 @@
 //! longest common subsequence of those tokens is kept as "same". Whitespace-only changes
 //! therefore show up, and "cat," vs "cat" differs only in the comma.
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "the token diff indexes its dynamic-programming table and token slices by positions bounded by their lengths in the same loop"
+)]
+
 /// What a segment of the comparison is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

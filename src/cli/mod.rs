@@ -213,6 +213,41 @@ pub struct PackArgs {
     pub force: bool,
 }
 
+fn parse_codec(text: &str) -> Result<LatentCodec, String> {
+    text.parse()
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+pub fn run(cli: Cli) -> u8 {
+    let limits = cli.limits.limits();
+    // The window keeps its own limits (Settings); flags given on this start replace them for it.
+    let window_limits = cli.limits.any().then_some(limits);
+    match cli.command {
+        None => commands::view(
+            ViewArgs { files: cli.files, tab: None, step: None, screenshot: None, size: None, compare: false },
+            window_limits,
+        ),
+        Some(Command::View(args)) => commands::view(args, window_limits),
+        Some(Command::Info { file, json }) => commands::info(&file, json, &limits),
+        Some(Command::Verify(args)) => verify::verify(&args, &limits),
+        Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force, &limits),
+        Some(Command::Pack(args)) => commands::pack(&args, &limits),
+        Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all, &limits),
+        Some(Command::Env { json, python }) => commands::env(json, python),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,40 +281,5 @@ mod tests {
         assert_eq!(cli.limits.limits().max_image_pixels, 4096);
         assert!(cli.limits.any());
         assert!(!Cli::try_parse_from(["raiiaf", "a.raiiaf"]).unwrap().limits.any());
-    }
-}
-
-fn parse_codec(text: &str) -> Result<LatentCodec, String> {
-    text.parse()
-}
-
-/// Parses the command line and runs it.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { exit::USAGE } else { exit::OK });
-        }
-    };
-    ExitCode::from(run(cli))
-}
-
-pub fn run(cli: Cli) -> u8 {
-    let limits = cli.limits.limits();
-    // The window keeps its own limits (Settings); flags given on this start replace them for it.
-    let window_limits = cli.limits.any().then_some(limits);
-    match cli.command {
-        None => commands::view(
-            ViewArgs { files: cli.files, tab: None, step: None, screenshot: None, size: None, compare: false },
-            window_limits,
-        ),
-        Some(Command::View(args)) => commands::view(args, window_limits),
-        Some(Command::Info { file, json }) => commands::info(&file, json, &limits),
-        Some(Command::Verify(args)) => verify::verify(&args, &limits),
-        Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force, &limits),
-        Some(Command::Pack(args)) => commands::pack(&args, &limits),
-        Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all, &limits),
-        Some(Command::Env { json, python }) => commands::env(json, python),
     }
 }

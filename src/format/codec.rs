@@ -793,7 +793,9 @@ fn zfp_decode_windowed(
 fn copy_into_words(words: &mut [u64], bytes: &[u8]) {
     for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
         let mut le = [0u8; 8];
-        le[..chunk.len()].copy_from_slice(chunk);
+        for (byte, value) in le.iter_mut().zip(chunk) {
+            *byte = *value;
+        }
         *word = u64::from_ne_bytes(le);
     }
 }

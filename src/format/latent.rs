@@ -100,13 +100,11 @@ impl LatentValues {
         let mut remaining = count;
         while remaining > 0 {
             let batch = remaining.min(BATCH);
-            let bytes = &mut buffer[..batch * dtype.size() as usize];
+            let bytes = buffer.get_mut(..batch * dtype.size() as usize).unwrap_or_default();
             reader.read_exact(bytes)?;
             match &mut values {
-                LatentValues::F32(v) => {
-                    v.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                }
-                LatentValues::F16(v) => v.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]))),
+                LatentValues::F32(v) => v.extend(le_words(bytes).map(f32::from_le_bytes)),
+                LatentValues::F16(v) => v.extend(le_words(bytes).map(f16::from_le_bytes)),
             }
             remaining -= batch;
         }
@@ -255,6 +253,12 @@ impl Latent {
 /// Product of the dimensions, `None` on overflow.
 pub fn element_count(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+/// `bytes` as consecutive `N`-byte words (a trailing partial word is dropped), for
+/// `from_le_bytes` without indexing.
+pub fn le_words<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+    bytes.chunks_exact(N).filter_map(|word| word.first_chunk::<N>().copied())
 }
 
 #[cfg(test)]

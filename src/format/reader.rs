@@ -68,7 +68,7 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
 /// `n` the way [`parse_amount`] reads it: `256M` when it is a whole number of M, else digits.
 pub fn format_amount(n: u64) -> String {
     for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", n >> shift);
         }
     }

@@ -178,8 +178,10 @@ pub fn latents_ui(
         }
     }
     ui.columns(2, |columns| {
-        channel_stats_ui(&mut columns[0], grid, &mut state.selected_channel);
-        histogram_ui(&mut columns[1], grid, state.selected_channel);
+        if let [stats_column, histogram_column] = columns {
+            channel_stats_ui(stats_column, grid, &mut state.selected_channel);
+            histogram_ui(histogram_column, grid, state.selected_channel);
+        }
     });
     if state.enlarged {
         let mut open = true;

@@ -49,7 +49,8 @@ impl WizardStep {
     }
     fn offset(self, by: isize) -> WizardStep {
         let index = WizardStep::ALL.iter().position(|s| *s == self).unwrap_or(0) as isize + by;
-        WizardStep::ALL[index.clamp(0, WizardStep::ALL.len() as isize - 1) as usize]
+        let last = WizardStep::ALL.len().saturating_sub(1);
+        WizardStep::ALL.get(usize::try_from(index).unwrap_or(0).min(last)).copied().unwrap_or(self)
     }
 }
 

@@ -3,6 +3,11 @@
 //! A mapping names the height axis, the width axis and optionally a channel axis (one heatmap
 //! per index along it); every other axis is fixed at a chosen index (a slider in the UI).
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "axis positions come from shapes validated by `is_valid_for`; table-tested"
+)]
+
 /// The roles an axis can play in a heatmap grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AxisRole {

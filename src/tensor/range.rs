@@ -113,7 +113,9 @@ pub fn histogram(values: &[f32], low: f32, high: f32, bins: usize) -> Vec<u64> {
     }
     for &value in values.iter().filter(|v| v.is_finite() && **v >= low && **v <= high) {
         let bin = if width > 0.0 { ((f64::from(value) - f64::from(low)) / width * bins as f64) as usize } else { 0 };
-        counts[bin.min(bins - 1)] += 1;
+        if let Some(count) = counts.get_mut(bin.min(bins - 1)) {
+            *count += 1;
+        }
     }
     counts
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

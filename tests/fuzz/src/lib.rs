@@ -50,11 +50,11 @@ fn check_container(bytes: &[u8]) {
     for decoded in &inspection.latents {
         draw_heatmaps(&decoded.latent);
     }
-    if let Some(image) = &inspection.image {
-        if let Ok(pixels) = picture::decode_rgba(&image.bytes, &limits) {
-            let pixel_count = u64::from(pixels.width()) * u64::from(pixels.height());
-            assert!(pixel_count <= limits.max_image_pixels);
-        }
+    if let Some(image) = &inspection.image
+        && let Ok(pixels) = picture::decode_rgba(&image.bytes, &limits)
+    {
+        let pixel_count = u64::from(pixels.width()) * u64::from(pixels.height());
+        assert!(pixel_count <= limits.max_image_pixels);
     }
     let _ = serde_json::to_string(&inspection.report);
 }
