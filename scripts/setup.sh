@@ -7,6 +7,7 @@
 #     xdg-utils (xdg-mime), libglib2.0-bin (gio) and libfile-mimeinfo-perl (mimetype, which
 #     xdg-mime's generic path uses to read the shared MIME database)
 #   Debian package test (packaging/linux/test-deb.sh): cargo-deb, installed with cargo
+#   fuzz targets (tests/fuzz/run.sh): cargo-fuzz, installed with cargo (libFuzzer builds with g++)
 #   Windows installer check (packaging/windows/check-msi.sh): wixl and msitools (msiinfo)
 # Idempotent: what is already present is skipped, so a second run costs a few dpkg queries.
 set -euo pipefail
@@ -36,4 +37,11 @@ cargo_deb_version=3.8.0
 if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $cargo_deb_version"; then
   echo "setup: installing cargo-deb $cargo_deb_version (a few minutes)" >&2
   cargo install --quiet --locked cargo-deb --version "$cargo_deb_version"
+fi
+
+# cargo-fuzz for the fuzz targets (tests/fuzz/run.sh), from crates.io, pinned like cargo-deb.
+cargo_fuzz_version=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $cargo_fuzz_version"; then
+  echo "setup: installing cargo-fuzz $cargo_fuzz_version (about a minute)" >&2
+  cargo install --quiet --locked cargo-fuzz --version "$cargo_fuzz_version"
 fi

@@ -17,6 +17,9 @@ export RAIIAF_REFERENCE_PYTHON="$PWD/$venv/bin/python"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
+# The fuzz targets build, and each runs briefly on its seeds and saved crashers (the long runs
+# quoted in the README are `tests/fuzz/run.sh all 600`).
+bash tests/fuzz/run.sh all "${RAIIAF_FUZZ_SECONDS:-15}"
 # The real window under a virtual X server, once per tab.
 bash scripts/screenshots.sh
 # Desktop integration: install into temporary HOMEs and check MIME typing and default handler,

@@ -194,11 +194,21 @@ struct Tally {
     failures: Vec<String>,
     max_live_peak: usize,
     slowest: Duration,
+    /// Per part of the file (region of [`Subject::region_of`], chunk numbers dropped): copies, and
+    /// copies still valid.
+    by_region: std::collections::BTreeMap<String, (usize, usize)>,
 }
 
 impl Tally {
     fn record(&mut self, subject: &Subject, what: String, damaged: &[u8], cap: usize) {
         self.copies += 1;
+        let region: String = region_in(&what)
+            .split(' ')
+            .filter(|word| !word.chars().all(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let counts = self.by_region.entry(region).or_default();
+        counts.0 += 1;
         match read_damaged(damaged) {
             Err(panic) => self.failures.push(format!("{}: {what}: panicked: {panic}", subject.name)),
             Ok(outcome) => {
@@ -212,6 +222,7 @@ impl Tally {
                         .push(format!("{}: {what}: {} bytes live, cap {cap}", subject.name, outcome.live_peak));
                 }
                 if outcome.verdict == Verdict::Valid {
+                    counts.1 += 1;
                     self.accepted.push((subject.name.clone(), what));
                 } else {
                     self.refused += 1;
@@ -274,14 +285,9 @@ fn flips(subjects: &[Subject], per_file: usize, seed: u64) -> Tally {
     tally
 }
 
-/// Copies still valid, counted by the part of the file they were damaged in.
-fn accepted_by_region(tally: &Tally) -> std::collections::BTreeMap<String, usize> {
-    let mut regions = std::collections::BTreeMap::new();
-    for (_, what) in &tally.accepted {
-        let region = what.split_once('(').and_then(|(_, rest)| rest.split_once(" +")).map_or("?", |(region, _)| region);
-        *regions.entry(region.to_string()).or_insert(0) += 1;
-    }
-    regions
+/// The part of the file a damage description names: `META`, `LATN chunk 0 zfp stream`.
+fn region_in(what: &str) -> &str {
+    what.split_once('(').and_then(|(_, rest)| rest.split_once(" +")).map_or("?", |(region, _)| region)
 }
 
 fn report(label: &str, tally: &Tally) {
@@ -293,8 +299,10 @@ fn report(label: &str, tally: &Tally) {
         tally.max_live_peak,
         tally.slowest
     );
-    for (region, count) in accepted_by_region(tally) {
-        println!("  still valid after damage in {region}: {count}");
+    for (region, (copies, accepted)) in &tally.by_region {
+        if *accepted > 0 {
+            println!("  damage in {region}: {accepted} of {copies} copies still valid");
+        }
     }
 }
 
