@@ -490,3 +490,37 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     assert_eq!(harness.state().view, View::Documents);
     assert!(harness.state().documents[0].path.ends_with("run-3.raiiaf"));
 }
+
+#[test]
+fn limits_from_the_command_line_apply_until_reset_in_the_settings_window() {
+    // The fixture's latent holds 1x4x8x8 = 256 values; a limit of 100 refuses it.
+    let small = Limits { max_latent_elements: 100, ..Limits::default() };
+    let file = fixture("f32_raw.raiiaf");
+    let start_file = file.clone();
+    let mut harness = Harness::builder().with_size([1200.0, 900.0]).build_eframe(move |cc| {
+        let options =
+            StartOptions { files: vec![start_file], limits: Some(small), skip_probe: true, ..Default::default() };
+        WorkbenchApp::new(&cc.egui_ctx, options, None)
+    });
+    settle(&mut harness);
+    harness.get_by_label("INVALID");
+    assert_eq!(harness.state().limits(), small);
+
+    harness.get_by_label("Settings").click();
+    harness.run_steps(2);
+    harness.get_by_label("Limits…").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Set on the command line");
+    harness.get_by_label("Latent values");
+    harness.get_by_label("Reset to defaults").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().limits(), Limits::default());
+    assert_eq!(harness.state().settings.limits, Limits::default());
+    assert!(harness.query_by_label_contains("Set on the command line").is_none());
+
+    // Files opened from now on get the new limits.
+    harness.state_mut().open(file);
+    settle(&mut harness);
+    assert_eq!(harness.state().documents.len(), 2);
+    harness.get_by_label("VALID");
+}

@@ -34,7 +34,9 @@ const AFTER_HELP: &str = "Exit status: 0 success (all files valid), 1 a file is 
     version,
     about = "View, verify, extract and pack .raiiaf files (AI images with their latents, manifest and environment).",
     after_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true
+    // A subcommand's name wins over a file of that name; a file not named like one opens the
+    // viewer. (No `args_conflicts_with_subcommands`: the limit flags may come before a subcommand.)
+    subcommand_precedence_over_arg = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -278,8 +280,17 @@ mod tests {
         assert_eq!(limits.max_latent_elements, 1 << 20);
         assert_eq!(limits, Limits { max_latent_elements: 1 << 20, ..Limits::default() });
         let cli = Cli::try_parse_from(["raiiaf", "--max-image-pixels", "4096", "info", "x.raiiaf"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Info { .. })), "{:?}", cli.command);
         assert_eq!(cli.limits.limits().max_image_pixels, 4096);
+        let cli =
+            Cli::try_parse_from(["raiiaf", "--max-latent-elements", "100", "view", "a.raiiaf", "--tab", "chunks"])
+                .unwrap();
+        assert!(matches!(cli.command, Some(Command::View(_))), "{:?}", cli.command);
+        assert_eq!(cli.limits.limits().max_latent_elements, 100);
         assert!(cli.limits.any());
-        assert!(!Cli::try_parse_from(["raiiaf", "a.raiiaf"]).unwrap().limits.any());
+        let plain = Cli::try_parse_from(["raiiaf", "a.raiiaf", "b.raiiaf"]).unwrap();
+        assert!(plain.command.is_none() && plain.files.len() == 2 && !plain.limits.any());
+        let viewer = Cli::try_parse_from(["raiiaf", "--max-image-pixels", "1K", "a.raiiaf"]).unwrap();
+        assert!(viewer.command.is_none() && viewer.files.len() == 1 && viewer.limits.any());
     }
 }

@@ -683,7 +683,13 @@ fn latent_shape(record: &ChunkRecord, limits: &Limits) -> std::result::Result<(V
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= limits.max_latent_elements)
-        .ok_or_else(|| format!("shape {shape:?} holds more than the limit of {} values", limits.max_latent_elements))?;
+        .ok_or_else(|| {
+            format!(
+                "shape {shape:?} holds more than the limit of {} values (raise it with --max-latent-elements or in \
+                 Settings > Limits)",
+                limits.max_latent_elements
+            )
+        })?;
     let dims = shape
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| "dimension too large".to_string()))

@@ -767,9 +767,16 @@ fn limits_ui(ui: &mut egui::Ui, limits: &mut Limits, from_command_line: bool) ->
             ),
         ];
         for (label, hint, value) in rows {
-            ui.label(label).on_hover_text(hint);
-            ui.add(egui::DragValue::new(value).range(1..=u64::MAX >> 1).speed(1 << 16));
-            ui.weak(crate::format::reader::format_amount(*value));
+            ui.label(label);
+            // Shown and typed the way the command-line flags take them: 256M, 64K, 1000.
+            ui.add(
+                egui::DragValue::new(value)
+                    .range(1..=u64::MAX >> 1)
+                    .speed(1 << 16)
+                    .custom_formatter(|n, _| crate::format::reader::format_amount(n as u64))
+                    .custom_parser(|text| crate::format::reader::parse_amount(text).ok().map(|n| n as f64)),
+            );
+            ui.weak(hint);
             ui.end_row();
         }
     });
