@@ -118,8 +118,8 @@ fn a_pack_killed_at_any_moment_leaves_the_old_file_or_the_complete_new_one() {
         std::fs::write(&output, &old).unwrap();
         let mut child = pack_command(&inputs, &inputs.large_latent, &output).spawn().unwrap();
         if attempt < SPREAD_KILLS {
-            // From just after the start to just past the end of a typical run.
-            std::thread::sleep(full_run.mul_f64(f64::from(attempt) / f64::from(SPREAD_KILLS) * 1.2));
+            // From the start to well past the end of a typical run (a loaded machine runs slower).
+            std::thread::sleep(full_run.mul_f64(f64::from(attempt) / f64::from(SPREAD_KILLS) * 2.0));
         } else {
             let waiting = Instant::now();
             while partial_files(output_dir.path()).is_empty() && waiting.elapsed() < full_run * 4 {
