@@ -38,32 +38,29 @@ struct Subject {
     bytes: Vec<u8>,
 }
 
-impl Subject {
-    /// Which part of the undamaged file a byte belongs to, for messages: `LATN chunk 0 +12`.
-    fn region_of(&self, offset: usize) -> String {
-        let inspection = inspect(&self.bytes, &Limits::default());
-        let header = inspection.header.as_ref().expect("undamaged header");
-        let offset = offset as u64;
-        let table = u64::from(header.chunk_table_offset);
-        if offset < header.format.header_size() as u64 {
-            return format!("header +{offset}");
-        }
-        if offset >= table {
-            return format!("META +{}", offset - table);
-        }
-        for record in &inspection.records {
-            if let Some((start, end)) = record.span()
-                && (start..end).contains(&offset)
-            {
-                let part = match (record.len_header, record.compressed) {
-                    (Some(frame), true) if offset - start >= frame => format!("zfp stream +{}", offset - start - frame),
-                    _ => format!("+{}", offset - start),
-                };
-                return format!("{} chunk {} {part}", record.kind, record.position);
-            }
-        }
-        format!("between chunks, offset {offset}")
+/// Which part of the undamaged file (as inspected) a byte belongs to, for messages: `LATN chunk 0 +12`.
+fn region_of(inspection: &Inspection, offset: usize) -> String {
+    let header = inspection.header.as_ref().expect("undamaged header");
+    let offset = offset as u64;
+    let table = u64::from(header.chunk_table_offset);
+    if offset < header.format.header_size() as u64 {
+        return format!("header +{offset}");
     }
+    if offset >= table {
+        return format!("META +{}", offset - table);
+    }
+    for record in &inspection.records {
+        if let Some((start, end)) = record.span()
+            && (start..end).contains(&offset)
+        {
+            let part = match (record.len_header, record.compressed) {
+                (Some(frame), true) if offset - start >= frame => format!("zfp stream +{}", offset - start - frame),
+                _ => format!("+{}", offset - start),
+            };
+            return format!("{} chunk {} {part}", record.kind, record.position);
+        }
+    }
+    format!("between chunks, offset {offset}")
 }
 
 fn reference_subjects() -> Vec<Subject> {
@@ -194,7 +191,7 @@ struct Tally {
     failures: Vec<String>,
     max_live_peak: usize,
     slowest: Duration,
-    /// Per part of the file (region of [`Subject::region_of`], chunk numbers dropped): copies, and
+    /// Per part of the file (region of [`region_of`], chunk numbers dropped): copies, and
     /// copies still valid.
     by_region: std::collections::BTreeMap<String, (usize, usize)>,
 }
@@ -232,11 +229,12 @@ impl Tally {
     }
 }
 
-fn baseline(subject: &Subject) -> usize {
+/// The undamaged file as read, and the most memory reading it held at once.
+fn baseline(subject: &Subject) -> (Inspection, usize) {
     let (inspection, live): (Inspection, usize) =
         counting_alloc::measured_live(|| inspect(&subject.bytes, &Limits::default()));
     assert_eq!(inspection.verdict(), Verdict::Valid, "{} must be valid undamaged", subject.name);
-    live
+    (inspection, live)
 }
 
 /// splitmix64: a seeded, reproducible stream of bit positions.
@@ -255,7 +253,7 @@ impl SplitMix {
 fn truncations(subjects: &[Subject]) -> Tally {
     let mut tally = Tally::default();
     for subject in subjects {
-        let cap = memory_cap(baseline(subject));
+        let cap = memory_cap(baseline(subject).1);
         for len in 0..subject.bytes.len().min(EVERY_TRUNCATION_UP_TO) {
             tally.record(subject, format!("cut to {len} bytes"), &subject.bytes[..len], cap);
         }
@@ -267,7 +265,8 @@ fn flips(subjects: &[Subject], per_file: usize, seed: u64) -> Tally {
     let mut tally = Tally::default();
     let mut positions = SplitMix(seed);
     for subject in subjects {
-        let cap = memory_cap(baseline(subject));
+        let (undamaged, live) = baseline(subject);
+        let cap = memory_cap(live);
         let bits = subject.bytes.len() * 8;
         let chosen: Vec<usize> = if per_file >= bits {
             (0..bits).collect()
@@ -277,7 +276,7 @@ fn flips(subjects: &[Subject], per_file: usize, seed: u64) -> Tally {
         let mut damaged = subject.bytes.clone();
         for bit in chosen {
             damaged[bit / 8] ^= 1 << (bit % 8);
-            let what = format!("bit {} of byte {} ({}) flipped", bit % 8, bit / 8, subject.region_of(bit / 8));
+            let what = format!("bit {} of byte {} ({}) flipped", bit % 8, bit / 8, region_of(&undamaged, bit / 8));
             tally.record(subject, what, &damaged, cap);
             damaged[bit / 8] ^= 1 << (bit % 8);
         }

@@ -714,7 +714,7 @@ fn short_list(items: &[&str]) -> String {
     if items.len() <= SHOWN {
         items.join(", ")
     } else {
-        format!("{} and {} more", items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", "), items.len() - SHOWN)
+        format!("{} and {} more", items.get(..SHOWN).unwrap_or(items).join(", "), items.len() - SHOWN)
     }
 }
 
