@@ -1,5 +1,5 @@
 //! Files written by the reference package (committed under tests/fixtures, made by
-//! `scripts/reference.py make`) must decode bit-identically to the reference's own decoder and
+//! `tests/scripts/reference.py make`) must decode bit-identically to the reference's own decoder and
 //! pass every check.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 

@@ -1,5 +1,5 @@
 //! Cross-checks against the real reference package (raiiaf 1.1.0 / gen5 0.1.0) in a Python venv.
-//! `scripts/test.sh` sets RAIIAF_REFERENCE_PYTHON; without it these tests skip, except under CI
+//! `tests/scripts/test.sh` sets RAIIAF_REFERENCE_PYTHON; without it these tests skip, except under CI
 //! where skipping would hide a broken setup.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 

@@ -9,7 +9,7 @@
 # --profile dev --fast`. cargo-deb reads the same metadata and assets, strips the binary and
 # computes the dependencies from it exactly as for a release; only the binary is unoptimised.
 # cargo-deb 3.8 warns that the dev profile "will be a hard error in the future", so
-# scripts/setup.sh pins 3.8.0. --release runs plain `cargo deb` (a release build: minutes here).
+# packaging/setup.sh pins 3.8.0. --release runs plain `cargo deb` (a release build: minutes here).
 #
 # Checks: every expected path is in the package (`dpkg-deb -c`) and the control fields; then,
 # as root (or through sudo; otherwise the install half is skipped and says so): `dpkg -i`, the
@@ -59,7 +59,7 @@ summary() {
 
 for tool in cargo-deb dpkg-deb dpkg; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "FAIL: $tool not found (bash scripts/setup.sh installs cargo-deb)"
+    echo "FAIL: $tool not found (bash packaging/setup.sh installs cargo-deb)"
     exit 1
   fi
 done
@@ -203,7 +203,7 @@ if $have_typing; then
     fi
   done
 else
-  skip "file typing: xdg-mime or gio missing (scripts/setup.sh installs xdg-utils and libglib2.0-bin)"
+  skip "file typing: xdg-mime or gio missing (packaging/setup.sh installs xdg-utils and libglib2.0-bin)"
 fi
 check "the MIME database knows application/x-raiiaf" test -f /usr/share/mime/application/x-raiiaf.xml
 for name in raiiaf gen5; do

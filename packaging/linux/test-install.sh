@@ -18,7 +18,7 @@
 # 3. --system with PREFIX in the temporary directory: files, typing, defaults, clean uninstall.
 # Prints PASS/FAIL per check and exits non-zero if any check failed.
 # Needs desktop-file-utils, shared-mime-info, xdg-utils, libglib2.0-bin and libfile-mimeinfo-perl
-# (bash scripts/setup.sh installs them).
+# (bash packaging/setup.sh installs them).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +59,7 @@ for t in desktop-file-validate update-mime-database update-desktop-database xdg-
   command -v "$t" >/dev/null 2>&1 || missing_tools+=("$t")
 done
 if [ ${#missing_tools[@]} -gt 0 ]; then
-  echo "FAIL: missing tools: ${missing_tools[*]} (bash scripts/setup.sh installs them: desktop-file-utils," \
+  echo "FAIL: missing tools: ${missing_tools[*]} (bash packaging/setup.sh installs them: desktop-file-utils," \
     "shared-mime-info, xdg-utils, libglib2.0-bin, libfile-mimeinfo-perl)"
   exit 1
 fi

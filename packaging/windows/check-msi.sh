@@ -9,14 +9,14 @@
 # wixl implements a subset of WiX 3 (it ignores MajorUpgrade's Schedule, and writes registry keys
 # with a trailing backslash where WiX does not). It catches XML, variable and reference errors,
 # and checks that what the installer would write is what we meant. Needs wixl and msitools
-# (bash scripts/setup.sh installs them). Prints PASS/FAIL per check; non-zero if any failed.
+# (bash packaging/setup.sh installs them). Prints PASS/FAIL per check; non-zero if any failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here/../.."
 for tool in wixl msiinfo; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "FAIL: $tool not found (apt-get install wixl msitools; bash scripts/setup.sh installs them)"
+    echo "FAIL: $tool not found (apt-get install wixl msitools; bash packaging/setup.sh installs them)"
     exit 1
   fi
 done

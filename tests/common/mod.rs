@@ -77,7 +77,7 @@ pub fn reference_python() -> Option<PathBuf> {
             panic!("CI must run the reference cross-check: set RAIIAF_REFERENCE_PYTHON")
         }
         None => {
-            eprintln!("skipped: RAIIAF_REFERENCE_PYTHON is not set (scripts/test.sh sets it)");
+            eprintln!("skipped: RAIIAF_REFERENCE_PYTHON is not set (tests/scripts/test.sh sets it)");
             None
         }
     }
@@ -103,7 +103,7 @@ pub fn raiiaf(args: &[&str]) -> Run {
 pub fn run_reference(python: &Path, args: &[&str]) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(python)
-        .arg(root.join("scripts/reference.py"))
+        .arg(root.join("tests/scripts/reference.py"))
         .args(args)
         .env("PYTHONPATH", root.join("tests/python"))
         .output()

@@ -3,7 +3,7 @@
 AUTOMATIC1111-style generation parameters, and the two latents as .npy. The sample itself is then
 packed by this program:
 
-    python3 scripts/make_example.py /tmp/example
+    python3 tests/scripts/make_example.py /tmp/example
     raiiaf pack -o assets/examples/aurora.raiiaf --image /tmp/example/aurora.png \
         --latent initial_noise=/tmp/example/initial_noise.npy --latent final_latent=/tmp/example/final_latent.npy \
         --model sd-xl-base --model-version 1.0 --prompt "..." --settings @/tmp/example/settings.json

@@ -1,4 +1,4 @@
-//! In-process decode (read + every check) of the files `scripts/bench.py` prepares in
+//! In-process decode (read + every check) of the files `tests/scripts/bench.py` prepares in
 //! RAIIAF_BENCH_DIR; without it, of the committed reference fixtures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests fail loudly by design
 

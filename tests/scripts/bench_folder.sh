@@ -2,7 +2,7 @@
 # Whole-folder verification benchmark: `raiiaf verify DIR --recursive --report OUT.json` on a
 # corpus of many ~100 KB files, against the reference Python package's decoder on the same files.
 #
-#     bash scripts/bench_folder.sh        (after scripts/test.sh has made .venv)
+#     bash tests/scripts/bench_folder.sh        (after tests/scripts/test.sh has made .venv)
 #
 # What it does:
 #   1. builds target/release/raiiaf (cargo build --release);
@@ -25,7 +25,7 @@
 # temporary folder removed at the end unless KEEP=1. Targets: 10,000 files in under 20 s and a
 # peak RSS under 200 MB on a 2-core machine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 root=$PWD
 
 FILES=${BENCH_FILES:-10000}
@@ -33,7 +33,7 @@ RUNS=${BENCH_RUNS:-3}
 DISTINCT=${BENCH_DISTINCT:-20}
 REF_FILES=${REF_FILES:-$FILES}
 python=$root/.venv/bin/python
-[ -x "$python" ] || { echo "bench_folder.sh: $python is missing; run scripts/test.sh first" >&2; exit 1; }
+[ -x "$python" ] || { echo "bench_folder.sh: $python is missing; run tests/scripts/test.sh first" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_folder.sh: /usr/bin/time (GNU time) is needed" >&2; exit 1; }
 
 cargo build --release --quiet

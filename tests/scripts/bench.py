@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed and size comparison with the reference package, on the same files in the same run.
 
-    .venv/bin/python scripts/bench.py        (after scripts/test.sh has made .venv)
+    .venv/bin/python tests/scripts/bench.py        (after tests/scripts/test.sh has made .venv)
 
 Inputs: a 1024x1024 PNG and a 1x4x128x128 float32 Gaussian-noise latent. The reference writes
 them with both of its codecs (zfp and raw, float32); this program packs the same inputs with
@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 os.environ["PYTHONPATH"] = os.path.join(ROOT, "tests", "python")
 warnings.simplefilter("ignore")

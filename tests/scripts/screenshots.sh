@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs the real binary in a virtual X server with --screenshot: once per tab, once comparing two
 # files, once verifying a folder (FOLDER, default tests/fixtures); checks that every PNG was
-# written at the window's size. Used by scripts/test.sh, and to refresh the README's pictures:
-#   bash scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
+# written at the window's size. Used by tests/scripts/test.sh, and to refresh the README's pictures:
+#   bash tests/scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 file="${1:-assets/examples/aurora.raiiaf}"
 out="${2:-target/screenshots}"

@@ -2,9 +2,9 @@
 # The whole test suite, from a fresh clone: system packages, the reference Python package in a
 # virtual environment, then every Rust test (including the cross-checks against the reference).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
-bash scripts/setup.sh
+bash packaging/setup.sh
 
 venv=.venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import raiiaf, gen5, zfpy" 2>/dev/null; then
@@ -21,7 +21,7 @@ cargo test --all-targets
 # quoted in the README are `tests/fuzz/run.sh all 600`).
 bash tests/fuzz/run.sh all "${RAIIAF_FUZZ_SECONDS:-15}"
 # The real window under a virtual X server, once per tab.
-bash scripts/screenshots.sh
+bash tests/scripts/screenshots.sh
 # Desktop integration: install into temporary HOMEs and check MIME typing and default handler,
 # build the .deb and install and remove it, and check the prepared macOS and Windows files.
 bash packaging/linux/test-install.sh target/debug/raiiaf
