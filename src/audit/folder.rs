@@ -505,19 +505,26 @@ impl ReportWriter {
 }
 
 /// A row as CSV fields: problems joined with `;`, the environment as `id=value` joined with
-/// ` | `, absent values empty.
+/// ` | `, absent values empty. Text taken from files goes through [`spreadsheet_text`].
 pub fn csv_record(row: &FileRow) -> [String; 8] {
     let environment: Vec<String> = row.environment.iter().map(|(id, value)| format!("{id}={value}")).collect();
     [
-        row.path.to_string_lossy().into_owned(),
+        spreadsheet_text(row.path.to_string_lossy().into_owned()),
         row.valid.to_string(),
         row.verdict.name().to_string(),
         row.problems.join(";"),
-        row.error.clone().unwrap_or_default(),
-        row.model_name.clone().unwrap_or_default(),
+        spreadsheet_text(row.error.clone().unwrap_or_default()),
+        spreadsheet_text(row.model_name.clone().unwrap_or_default()),
         row.seed.map(|seed| seed.to_string()).unwrap_or_default(),
-        environment.join(" | "),
+        spreadsheet_text(environment.join(" | ")),
     ]
+}
+
+/// A CSV field that spreadsheets show as text. A file's model name such as `=HYPERLINK(…)` would
+/// otherwise run as a formula when a curator opens the report (CSV injection); a leading `'` is
+/// what spreadsheets read as "text follows" and hide. The JSON report keeps the exact text.
+pub fn spreadsheet_text(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r', '|']) { format!("'{text}") } else { text }
 }
 
 #[cfg(test)]
@@ -773,6 +780,34 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("report.csv")]);
+    }
+
+    #[test]
+    fn csv_fields_that_a_spreadsheet_would_run_as_formulas_are_marked_as_text() {
+        let table = [
+            ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("|calc", "'|calc"),
+            ("sd-1.5 = good", "sd-1.5 = good"),
+            ("", ""),
+            ("'already", "'already"),
+        ];
+        for (text, expected) in table {
+            assert_eq!(spreadsheet_text(text.to_string()), expected, "{text:?}");
+        }
+        let mut row = sample_row("=cmd.raiiaf", Verdict::Unreadable);
+        row.model_name = Some("=1+1".into());
+        row.error = Some("@bad".into());
+        row.environment = vec![("=x".into(), "y".into())];
+        let fields = csv_record(&row);
+        assert_eq!([&fields[0], &fields[4], &fields[5], &fields[7]], ["'=cmd.raiiaf", "'@bad", "'=1+1", "'=x=y"]);
+        // The JSON report, read by programs, keeps the text as it is.
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["model_name"], "=1+1");
     }
 
     #[test]
