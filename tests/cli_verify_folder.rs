@@ -328,3 +328,68 @@ fn report_problems_are_found_before_any_file_is_checked() {
     let run = raiiaf(&["verify", text(dir.path()), "--jobs", "0"]);
     assert_eq!(run.code, 64);
 }
+
+/// Ctrl-C (or SIGTERM) during a long run stops it early, but the report of the files checked so
+/// far is still written: a curator does not lose an hour of checking to a missed report.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_still_writes_the_report_of_the_files_checked() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+
+    const COPIES: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    // One file of a 4 MiB latent, linked many times: each copy is read and hashed in full.
+    let values = (0..1 << 20).map(|i| (i as f32 * 0.37).sin()).collect();
+    let latent =
+        raiiaf_workbench::format::Latent::new("noise", vec![1, 4, 512, 512], LatentValues::F32(values)).unwrap();
+    let request = PackRequest {
+        latents: vec![PackLatent { latent, codec: LatentCodec::Raw, float16: false }],
+        model_info: ModelInfo { model_name: "m".into(), ..ModelInfo::default() },
+        ..PackRequest::default()
+    };
+    let original = folder.join("0000.raiiaf");
+    write(&original, &pack(&request).unwrap().bytes);
+    for copy in 1..COPIES {
+        std::fs::hard_link(&original, folder.join(format!("{copy:04}.raiiaf"))).unwrap();
+    }
+
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let report = dir.path().join(format!("report-{name}.json"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_raiiaf"))
+            .args(["verify", text(&folder), "--jobs", "1", "--report", text(&report)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(first.starts_with("valid\t"), "{name}: {first:?}");
+        // SAFETY: sending a signal to our own child, which is still running (not yet waited for).
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let status = child.wait().unwrap();
+
+        assert_eq!(status.code(), Some(130), "{name}: {stderr}");
+        let printed = 1 + rest.lines().count();
+        assert!(printed < COPIES, "{name}: all {COPIES} files were checked; the signal came too late to test");
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let summary = &saved["summary"];
+        assert_eq!(summary["cancelled"], true, "{name}: {summary}");
+        assert_eq!(summary["found"], COPIES, "{name}");
+        assert_eq!(summary["checked"], printed, "{name}");
+        assert_eq!(saved["files"].as_array().unwrap().len(), printed, "{name}");
+        assert!(stderr.contains(&format!("stopped after {printed} of {COPIES} files")), "{name}: {stderr}");
+        assert!(stderr.contains("report written to"), "{name}: {stderr}");
+    }
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["folder", "report-SIGINT.json", "report-SIGTERM.json"], "no partial report is left");
+}

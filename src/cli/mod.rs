@@ -23,10 +23,13 @@ pub mod exit {
     pub const FAILED: u8 = 3;
     /// The command line itself is wrong.
     pub const USAGE: u8 = 64;
+    /// `verify` stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it); the report
+    /// holds the files checked until then.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 const AFTER_HELP: &str = "Exit status: 0 success (all files valid), 1 a file is invalid, 2 a file is unreadable, \
-3 the operation failed, 64 usage error.";
+3 the operation failed, 64 usage error, 130 verify interrupted (Ctrl-C).";
 
 #[derive(Debug, Parser)]
 #[command(

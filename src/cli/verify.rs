@@ -21,10 +21,12 @@ whatever its name.
 
 --report writes every row (path, valid, verdict, problems, error, model_name, seed, environment) \
 as JSON ({\"files\": [...], \"summary\": {...}}) or CSV, by the name's extension; it replaces the \
-file only once the run is complete.
+file only once the run ends. Ctrl-C (or SIGTERM) stops checking new files and still writes the \
+report of those checked, with \"cancelled\": true in the JSON summary; a second Ctrl-C ends at once.
 
 Exit status (the worst wins): 0 every file valid, 1 a file is invalid, 2 a file or folder is \
-unreadable, or no file was found at all, 3 the report could not be written, 64 usage error.";
+unreadable, or no file was found at all, 3 the report could not be written, 64 usage error, \
+130 stopped by Ctrl-C or SIGTERM.";
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -41,6 +43,35 @@ pub struct VerifyArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub jobs: Option<usize>,
 }
+
+/// Set by Ctrl-C or SIGTERM while `verify` runs; it is the run's cancel flag, so the files checked
+/// so far still reach the report (a folder of 100,000 files is not redone for a missed report).
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn request_stop(_signal: libc::c_int) {
+    STOP_REQUESTED.store(true, Ordering::Relaxed);
+}
+
+/// Routes Ctrl-C and SIGTERM to [`STOP_REQUESTED`] once; the next one has the default effect, so a
+/// second Ctrl-C ends a run that is slow to stop.
+#[cfg(unix)]
+fn stop_on_interrupt() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; the sigaction
+        // struct is fully initialised (zeroed, then an empty mask) before use.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_on_interrupt() {}
 
 /// Refuses a report name of unknown format on the command line, before anything is checked.
 fn parse_report_path(text: &str) -> Result<PathBuf, String> {
@@ -60,11 +91,13 @@ pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
     };
     let targets = folder::discover(&args.paths, args.recursive);
     let options = VerifyOptions { jobs: args.jobs.unwrap_or(0), limits: *limits };
-    let cancel = AtomicBool::new(false);
+    let cancel = &STOP_REQUESTED;
+    cancel.store(false, Ordering::Relaxed);
+    stop_on_interrupt();
     let mut stdout = std::io::stdout().lock();
     let mut stdout_open = true;
     let mut report_error = None;
-    let summary = folder::verify_targets(&targets, &options, &cancel, |_, _, row| {
+    let summary = folder::verify_targets(&targets, &options, cancel, |_, _, row| {
         if stdout_open && writeln!(stdout, "{}\t{}\t{}", row.verdict.name(), row.path.display(), row.detail()).is_err()
         {
             // stdout was closed (`| head`): stop printing; without a report nobody sees the rest.
@@ -106,7 +139,14 @@ pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
             if let Some(destination) = destination {
                 eprintln!("raiiaf: report written to {}", destination.display());
             }
-            if targets.is_empty() { exit::UNREADABLE } else { summary.worst().exit_code() }
+            if targets.is_empty() {
+                exit::UNREADABLE
+            } else if summary.cancelled && stdout_open {
+                // Not stopped by a closed stdout, so by a signal.
+                exit::INTERRUPTED
+            } else {
+                summary.worst().exit_code()
+            }
         }
     }
 }
