@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 mod common;
+#[path = "common/zfp_oracle.rs"]
+mod zfp_oracle;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -524,23 +526,9 @@ fn a_latent_shape_of_2_pow_48_values_fails_decode_without_allocating() {
 /// A zfp stream that is nothing but a full header declaring a 1-D float field of `n` values in
 /// zfp's expert mode with `bits` bits per block of 4 values, then a few zero bytes.
 fn zfp_header_only_stream(n: usize, bits: u32) -> Vec<u8> {
-    use zfp_sys as zfp;
-    let mut words = vec![0u64; 8];
-    // SAFETY: zfp writes at most the 148-bit header into the 64-byte buffer; every handle is
-    // closed before `words` is read.
-    unsafe {
-        let field = zfp::zfp_field_1d(std::ptr::null_mut(), zfp::zfp_type_zfp_type_float, n);
-        let bits_stream = zfp::stream_open(words.as_mut_ptr().cast(), words.len() * 8);
-        let stream = zfp::zfp_stream_open(bits_stream);
-        assert_eq!(zfp::zfp_stream_set_params(stream, bits, bits, 32, zfp::ZFP_MIN_EXP), 1);
-        assert!(zfp::zfp_write_header(stream, field, zfp::ZFP_HEADER_FULL) > 0);
-        zfp::zfp_stream_flush(stream);
-        zfp::zfp_stream_close(stream);
-        zfp::stream_close(bits_stream);
-        zfp::zfp_field_free(field);
-    }
-    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    bytes.truncate(32);
+    let mode = zfp_oracle::Mode::Expert(bits, bits, 32, zfp_oracle::MIN_EXP);
+    let mut bytes = zfp_oracle::header_then::<f32>(&[n], mode, &[0; 2]);
+    bytes.resize(32, 0);
     bytes
 }
 

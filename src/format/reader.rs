@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::codec::{self, ZfpValues};
+use super::codec;
+use super::zfp::{self, ZfpValues};
 use std::borrow::Cow;
 
 use super::source::{FileSource, SliceSource, Source};
@@ -746,7 +747,7 @@ fn decode_latent(
     let stream_len = usize::try_from(len_data).map_err(|_| "len_data too large")?;
     let mut stream = source.reader(start + len_header, start + stream_end).map_err(read_error)?;
     let array =
-        codec::zfp_decode_from(stream_len, elements as u64, &mut *stream).map_err(|e| format!("zfp stream: {e}"))?;
+        zfp::zfp_decode_from(stream_len, elements as u64, &mut *stream).map_err(|e| format!("zfp stream: {e}"))?;
     if array.values.len() != elements {
         return Err(format!("zfp stream holds shape {:?}, the record says {shape:?}", array.shape));
     }

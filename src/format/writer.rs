@@ -6,13 +6,14 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::atomic::PartialFile;
-use super::codec::{self, ZfpMode};
+use super::codec;
 use super::environment::{Environment, python_json_pretty, sha256_hex};
 use super::error::{FormatError, Result};
 use super::header::{Format, Header, RAIIAF_HEADER_SIZE};
 use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
 use super::manifest;
 use super::reader::{INNER_HEADER_SIZE, InnerHeader};
+use super::zfp::{self, ZfpMode};
 
 /// How to store one latent.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -197,14 +198,16 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     // zfp gets the float32 values (float16 upcast exactly); the flags say what to cast back to.
     let zfp_chunk = |mode: ZfpMode| -> Result<EncodedChunk> {
         let header_frame = codec::zstd_encode_frame(&inner.to_bytes())?;
-        let stream = codec::zfp_encode_f32(&stored.to_f32_vec(), &latent.shape, mode).map_err(invalid)?;
+        let stream =
+            zfp::zfp_encode_f32(&stored.to_f32_vec(), &latent.shape, mode).map_err(|e| invalid(e.to_string()))?;
         let mut chunk_extra = extra.clone();
         let hash = match mode {
             ZfpMode::Reversible => sha256_hex(&raw_payload),
             ZfpMode::Accuracy(tolerance) => {
                 // Lossy: the hash covers the values a reader will get back, so the file verifies.
-                let decoded = codec::zfp_decode(&stream, latent.values.len() as u64).map_err(invalid)?;
-                if let codec::ZfpValues::F32(decoded_values) = &decoded.values {
+                let decoded =
+                    zfp::zfp_decode(&stream, latent.values.len() as u64).map_err(|e| invalid(e.to_string()))?;
+                if let zfp::ZfpValues::F32(decoded_values) = &decoded.values {
                     // zfp's accuracy mode can miss its tolerance when one block mixes very
                     // different magnitudes; refuse rather than store values off by more.
                     let worst = stored
@@ -220,8 +223,8 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
                     }
                 }
                 let values = match (decoded.values, dtype) {
-                    (codec::ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
-                    (codec::ZfpValues::F32(v), Dtype::F16) => LatentValues::F32(v).to_f16(),
+                    (zfp::ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
+                    (zfp::ZfpValues::F32(v), Dtype::F16) => LatentValues::F32(v).to_f16(),
                     _ => return Err(invalid("zfp returned an unexpected scalar type".into())),
                 };
                 chunk_extra.insert("zfp_tolerance".into(), Value::from(tolerance));
@@ -243,7 +246,7 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
             len_data: Some(len_data),
         })
     };
-    let zfp_fits = codec::zfp_supports_shape(&latent.shape);
+    let zfp_fits = zfp::zfp_supports_shape(&latent.shape);
     let chunk = match item.codec {
         LatentCodec::Raw => raw_chunk()?,
         LatentCodec::Zfp | LatentCodec::ZfpLossy(_) if !zfp_fits => {
