@@ -10,10 +10,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code: a panic is a failure
 
 mod common;
-#[path = "common/zfp_oracle.rs"]
-mod zfp_oracle;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "common/zfp_oracle.rs"]
+mod zfp_oracle;
 
 use std::collections::BTreeSet;
 

@@ -114,7 +114,7 @@ impl LatentValues {
     pub fn to_f32_vec(&self) -> Vec<f32> {
         match self {
             LatentValues::F32(v) => v.clone(),
-            LatentValues::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            LatentValues::F16(v) => v.iter().map(|&x| f16_to_f32_exact(x)).collect(),
         }
     }
     /// Value `i` as f32.
@@ -146,9 +146,34 @@ impl LatentValues {
     }
     pub fn to_f16(&self) -> LatentValues {
         match self {
-            LatentValues::F32(v) => LatentValues::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
+            LatentValues::F32(v) => LatentValues::F16(v.iter().map(|&x| f32_to_f16_exact(x)).collect()),
             LatentValues::F16(v) => LatentValues::F16(v.clone()),
         }
+    }
+}
+
+/// float16 to float32 as numpy converts it: exact, NaNs keeping their payload and their quiet
+/// bit. (`half` may use the CPU's conversion, which sets the quiet bit of a signalling NaN, so a
+/// float16 latent stored as float32 zfp would not read back bit-exactly.)
+pub fn f16_to_f32_exact(value: f16) -> f32 {
+    if value.is_nan() {
+        let bits = u32::from(value.to_bits());
+        f32::from_bits(((bits & 0x8000) << 16) | 0x7f80_0000 | ((bits & 0x03ff) << 13))
+    } else {
+        value.to_f32()
+    }
+}
+
+/// float32 to float16 as numpy's `astype` rounds it, NaNs keeping the top of their payload and
+/// their quiet bit (a payload that would become zero becomes 1, so the value stays a NaN).
+pub fn f32_to_f16_exact(value: f32) -> f16 {
+    if value.is_nan() {
+        let bits = value.to_bits();
+        let sign = ((bits >> 16) & 0x8000) as u16;
+        let payload = ((bits >> 13) & 0x03ff) as u16;
+        f16::from_bits(sign | 0x7c00 | payload.max(1))
+    } else {
+        f16::from_f32(value)
     }
 }
 
@@ -264,6 +289,24 @@ pub fn le_words<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> +
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float16_nans_keep_their_payload_and_quiet_bit_both_ways_as_in_numpy() {
+        // (float16 bits, float32 bits): numpy's npy_halfbits_to_floatbits and back.
+        for (half, single) in [
+            (0x7caa_u16, 0x7f95_4000_u32), // signalling NaN
+            (0x7eaa, 0x7fd5_4000),         // quiet NaN
+            (0xfc01, 0xff80_2000),         // negative, lowest payload
+            (0x7c00, 0x7f80_0000),         // infinity
+            (0x3c00, 0x3f80_0000),         // 1.0
+            (0x0001, 0x3380_0000),         // smallest subnormal
+        ] {
+            assert_eq!(f16_to_f32_exact(f16::from_bits(half)).to_bits(), single, "{half:#06x}");
+            assert_eq!(f32_to_f16_exact(f32::from_bits(single)).to_bits(), half, "{single:#010x}");
+        }
+        // A float32 NaN whose payload lies below float16's keeps being a NaN.
+        assert_eq!(f32_to_f16_exact(f32::from_bits(0x7f80_0001)).to_bits(), 0x7c01);
+    }
 
     #[test]
     fn streamed_hash_equals_hash_of_the_byte_copy() {

@@ -17,7 +17,7 @@ use super::source::{FileSource, SliceSource, Source};
 use super::environment::{Environment, sha256_hex};
 use super::error::{FormatError, Location, Result};
 use super::header::{Format, Header, MAX_HEADER_SIZE};
-use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
+use super::latent::{Dtype, Latent, LatentValues, StoredCodec, f32_to_f16_exact};
 use super::manifest::{self, ChunkRecord};
 use super::verify::{Report, Verdict, code};
 
@@ -807,7 +807,7 @@ fn zfp_to_dtype(values: ZfpValues, dtype: Dtype) -> LatentValues {
     use half::f16;
     match (values, dtype) {
         (ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
-        (ZfpValues::F32(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f16::from_f32).collect()),
+        (ZfpValues::F32(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f32_to_f16_exact).collect()),
         (ZfpValues::F64(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
         (ZfpValues::F64(v), Dtype::F16) => LatentValues::F16(v.into_iter().map(f16::from_f64).collect()),
         (ZfpValues::I32(v), Dtype::F32) => LatentValues::F32(v.into_iter().map(|x| x as f32).collect()),
