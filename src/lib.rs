@@ -8,5 +8,6 @@ pub mod format;
 pub mod gui;
 pub mod npy;
 pub mod params;
+pub mod platform;
 pub mod probe;
 pub mod tensor;

@@ -327,8 +327,9 @@ fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> 
         }
     }
     check_layout(report, &records, header_size, (table_start, table_end), file_len);
-    for record in &records {
-        read_chunk(source, format, record, limits, out);
+    let latents = read_latents_in_parallel(source, format, &records, limits);
+    for (record, latent) in records.iter().zip(latents) {
+        read_chunk(source, format, record, limits, latent, out);
     }
     out.records = records;
     out.manifest = Some(manifest);
@@ -536,7 +537,56 @@ fn check_stored_hash(
     }
 }
 
-fn read_chunk(source: &mut dyn Source, format: Format, record: &ChunkRecord, limits: &Limits, out: &mut Inspection) {
+/// The span of a chunk the reader decodes: inside the file (bounds are checked and reported by
+/// `check_layout`; a chunk outside the file is not decoded).
+fn readable_span(record: &ChunkRecord, file_len: u64) -> Option<(u64, u64)> {
+    record.span().filter(|&(start, end)| start <= end && end <= file_len)
+}
+
+/// The latents of a file with several, each decoded and hashed on its own thread with its own
+/// reader; one slot per record, `None` where the record is read in order instead (every record
+/// when there are fewer than two latents, or no second reader can be opened).
+fn read_latents_in_parallel(
+    source: &dyn Source,
+    format: Format,
+    records: &[ChunkRecord],
+    limits: &Limits,
+) -> Vec<Option<std::result::Result<LatentRead, String>>> {
+    let mut slots: Vec<_> = records.iter().map(|_| None).collect();
+    let latents: Vec<(usize, &ChunkRecord, (u64, u64))> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, record)| record.kind == "LATN")
+        .filter_map(|(slot, record)| Some((slot, record, readable_span(record, source.len())?)))
+        .collect();
+    if latents.len() < 2 || crate::platform::cores() < 2 {
+        return slots;
+    }
+    let Some(reopen) = source.reopener() else { return slots };
+    let decoded = crate::platform::map_in_parallel(latents, |(slot, record, span)| {
+        let read = reopen()
+            .map_err(|e| format!("reading the chunk: {e}"))
+            .and_then(|mut own| read_latent(&mut *own, span, format, record, limits));
+        (slot, read)
+    });
+    for (slot, read) in decoded {
+        if let Some(place) = slots.get_mut(slot) {
+            *place = Some(read);
+        }
+    }
+    slots
+}
+
+/// Reads one chunk into `out`; a latent already read (by [`read_latents_in_parallel`]) comes in
+/// `latent`.
+fn read_chunk(
+    source: &mut dyn Source,
+    format: Format,
+    record: &ChunkRecord,
+    limits: &Limits,
+    latent: Option<std::result::Result<LatentRead, String>>,
+    out: &mut Inspection,
+) {
     let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
     if record.index != Some(record.position as u64) {
         out.report.fail(
@@ -545,15 +595,12 @@ fn read_chunk(source: &mut dyn Source, format: Format, record: &ChunkRecord, lim
             format!("record index {:?} at position {}", record.index, record.position),
         );
     }
-    // Bounds were checked (and reported) by check_layout; a chunk outside the file is not decoded.
-    let Some(span) = record.span().filter(|&(start, end)| start <= end && end <= source.len()) else {
-        return;
-    };
+    let Some(span) = readable_span(record, source.len()) else { return };
     if let Some(expected) = &record.stored_sha256 {
         check_stored_hash(source, span, expected, location.clone(), &mut out.report);
     }
     if record.kind == "LATN" {
-        match decode_latent(source, span, format, record, limits) {
+        match latent.unwrap_or_else(|| read_latent(source, span, format, record, limits)) {
             Ok(decoded) => {
                 check_latent(&mut out.report, &location, record, &decoded);
                 out.latents.push(DecodedLatent {
@@ -658,6 +705,21 @@ struct LatentRead {
     inner: InnerHeader,
     /// Problems with how the chunk is framed that did not stop decoding.
     framing: Vec<String>,
+    /// sha256 of the decoded values, for `chunk.hash`.
+    values_sha256: String,
+}
+
+/// A latent chunk decoded and its values hashed: the work that can run on its own thread.
+fn read_latent(
+    source: &mut dyn Source,
+    span: (u64, u64),
+    format: Format,
+    record: &ChunkRecord,
+    limits: &Limits,
+) -> std::result::Result<LatentRead, String> {
+    let mut read = decode_latent(source, span, format, record, limits)?;
+    read.values_sha256 = read.latent.values.sha256_hex();
+    Ok(read)
 }
 
 /// The record's shape, checked against the limits before anything is allocated.
@@ -699,7 +761,13 @@ fn decode_latent(
         let mut content = source.reader(start, end).map_err(read_error)?;
         let raw = read_raw_latent(&mut *content, chunk_len, &shape, elements)?;
         let latent = Latent::new(key, shape, raw.values)?;
-        return Ok(LatentRead { latent, codec: StoredCodec::Raw, inner: raw.inner, framing: raw.framing });
+        return Ok(LatentRead {
+            latent,
+            codec: StoredCodec::Raw,
+            inner: raw.inner,
+            framing: raw.framing,
+            values_sha256: String::new(),
+        });
     }
     if format == Format::Gen5 {
         // A zstd frame holding the inner header and the raw bytes, decoded as a stream.
@@ -713,7 +781,13 @@ fn decode_latent(
             raw.framing.push(format!("{} bytes follow the zstd frame", chunk.len() - frame.frame_len));
         }
         let latent = Latent::new(key, shape, raw.values)?;
-        return Ok(LatentRead { latent, codec: StoredCodec::Zstd, inner: raw.inner, framing: raw.framing });
+        return Ok(LatentRead {
+            latent,
+            codec: StoredCodec::Zstd,
+            inner: raw.inner,
+            framing: raw.framing,
+            values_sha256: String::new(),
+        });
     }
     // raiiaf compressed: zstd frame holding only the inner header, then a zfp stream.
     let mut framing = Vec::new();
@@ -753,7 +827,7 @@ fn decode_latent(
     }
     let values = zfp_to_dtype(array.values, dtype);
     let latent = Latent::new(key, shape, values)?;
-    Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing })
+    Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing, values_sha256: String::new() })
 }
 
 fn dtype_from_flags(inner: &InnerHeader) -> std::result::Result<Dtype, String> {
@@ -867,5 +941,5 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
             record.dtype
         ),
     );
-    check_hash(report, location.clone(), record.hash.as_deref(), &latent.values.sha256_hex());
+    check_hash(report, location.clone(), record.hash.as_deref(), &read.values_sha256);
 }

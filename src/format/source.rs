@@ -7,6 +7,9 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
+/// Opens another [`Source`] over the same bytes, to read them on another thread.
+pub type Reopen<'a> = Box<dyn Fn() -> io::Result<Box<dyn Source + Send + 'a>> + Sync + 'a>;
+
 /// Random access to the bytes of one file. Callers check ranges against [`Source::len`] first.
 pub trait Source {
     fn len(&self) -> u64;
@@ -24,6 +27,10 @@ pub trait Source {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was read"));
         }
         Ok(Cow::Owned(buffer))
+    }
+    /// A way to open more sources over the same bytes, where there is one.
+    fn reopener(&self) -> Option<Reopen<'_>> {
+        None
     }
 }
 
@@ -52,19 +59,24 @@ impl Source for SliceSource<'_> {
     fn bytes(&mut self, start: u64, end: u64) -> io::Result<Cow<'_, [u8]>> {
         self.range(start, end).map(Cow::Borrowed)
     }
+    fn reopener(&self) -> Option<Reopen<'_>> {
+        let bytes = self.0;
+        Some(Box::new(move || Ok(Box::new(SliceSource(bytes)))))
+    }
 }
 
 /// An open file, read where the reader asks. Its length is taken once, when it is opened.
 pub struct FileSource {
     file: io::BufReader<File>,
     len: u64,
+    path: std::path::PathBuf,
 }
 
 impl FileSource {
     pub fn open(path: &std::path::Path) -> io::Result<FileSource> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
-        Ok(FileSource { file: io::BufReader::with_capacity(64 << 10, file), len })
+        Ok(FileSource { file: io::BufReader::with_capacity(64 << 10, file), len, path: path.to_path_buf() })
     }
 }
 
@@ -75,6 +87,21 @@ impl Source for FileSource {
     fn reader(&mut self, start: u64, end: u64) -> io::Result<Box<dyn Read + '_>> {
         self.file.seek(SeekFrom::Start(start))?;
         Ok(Box::new((&mut self.file).take(end.saturating_sub(start))))
+    }
+    /// Opens the path again (each thread then has its own position in the file), refusing a
+    /// file that is no longer the same length.
+    fn reopener(&self) -> Option<Reopen<'_>> {
+        let (path, len) = (self.path.clone(), self.len);
+        Some(Box::new(move || {
+            let again = FileSource::open(&path)?;
+            if again.len != len {
+                return Err(io::Error::other(format!(
+                    "the file changed from {len} to {} bytes while it was read",
+                    again.len
+                )));
+            }
+            Ok(Box::new(again))
+        }))
     }
 }
 

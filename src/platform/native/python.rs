@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::ProbeStatus;
+use crate::probe::ProbeStatus;
 
 /// The line prefix the script's result follows, so stray prints from imports cannot confuse us.
 pub(crate) const RESULT_MARKER: &str = "RAIIAF_PROBE_JSON:";

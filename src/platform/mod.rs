@@ -1,0 +1,72 @@
+//! What differs between the platforms the library runs on, in one place: the format, tensor,
+//! audit and parameter code call these and hold no `cfg` of their own.
+//!
+//! Native builds (Linux, Windows, macOS) have threads, files and processes. The browser
+//! (`wasm32-unknown-unknown`) has none of them: `std::thread::spawn` compiles there but panics
+//! when called, so every use goes through here.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+use native as current;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+#[cfg(target_arch = "wasm32")]
+use web as current;
+
+/// Threads worth running at once: the machine's cores, or 1 where there are no threads.
+pub fn cores() -> usize {
+    current::cores()
+}
+
+/// `f` applied to every item, on up to [`cores`] threads, the results in the items' order.
+/// Serial where there are no threads, for a single item, or if no thread can be started. A panic
+/// in `f` reaches the caller as it would have serially.
+pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    current::map_in_parallel(items, f)
+}
+
+/// This machine's environment: see [`crate::probe::probe`].
+pub fn probe_machine(options: &crate::probe::ProbeOptions) -> crate::probe::MachineProbe {
+    current::probe_machine(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_items_order_for_every_count() {
+        for count in [0usize, 1, 2, 3, 17, 100] {
+            let items: Vec<usize> = (0..count).collect();
+            let squares = map_in_parallel(items, |i| {
+                // Uneven work, so threads finish out of order.
+                std::thread::sleep(std::time::Duration::from_micros(((i * 7919) % 13) as u64 * 50));
+                i * i
+            });
+            assert_eq!(squares, (0..count).map(|i| i * i).collect::<Vec<_>>(), "{count} items");
+        }
+    }
+
+    #[test]
+    fn parallel_map_runs_items_on_more_than_one_thread_where_there_are_cores() {
+        let threads = map_in_parallel((0..64).collect(), |_: usize| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            std::thread::current().id()
+        });
+        let distinct: std::collections::HashSet<_> = threads.into_iter().collect();
+        assert_eq!(distinct.len() > 1, cores() > 1, "{} threads on {} cores", distinct.len(), cores());
+    }
+
+    #[test]
+    fn a_panic_in_the_mapped_function_reaches_the_caller() {
+        let outcome = std::panic::catch_unwind(|| {
+            map_in_parallel((0..8).collect(), |i: usize| {
+                assert!(i != 5, "item five");
+                i
+            })
+        });
+        assert!(outcome.is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! The browser (`wasm32-unknown-unknown`): one thread, no files, no processes.
+
+pub fn cores() -> usize {
+    1
+}
+
+pub fn map_in_parallel<T, R>(items: Vec<T>, f: impl Fn(T) -> R) -> Vec<R> {
+    items.into_iter().map(f).collect()
+}
+
+/// A web page cannot see the machine it runs on: no interpreter to ask, no NVML, no kernel
+/// release. Every component says so, and the manifest's required `os` names the platform.
+pub fn probe_machine(_options: &crate::probe::ProbeOptions) -> crate::probe::MachineProbe {
+    use crate::probe::{MachineProbe, ProbeStatus, ProbedComponent};
+    const REASON: &str = "a web page cannot see the machine it runs on";
+    let components = ["torch", "numpy", "python", "cuda", "os"]
+        .into_iter()
+        .map(|id| ProbedComponent {
+            component_id: id.to_owned(),
+            status: ProbeStatus::Unavailable(REASON.to_owned()),
+            canonical: None,
+        })
+        .collect();
+    let mut hardware_info = serde_json::Map::new();
+    hardware_info.insert("os".into(), serde_json::Value::from("web browser"));
+    MachineProbe { components, notes: vec![REASON.to_owned()], hardware_info }
+}
