@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages RAIIAF Workbench needs to build and test, on Debian/Ubuntu.
-#   build: cmake and libclang (zfp-sys builds LLNL's zfp and generates bindings with bindgen)
+#   tests: cmake and libclang for zfp-sys, the C zfp library the tests prove zfp-rs bit-exact
+#     against (the product's zfp is pure Rust and needs neither)
+#   portable core (tests/scripts/test.sh builds the library for the browser and Windows): the
+#     wasm32-unknown-unknown and x86_64-pc-windows-gnu Rust targets, clang (zstd's C for wasm32)
+#     and gcc-mingw-w64-x86-64 (zstd's C for Windows)
 #   GUI tests and screenshots: Xvfb and Mesa's software Vulkan/GL drivers
 #   desktop integration test (packaging/linux/test-install.sh): desktop-file-utils
 #     (desktop-file-validate, update-desktop-database), shared-mime-info (update-mime-database),
@@ -15,7 +19,7 @@ set -euo pipefail
 packages=(cmake libclang-dev clang pkg-config xvfb mesa-vulkan-drivers libgl1-mesa-dri libegl1
           libxkbcommon-x11-0 libx11-xcb1 python3 python3-venv
           desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin libfile-mimeinfo-perl
-          wixl msitools)
+          wixl msitools gcc-mingw-w64-x86-64)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Rust's standard library for the browser and Windows targets (rustup skips installed ones).
+rustup target add wasm32-unknown-unknown x86_64-pc-windows-gnu 2>&1 | grep -v "is up to date" >&2 || true
 
 # cargo-deb for the Debian package test (packaging/linux/test-deb.sh), from crates.io. Pinned:
 # the test packages the dev build, which cargo-deb 3.8 warns later versions will refuse.

@@ -486,20 +486,22 @@ impl ReportWriter {
     pub fn finish(self, summary: &Summary) -> Result<(), ReportError> {
         let destination = self.destination;
         let io_error = |source| ReportError::Io { path: destination.clone(), source };
-        let file = match self.sink {
-            Sink::Json(mut out) => {
-                let close: &[u8] = if self.rows == 0 { b"],\n  \"summary\": " } else { b"\n  ],\n  \"summary\": " };
-                out.write_all(close).map_err(io_error)?;
-                serde_json::to_writer(&mut out, summary).map_err(|e| io_error(e.into()))?;
-                out.write_all(b"\n}\n").map_err(io_error)?;
-                out.into_inner().map_err(|e| io_error(e.into_error()))?
-            }
-            Sink::Csv(mut out) => {
-                out.flush().map_err(io_error)?;
-                out.into_inner().map_err(|e| io_error(io::Error::new(e.error().kind(), e.error().to_string())))?
-            }
-        };
-        drop(file);
+        // The sink's own handle on the file is closed, at the end of this block, before the rename.
+        {
+            let _sink_file = match self.sink {
+                Sink::Json(mut out) => {
+                    let close: &[u8] = if self.rows == 0 { b"],\n  \"summary\": " } else { b"\n  ],\n  \"summary\": " };
+                    out.write_all(close).map_err(io_error)?;
+                    serde_json::to_writer(&mut out, summary).map_err(|e| io_error(e.into()))?;
+                    out.write_all(b"\n}\n").map_err(io_error)?;
+                    out.into_inner().map_err(|e| io_error(e.into_error()))?
+                }
+                Sink::Csv(mut out) => {
+                    out.flush().map_err(io_error)?;
+                    out.into_inner().map_err(|e| io_error(io::Error::new(e.error().kind(), e.error().to_string())))?
+                }
+            };
+        }
         self.partial.commit(true).map_err(io_error)
     }
 }

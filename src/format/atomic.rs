@@ -70,7 +70,7 @@ impl PartialFile {
         if let Ok(folder) = File::open(folder_of(&self.destination)) {
             let _ = folder.sync_all();
         }
-        drop(self.file);
+        // `self.file`, and the lock on it, are released as this returns: after the rename.
         Ok(())
     }
 }

@@ -10,7 +10,10 @@ them with both of its codecs (zfp and raw, float32); this program packs the same
      file_decoder on FILE;
   2. in process: criterion's median for our inspect() (decode + every check) vs timeit of the
      reference's file_decoder, in BENCH_ROUNDS alternating rounds, median of the rounds;
-  3. sizes: our auto output vs the reference's two outputs.
+  3. sizes: our auto output vs the reference's two outputs;
+  4. packing, whole process: `raiiaf pack --codec zfp` vs a Python process running the
+     reference's file_encoder with should_compress=True, on the same PNG and latent (both ask
+     the same interpreter for the environment: ours runs it as its probe).
 """
 import contextlib
 import io
@@ -112,6 +115,21 @@ def main():
               f"{ref_inproc / ours_inproc:.1f}x |")
     print(f"\nin-process ratio per round (reference / ours): " + "; ".join(
         f"{name} " + ", ".join(f"{r / o:.2f}" for o, r in zip(ours_rounds[name], ref_rounds[name])) for name in files))
+    pack_script = ("import sys,json,warnings,contextlib,io;import numpy as np;warnings.simplefilter('ignore');"
+                   "from raiiaf.handlers.file_handler import raiiafFileHandler as H\n"
+                   "latent=np.load(sys.argv[2]);image=open(sys.argv[3],'rb').read()\n"
+                   "with contextlib.redirect_stdout(io.StringIO()):\n"
+                   " H().file_encoder(sys.argv[1],{'initial_noise':latent},[],'bench','1','p',[],image,"
+                   "should_compress=True,convert_float16=False,generation_settings=json.loads(sys.argv[4]),"
+                   "hardware_info=json.loads(sys.argv[5]))")
+    ours_pack = median_seconds([binary, "pack", "--force", "-o", os.path.join(work, "pack_ours.raiiaf"), "--image", png,
+                                "--latent", f"initial_noise={npy}", "--model", "bench", "--model-version", "1",
+                                "--prompt", "p", "--settings", json.dumps(settings), "--hardware",
+                                json.dumps(hardware), "--codec", "zfp", "--python", sys.executable])
+    ref_pack = median_seconds([sys.executable, "-c", pack_script, os.path.join(work, "pack_ref.raiiaf"), npy, png,
+                               json.dumps(settings), json.dumps(hardware)])
+    print(f"\npack, whole process: `raiiaf pack --codec zfp` {ours_pack * 1e3:.1f} ms; reference file_encoder "
+          f"(should_compress=True) process {ref_pack * 1e3:.1f} ms; ratio {ref_pack / ours_pack:.1f}x")
     smaller = min(os.path.getsize(files["reference_zfp"]), os.path.getsize(files["reference_raw"]))
     print(f"\nauto output {os.path.getsize(ours)} bytes; smaller reference output {smaller} bytes; "
           f"auto <= smaller: {os.path.getsize(ours) <= smaller}")
