@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use raiiaf_workbench::format::atomic::{PARTIAL_PREFIX, PARTIAL_SUFFIX};
 use raiiaf_workbench::format::{Latent, LatentValues, Limits, Verdict, inspect_path};
+use raiiaf_workbench::platform::atomic::{PARTIAL_PREFIX, PARTIAL_SUFFIX};
 
 /// The new file's latent: 16 MiB of float32, stored raw, so writing it takes a while.
 const NEW_SHAPE: [usize; 4] = [1, 4, 1024, 1024];

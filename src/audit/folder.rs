@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::format::atomic::PartialFile;
 use crate::format::{self, EnvComponent, Inspection, Limits, Verdict};
+use crate::platform::atomic::PartialFile;
 
 /// Extensions of container files, matched without regard to case.
 pub const CONTAINER_EXTENSIONS: [&str; 2] = ["raiiaf", "gen5"];
@@ -432,7 +432,7 @@ enum Sink {
 }
 
 /// A report written row by row into a partial file beside its destination (see
-/// [`crate::format::atomic`]), which replaces the destination only when [`ReportWriter::finish`]
+/// [`crate::platform::atomic`]), which replaces the destination only when [`ReportWriter::finish`]
 /// succeeds; dropped unfinished, it leaves nothing, and killed, the next write removes it.
 pub struct ReportWriter {
     destination: PathBuf,

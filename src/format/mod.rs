@@ -3,7 +3,6 @@
 // drive that library as an oracle).
 #![deny(unsafe_code)]
 
-pub mod atomic;
 pub mod codec;
 pub mod environment;
 pub mod error;

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::atomic::PartialFile;
 use super::codec;
 use super::environment::{Environment, python_json_pretty, sha256_hex};
 use super::error::{FormatError, Result};
@@ -14,6 +13,7 @@ use super::latent::{Dtype, Latent, LatentValues, StoredCodec};
 use super::manifest;
 use super::reader::{INNER_HEADER_SIZE, InnerHeader};
 use super::zfp::{self, ZfpMode};
+use crate::platform::atomic::PartialFile;
 
 /// How to store one latent.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -3,7 +3,10 @@
 //!
 //! Native builds (Linux, Windows, macOS) have threads, files and processes. The browser
 //! (`wasm32-unknown-unknown`) has none of them: `std::thread::spawn` compiles there but panics
-//! when called, so every use goes through here.
+//! when called, so every use goes through here. File writes ([`atomic`]) compile everywhere; in
+//! the browser they fail with an error, as `std::fs` does there.
+
+pub mod atomic;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
