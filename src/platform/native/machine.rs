@@ -318,6 +318,41 @@ mod tests {
         assert_eq!(canonical(&probe, "python"), Some(expected.as_str()), "notes: {:?}", probe.notes);
     }
 
+    /// torch and numpy versions are read from their version.py without importing them (torch
+    /// takes seconds to import): packages whose import fails prove the file alone was read.
+    #[test]
+    fn versions_come_from_version_files_without_importing_the_packages() {
+        let interpreter = python::default_python();
+        if Command::new(&interpreter).arg("-c").arg("pass").output().is_err() {
+            eprintln!("skipped: no {interpreter:?} on PATH");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (package, version_py) in [
+            ("torch", "from typing import Optional\n__version__ = '2.5.1+cu124'\ncuda: Optional[str] = '12.4'\n"),
+            ("numpy", "version = '9.8.7'\n__version__ = version\n"),
+        ] {
+            let folder = dir.path().join(package);
+            std::fs::create_dir(&folder).unwrap();
+            std::fs::write(folder.join("__init__.py"), "raise RuntimeError('imported')\n").unwrap();
+            std::fs::write(folder.join("version.py"), version_py).unwrap();
+        }
+        let options = ProbeOptions {
+            python: Some(PathBuf::from(&interpreter)),
+            python_env: vec![("PYTHONPATH".into(), dir.path().display().to_string())],
+            ..ProbeOptions::default()
+        };
+        let read = probe(&options);
+        assert_eq!(canonical(&read, "torch"), Some("name=torch;version=2.5.1;cuda=12.4"), "{:?}", read.notes);
+        assert_eq!(canonical(&read, "cuda"), Some("name=cuda;version=12.4"));
+        assert_eq!(canonical(&read, "numpy"), Some("name=numpy;version=9.8.7"));
+        // Without version.py the package is imported, and its failure reported.
+        std::fs::remove_file(dir.path().join("numpy/version.py")).unwrap();
+        let imported = probe(&options);
+        let numpy = imported.component("numpy").unwrap();
+        assert!(matches!(&numpy.status, ProbeStatus::Unavailable(reason) if reason.contains("imported")), "{numpy:?}");
+    }
+
     /// Compares with the reference package itself when `RAIIAF_REFERENCE_PYTHON` names a Python
     /// that has numpy and `raiiaf` 1.1.0; torch comes from the stand-in in tests/python.
     #[test]
