@@ -30,6 +30,13 @@ pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Syn
     current::map_in_parallel(items, f)
 }
 
+/// `decode` run with the zfp execution the platform does best: zfp-rs's parallel decoder on a
+/// pool of the machine's cores (made once, on first use), or serial where there is one core or
+/// no threads.
+pub fn zfp_decompress<R: Send>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
+    current::zfp_decompress(decode)
+}
+
 /// This machine's environment: see [`crate::probe::probe`].
 pub fn probe_machine(options: &crate::probe::ProbeOptions) -> crate::probe::MachineProbe {
     current::probe_machine(options)

@@ -4,6 +4,10 @@ pub fn cores() -> usize {
     1
 }
 
+pub fn zfp_decompress<R>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R) -> R {
+    decode(zfp_rs::ZfpExecution::Serial)
+}
+
 pub fn map_in_parallel<T, R>(items: Vec<T>, f: impl Fn(T) -> R) -> Vec<R> {
     items.into_iter().map(f).collect()
 }

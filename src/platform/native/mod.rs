@@ -6,10 +6,33 @@ mod system;
 
 pub use machine::probe_machine;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// zfp-rs's parallel decoder runs on this pool, made once with a thread per core. `None` on one
+/// core, or if its threads could not be started: decoding is then serial. (Rayon's global pool is
+/// not used: it panics when it cannot start its threads.)
+fn zfp_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = cores();
+        if threads < 2 {
+            return None;
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("zfp-{i}")).build().ok()
+    })
+    .as_ref()
+}
+
+pub fn zfp_decompress<R: Send>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
+    match zfp_pool() {
+        // `threads: 0` runs on the pool the call is installed in: this one.
+        Some(pool) => pool.install(|| decode(zfp_rs::ZfpExecution::Rayon { threads: 0, chunk_size: 0 })),
+        None => decode(zfp_rs::ZfpExecution::Serial),
+    }
 }
 
 pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
