@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::environment::sha256_hex;
 use crate::format::writer::{self, image_info};
-use crate::format::{self, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
+use crate::format::{self, Environment, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
 
 /// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
 /// instead of panicking, as command-line tools are expected to.
@@ -288,6 +288,18 @@ pub fn pack(args: &PackArgs, limits: &Limits) -> u8 {
 }
 
 fn build_pack_request(args: &PackArgs, limits: &Limits) -> Result<PackRequest, String> {
+    // The environment probe (a Python process, NVML, system facts: tens of milliseconds) runs
+    // while the inputs are read and checked; a mistake in them is reported without waiting for
+    // it (the process then ends, and the probe with it).
+    let options = probe_options(args.python.clone());
+    let probe = std::thread::spawn(move || crate::probe::probe(&options));
+    let request = pack_request_without_environment(args, limits)?;
+    let probe = probe.join().map_err(|_| "the environment probe failed unexpectedly".to_string())?;
+    complete_pack_request(request, args, probe)
+}
+
+/// The request from the command line and the input files, before the environment is known.
+fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<PackRequest, String> {
     let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
@@ -335,21 +347,30 @@ fn build_pack_request(args: &PackArgs, limits: &Limits) -> Result<PackRequest, S
         let hint = if args.import_params { " (the image's parameters did not give them)" } else { "" };
         return Err(format!("give {}{hint}", missing.join(", ")));
     }
-    let probe = crate::probe::probe(&probe_options(args.python.clone()));
-    for note in &probe.notes {
-        eprintln!("raiiaf: note: {note}");
-    }
-    model_info.hardware_info = Some(match args.hardware.as_deref() {
-        Some(text) => json_object_arg("--hardware", text)?,
-        None => probe.hardware_info.clone(),
-    });
     Ok(PackRequest {
         latents,
         image: Some(image),
         image_extra: Map::new(),
         model_info,
-        environment: probe.environment(),
+        environment: Environment::new(Vec::new()),
     })
+}
+
+/// The request with this machine's environment, and its hardware unless `--hardware` gave it.
+fn complete_pack_request(
+    mut request: PackRequest,
+    args: &PackArgs,
+    probe: crate::probe::MachineProbe,
+) -> Result<PackRequest, String> {
+    for note in &probe.notes {
+        eprintln!("raiiaf: note: {note}");
+    }
+    request.model_info.hardware_info = Some(match args.hardware.as_deref() {
+        Some(text) => json_object_arg("--hardware", text)?,
+        None => probe.hardware_info.clone(),
+    });
+    request.environment = probe.environment();
+    Ok(request)
 }
 
 pub fn env(as_json: bool, python: Option<PathBuf>) -> u8 {

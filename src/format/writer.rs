@@ -341,18 +341,29 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
             )));
         }
     }
-    let mut chunks = Vec::new();
-    let mut summaries = Vec::new();
-    for item in &request.latents {
-        let (chunk, summary) = encode_latent(item)?;
-        chunks.push(chunk);
-        summaries.push(summary);
-    }
     if let Some(image) = &request.image {
         if image_info(image).is_none() {
             return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
         }
-        chunks.push(encode_wrapped("DATA", image, request.image_extra.clone(), codec::ZSTD_LEVEL)?);
+    }
+    // The latents and the image are compressed on the platform's threads, each on its own.
+    enum Job<'a> {
+        Latent(&'a PackLatent),
+        Image(&'a [u8]),
+    }
+    let jobs = request.latents.iter().map(Job::Latent).chain(request.image.as_deref().map(Job::Image)).collect();
+    let encoded = crate::platform::map_in_parallel(jobs, |job| match job {
+        Job::Latent(item) => encode_latent(item).map(|(chunk, summary)| (chunk, Some(summary))),
+        Job::Image(image) => {
+            encode_wrapped("DATA", image, request.image_extra.clone(), codec::ZSTD_LEVEL).map(|chunk| (chunk, None))
+        }
+    });
+    let mut chunks = Vec::new();
+    let mut summaries = Vec::new();
+    for result in encoded {
+        let (chunk, summary) = result?;
+        chunks.push(chunk);
+        summaries.extend(summary);
     }
     chunks.push(encode_wrapped("ENVC", &request.environment.to_json_bytes(), Map::new(), codec::ZSTD_LEVEL_SMALL)?);
 

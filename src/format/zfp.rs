@@ -401,7 +401,6 @@ struct StreamWindow<'r> {
     words: Vec<u64>,
     held: usize,
     first_word: u64,
-    scratch: Vec<u8>,
 }
 
 impl<'r> StreamWindow<'r> {
@@ -409,16 +408,9 @@ impl<'r> StreamWindow<'r> {
     /// first bytes already read, then as much of the rest as fits.
     fn new(reader: &'r mut dyn Read, stream_len: usize, head: &[u8], requested: usize) -> Result<Self, ZfpError> {
         let len = requested.max(HEADER_BYTES / 8).min(stream_len.div_ceil(8).max(1));
-        let mut window = StreamWindow {
-            reader,
-            stream_len,
-            loaded: 0,
-            words: vec![0; len],
-            held: 0,
-            first_word: 0,
-            scratch: Vec::new(),
-        };
-        window.scratch.extend_from_slice(head);
+        let mut window = StreamWindow { reader, stream_len, loaded: 0, words: vec![0; len], held: 0, first_word: 0 };
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut window.words);
+        bytes.get_mut(..head.len()).ok_or(ZfpError::Truncated { len: stream_len })?.copy_from_slice(head);
         window.loaded = head.len();
         window.fill()?;
         Ok(window)
@@ -457,19 +449,24 @@ impl<'r> StreamWindow<'r> {
         Ok(bit - first as u64 * 64)
     }
 
-    /// Reads as much of the rest of the stream as fits after the words held, bytes already in
-    /// `scratch` first.
+    /// Reads as much of the rest of the stream as fits after the words held, straight into the
+    /// words.
     fn fill(&mut self) -> Result<(), ZfpError> {
-        let room = (self.words.len() - self.held) * 8;
-        let already = self.scratch.len();
-        let take = (self.stream_len - self.loaded).min(room.saturating_sub(already));
-        self.scratch.resize(already + take, 0);
-        self.reader.read_exact(self.scratch.get_mut(already..).unwrap_or_default())?;
-        self.loaded += take;
         let free = self.words.get_mut(self.held..).unwrap_or_default();
-        load_words(free, &self.scratch);
-        self.held += self.scratch.len().div_ceil(8);
-        self.scratch.clear();
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(free);
+        // Stream bytes already past the words held: the header's, the first time; none after.
+        let present = self.loaded.saturating_sub((self.first_word as usize + self.held) * 8);
+        let take = (self.stream_len - self.loaded).min(bytes.len().saturating_sub(present));
+        let end = present + take;
+        self.reader.read_exact(bytes.get_mut(present..end).unwrap_or_default())?;
+        bytes.get_mut(end..end.next_multiple_of(8)).unwrap_or_default().fill(0);
+        let filled = end.div_ceil(8);
+        // zfp's words are little-endian in every stream it matches the C library on.
+        for word in free.iter_mut().take(filled) {
+            *word = u64::from_le(*word);
+        }
+        self.loaded += take;
+        self.held += filled;
         Ok(())
     }
 }
