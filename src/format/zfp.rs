@@ -3,10 +3,10 @@
 //! the C library itself (`zfp-sys`, a dev-dependency).
 //!
 //! Streams are hostile input: the header's sizes are checked against the caller's limit before
-//! anything is allocated. A stream of up to 64 MiB is read whole and decoded by zfp-rs's
-//! parallel decoder where the platform has threads (1.6x serial on two cores, for latents of
-//! 65,536 values and up: `cargo bench --bench zfp`). A longer one is decoded block by block as it
-//! passes through a window refilled from its reader, so however long the stream, only the
+//! anything is allocated. A stream of up to 64 MiB is read whole and decoded by zfp-rs, with its
+//! parallel decoder for large fields where the platform has threads (see
+//! [`PARALLEL_MIN_VALUES`]; `cargo bench --bench zfp`). A longer one is decoded block by block
+//! as it passes through a window refilled from its reader, so however long the stream, only the
 //! decoded values and the window are in memory.
 
 use std::io::Read;
@@ -158,6 +158,12 @@ pub fn zfp_decode_from(stream_len: usize, max_elements: u64, reader: &mut dyn Re
 /// Streams up to this long are decoded whole: the stream is then held beside its values.
 const WHOLE_STREAM_BYTES: usize = 64 << 20;
 
+/// Fields of at least this many values are decoded in parallel. zfp-rs's parallel decoder is
+/// 1.6x its serial one on two cores from 65,536 values up once its threads run, but starting them
+/// costs about 1.1 ms in a new process: on 65,536 values, `raiiaf info` took 6.8 ms in parallel
+/// and 5.7 ms serially. From about 200,000 values parallel wins either way.
+const PARALLEL_MIN_VALUES: usize = 1 << 18;
+
 /// Words of the window a longer stream is decoded through (1 MiB).
 const WINDOW_WORDS: usize = 1 << 17;
 
@@ -272,7 +278,8 @@ fn decode_whole<T: ZfpScalar + Send>(
     let mut stream = ZfpBitStreamRef::from_words(words);
     stream.seek_read(field.start);
     let mut out = ZfpFieldMut::new(values, field.dims).map_err(|e| ZfpError::Block(e.to_string()))?;
-    let decoded = crate::platform::zfp_decompress(|execution| {
+    let parallel = field.count >= PARALLEL_MIN_VALUES;
+    let decoded = crate::platform::zfp_decompress(parallel, |execution| {
         stream.decompress_with_execution(&field.config, &mut out, execution)
     });
     match decoded {
@@ -663,10 +670,18 @@ mod tests {
             let stream = oracle::compress(&values, shape, mode);
             assert!(stream.len() > 2 * WINDOW_WORDS * 8, "{}", stream.len());
             let expected = oracle::decompress(&stream, u64::MAX, 0);
+            assert!(n >= PARALLEL_MIN_VALUES, "decoded whole, these take the parallel decoder");
             for strategy in
                 [Strategy::Window(0), Strategy::Window(1000), Strategy::Window(WINDOW_WORDS), Strategy::Whole]
             {
                 assert_eq!(ours(&stream, strategy), expected, "{shape:?} {strategy:?}");
+            }
+            for len in [stream.len() - 1, stream.len() - 9, stream.len() / 2, 64] {
+                let cut = &stream[..len];
+                let expected = oracle::decompress(cut, u64::MAX, 0);
+                for strategy in [Strategy::Window(WINDOW_WORDS), Strategy::Whole] {
+                    assert_eq!(ours(cut, strategy), expected, "{shape:?} cut to {len} {strategy:?}");
+                }
             }
         }
     }

@@ -30,11 +30,10 @@ pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Syn
     current::map_in_parallel(items, f)
 }
 
-/// `decode` run with the zfp execution the platform does best: zfp-rs's parallel decoder on a
-/// pool of the machine's cores (made once, on first use), or serial where there is one core or
-/// no threads.
-pub fn zfp_decompress<R: Send>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
-    current::zfp_decompress(decode)
+/// `decode` run with zfp-rs's parallel decoder on a pool of the machine's cores (made once, on
+/// first use) when `parallel` asks for it and the platform has more than one core; else serially.
+pub fn zfp_decompress<R: Send>(parallel: bool, decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
+    if parallel { current::zfp_decompress(decode) } else { decode(zfp_rs::ZfpExecution::Serial) }
 }
 
 /// This machine's environment: see [`crate::probe::probe`].
