@@ -262,40 +262,41 @@ fn probe_options(python: Option<PathBuf>) -> crate::probe::ProbeOptions {
 }
 
 pub fn pack(args: &PackArgs, limits: &Limits) -> u8 {
-    match build_pack_request(args, limits) {
-        Ok(request) => match format::pack(&request) {
-            Ok(packed) => {
-                if let Err(error) = format::write_atomic(&args.output, &packed.bytes, args.force) {
-                    return fail(error);
-                }
-                for latent in &packed.latents {
-                    out!(
-                        "{}: {} {}, {} bytes stored for {} raw",
-                        latent.key,
-                        latent.codec.name(),
-                        latent.dtype.numpy_name(),
-                        latent.stored_bytes,
-                        latent.raw_bytes
-                    );
-                }
-                out!("wrote {} ({} bytes)", args.output.display(), packed.bytes.len());
-                exit::OK
+    match pack_file(args, limits) {
+        Ok(packed) => {
+            if let Err(error) = format::write_atomic(&args.output, &packed.bytes, args.force) {
+                return fail(error);
             }
-            Err(error) => fail(error),
-        },
+            for latent in &packed.latents {
+                out!(
+                    "{}: {} {}, {} bytes stored for {} raw",
+                    latent.key,
+                    latent.codec.name(),
+                    latent.dtype.numpy_name(),
+                    latent.stored_bytes,
+                    latent.raw_bytes
+                );
+            }
+            out!("wrote {} ({} bytes)", args.output.display(), packed.bytes.len());
+            exit::OK
+        }
         Err(message) => fail(message),
     }
 }
 
-fn build_pack_request(args: &PackArgs, limits: &Limits) -> Result<PackRequest, String> {
-    // The environment probe (a Python process, NVML, system facts: tens of milliseconds) runs
-    // while the inputs are read and checked; a mistake in them is reported without waiting for
-    // it (the process then ends, and the probe with it).
+/// The file `args` describe, in memory. The environment probe (a Python process, NVML, system
+/// facts: tens of milliseconds) runs while the inputs are read, checked and compressed; a
+/// mistake in them is reported without waiting for it (the process then ends, and the probe
+/// with it).
+fn pack_file(args: &PackArgs, limits: &Limits) -> Result<format::Packed, String> {
     let options = probe_options(args.python.clone());
     let probe = std::thread::spawn(move || crate::probe::probe(&options));
     let request = pack_request_without_environment(args, limits)?;
+    let payload = writer::pack_payload(&request.latents, request.image.as_deref(), &request.image_extra)
+        .map_err(|e| e.to_string())?;
     let probe = probe.join().map_err(|_| "the environment probe failed unexpectedly".to_string())?;
-    complete_pack_request(request, args, probe)
+    let request = complete_pack_request(request, args, probe)?;
+    writer::pack_with(payload, &request.model_info, &request.environment).map_err(|e| e.to_string())
 }
 
 /// The request from the command line and the input files, before the environment is known.

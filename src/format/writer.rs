@@ -327,13 +327,31 @@ pub fn model_info_problems(info: &ModelInfo) -> Vec<manifest::SchemaProblem> {
 
 /// Builds a complete file in memory.
 pub fn pack(request: &PackRequest) -> Result<Packed> {
-    if request.latents.is_empty() {
+    let payload = pack_payload(&request.latents, request.image.as_deref(), &request.image_extra)?;
+    pack_with(payload, &request.model_info, &request.environment)
+}
+
+/// The chunks of a file that depend on neither the manifest nor the environment: the latents and
+/// the image, checked and compressed (on the platform's threads, each on its own). Made apart so
+/// that a caller can compress them while it is still probing the environment.
+pub struct PackPayload {
+    chunks: Vec<EncodedChunk>,
+    latents: Vec<PackedLatent>,
+}
+
+/// The first half of [`pack`].
+pub fn pack_payload(
+    latents: &[PackLatent],
+    image: Option<&[u8]>,
+    image_extra: &Map<String, Value>,
+) -> Result<PackPayload> {
+    if latents.is_empty() {
         return Err(FormatError::invalid_input(
             "at least one latent is needed (the reference refuses an empty latent dict)",
         ));
     }
     let mut keys = std::collections::HashSet::new();
-    for item in &request.latents {
+    for item in latents {
         if item.latent.key.is_empty() || !keys.insert(item.latent.key.as_str()) {
             return Err(FormatError::invalid_input(format!(
                 "latent keys must be unique and non-empty: {:?}",
@@ -341,7 +359,7 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
             )));
         }
     }
-    if let Some(image) = &request.image {
+    if let Some(image) = image {
         if image_info(image).is_none() {
             return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
         }
@@ -351,11 +369,11 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         Latent(&'a PackLatent),
         Image(&'a [u8]),
     }
-    let jobs = request.latents.iter().map(Job::Latent).chain(request.image.as_deref().map(Job::Image)).collect();
+    let jobs = latents.iter().map(Job::Latent).chain(image.map(Job::Image)).collect();
     let encoded = crate::platform::map_in_parallel(jobs, |job| match job {
         Job::Latent(item) => encode_latent(item).map(|(chunk, summary)| (chunk, Some(summary))),
         Job::Image(image) => {
-            encode_wrapped("DATA", image, request.image_extra.clone(), codec::ZSTD_LEVEL).map(|chunk| (chunk, None))
+            encode_wrapped("DATA", image, image_extra.clone(), codec::ZSTD_LEVEL).map(|chunk| (chunk, None))
         }
     });
     let mut chunks = Vec::new();
@@ -365,7 +383,14 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         chunks.push(chunk);
         summaries.extend(summary);
     }
-    chunks.push(encode_wrapped("ENVC", &request.environment.to_json_bytes(), Map::new(), codec::ZSTD_LEVEL_SMALL)?);
+    Ok(PackPayload { chunks, latents: summaries })
+}
+
+/// The second half of [`pack`]: the environment chunk, the records, the manifest and the header
+/// around `payload`.
+pub fn pack_with(payload: PackPayload, model_info: &ModelInfo, environment: &Environment) -> Result<Packed> {
+    let PackPayload { mut chunks, latents: summaries } = payload;
+    chunks.push(encode_wrapped("ENVC", &environment.to_json_bytes(), Map::new(), codec::ZSTD_LEVEL_SMALL)?);
 
     let mut records = Vec::with_capacity(chunks.len());
     let mut offset = RAIIAF_HEADER_SIZE as u64;
@@ -400,7 +425,7 @@ pub fn pack(request: &PackRequest) -> Result<Packed> {
         file_info.insert("chunk_count".into(), Value::from(chunk_count));
         let mut body = Map::new();
         body.insert("file_info".into(), Value::Object(file_info));
-        body.insert("model_info".into(), request.model_info.to_value());
+        body.insert("model_info".into(), model_info.to_value());
         body.insert("chunks".into(), Value::Array(records.clone()));
         let mut root = Map::new();
         root.insert("raiiaf_metadata".into(), Value::Object(body));

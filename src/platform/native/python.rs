@@ -85,7 +85,12 @@ pub(crate) const PYTHON_COMPONENTS: [&str; 4] = ["torch", "numpy", "python", "cu
 const OUTPUT_LIMIT: u64 = 1 << 20;
 /// How long to wait for the output pipes after the child exits: a grandchild may hold them open.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
+/// How often to look whether the interpreter has exited: every millisecond for the first 200 ms
+/// (a probe takes a few tens of them, and the command that waits for it is waiting too), then
+/// every 10 ms.
+const POLL_INTERVAL_FIRST: Duration = Duration::from_millis(1);
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
+const POLL_FIRST_FOR: Duration = Duration::from_millis(200);
 
 /// What the script said about one component.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,7 +242,8 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<CapturedO
     }
     drop(sender);
 
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -247,7 +253,9 @@ fn run_with_timeout(mut command: Command, timeout: Duration) -> Result<CapturedO
                 let _ = child.wait();
                 return Err(RunError::TimedOut);
             }
-            Ok(None) => thread::sleep(POLL_INTERVAL),
+            Ok(None) => {
+                thread::sleep(if started.elapsed() < POLL_FIRST_FOR { POLL_INTERVAL_FIRST } else { POLL_INTERVAL })
+            }
             Err(error) => {
                 let _ = child.kill();
                 let _ = child.wait();
