@@ -359,10 +359,8 @@ pub fn pack_payload(
             )));
         }
     }
-    if let Some(image) = image {
-        if image_info(image).is_none() {
-            return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
-        }
+    if image.is_some_and(|image| image_info(image).is_none()) {
+        return Err(FormatError::invalid_input("the image is not a readable PNG, JPEG or WebP file"));
     }
     // The latents and the image are compressed on the platform's threads, each on its own.
     enum Job<'a> {
