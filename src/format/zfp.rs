@@ -149,9 +149,10 @@ pub fn zfp_decode(stream: &[u8], max_elements: u64) -> Result<ZfpArray, ZfpError
 }
 
 /// [`zfp_decode`] of the `stream_len` bytes `reader` yields. The only allocation proportional to
-/// the data is the decoded values, and for streams of up to 64 MiB the stream itself.
+/// the data is the decoded values, and for a large field decoded in parallel (a stream of up to
+/// 64 MiB) the stream itself.
 pub fn zfp_decode_from(stream_len: usize, max_elements: u64, reader: &mut dyn Read) -> Result<ZfpArray, ZfpError> {
-    decode_stream(stream_len, max_elements, reader, Strategy::Auto).map(|decoded| decoded.array)
+    decode_stream(stream_len, max_elements, reader, None).map(|decoded| decoded.array)
 }
 
 /// Streams up to this long may be decoded whole, in parallel: the stream is then held beside its
@@ -175,9 +176,6 @@ const HEADER_BYTES: usize = 24;
 /// How a stream's blocks are decoded.
 #[derive(Debug, Clone, Copy)]
 enum Strategy {
-    /// Whole and in parallel for a large field (up to [`WHOLE_STREAM_BYTES`]) where the platform
-    /// has more than one core, else through a window of [`WINDOW_WORDS`].
-    Auto,
     /// The whole stream in memory, decoded by zfp-rs with the platform's execution.
     Whole,
     /// Block by block through a window of about this many words, grown when one block needs
@@ -193,11 +191,14 @@ struct Decoded {
     consumed: usize,
 }
 
+/// Decodes a stream as `strategy` says or, without one, whole and in parallel for a large field
+/// (a stream of up to [`WHOLE_STREAM_BYTES`]) where the platform has more than one core, else
+/// through a window of [`WINDOW_WORDS`].
 fn decode_stream(
     stream_len: usize,
     max_elements: u64,
     reader: &mut dyn Read,
-    strategy: Strategy,
+    strategy: Option<Strategy>,
 ) -> Result<Decoded, ZfpError> {
     // The header is read first, from the stream's first bytes padded with zeros, so the sizes it
     // declares are checked before anything is allocated for them.
@@ -228,15 +229,13 @@ fn decode_stream(
         _ => ZfpDimensionality::D4,
     };
     let field = Field { dims, size: dims.map(|n| n.max(1)), rank, config, count, start: header.bits_read as u64 };
-    let strategy = match strategy {
-        Strategy::Auto
-            if count >= PARALLEL_MIN_VALUES && stream_len <= WHOLE_STREAM_BYTES && crate::platform::cores() > 1 =>
-        {
+    let strategy = strategy.unwrap_or(
+        if count >= PARALLEL_MIN_VALUES && stream_len <= WHOLE_STREAM_BYTES && crate::platform::cores() > 1 {
             Strategy::Whole
-        }
-        Strategy::Auto => Strategy::Window(WINDOW_WORDS),
-        chosen => chosen,
-    };
+        } else {
+            Strategy::Window(WINDOW_WORDS)
+        },
+    );
     let input = Input { reader, stream_len, head: &head };
     let (values, consumed) = match metadata.scalar_type {
         ZfpScalarType::I32 => decode_values::<i32>(input, &field, strategy).map(|(v, c)| (ZfpValues::I32(v), c)),
@@ -273,9 +272,7 @@ fn decode_values<T: ZfpScalar + Send>(
             let consumed = decode_whole(whole.words(), field, &mut values, stream_len)?;
             Ok((values, consumed))
         }
-        // `Auto` is resolved by the caller; a window is the choice that bounds memory.
-        Strategy::Window(_) | Strategy::Auto => {
-            let words = if let Strategy::Window(words) = strategy { words } else { WINDOW_WORDS };
+        Strategy::Window(words) => {
             let mut window = StreamWindow::new(input.reader, stream_len, input.head, words)?;
             let (values, end) = decode_blocks::<T>(&mut window, field)?;
             Ok((values, usize::try_from(end.div_ceil(64).saturating_mul(8)).unwrap_or(usize::MAX)))
@@ -567,7 +564,11 @@ mod tests {
     ];
 
     /// Our decode, in the oracle's terms.
-    fn ours_from(stream_len: usize, reader: &mut dyn Read, strategy: Strategy) -> Result<oracle::Decoded, Failure> {
+    fn ours_from(
+        stream_len: usize,
+        reader: &mut dyn Read,
+        strategy: Option<Strategy>,
+    ) -> Result<oracle::Decoded, Failure> {
         match decode_stream(stream_len, u64::MAX, reader, strategy) {
             Ok(Decoded { array, consumed }) => {
                 let (scalar, bits): (&str, Vec<u64>) = match array.values {
@@ -587,7 +588,7 @@ mod tests {
     }
 
     fn ours(stream: &[u8], strategy: Strategy) -> Result<oracle::Decoded, Failure> {
-        ours_from(stream.len(), &mut &*stream, strategy)
+        ours_from(stream.len(), &mut &*stream, Some(strategy))
     }
 
     /// A small deterministic generator (xorshift64*).
@@ -692,6 +693,7 @@ mod tests {
             assert!(stream.len() > 2 * WINDOW_WORDS * 8, "{}", stream.len());
             let expected = oracle::decompress(&stream, u64::MAX, 0);
             assert!(n >= PARALLEL_MIN_VALUES, "decoded whole, these take the parallel decoder");
+            assert_eq!(ours_from(stream.len(), &mut &stream[..], None), expected, "the automatic choice, {shape:?}");
             for strategy in
                 [Strategy::Window(0), Strategy::Window(1000), Strategy::Window(WINDOW_WORDS), Strategy::Whole]
             {
@@ -729,7 +731,7 @@ mod tests {
             for (stream, _) in c_streams_of_every_type(shape, Mode::Accuracy(1e-2), 3) {
                 let expected = oracle::decompress(&stream, u64::MAX, 0);
                 for strategy in FEW {
-                    let got = ours_from(stream.len(), &mut Trickle { data: &stream, step: 0 }, strategy);
+                    let got = ours_from(stream.len(), &mut Trickle { data: &stream, step: 0 }, Some(strategy));
                     assert_eq!(got, expected, "{shape:?} {strategy:?}");
                 }
             }
@@ -740,7 +742,7 @@ mod tests {
     fn a_reader_shorter_than_the_stream_length_is_an_error() {
         let (stream, _) = c_streams_of_every_type(&[6, 7, 9], Mode::Reversible, 5).remove(0);
         for strategy in FEW {
-            let got = decode_stream(stream.len() + 100, u64::MAX, &mut &stream[..], strategy);
+            let got = decode_stream(stream.len() + 100, u64::MAX, &mut &stream[..], Some(strategy));
             assert!(matches!(got, Err(ZfpError::Read(_))), "{got:?}", got = got.err());
         }
     }
@@ -748,7 +750,7 @@ mod tests {
     #[test]
     fn the_element_limit_and_the_minimum_size_are_checked_first() {
         let (stream, _) = c_streams_of_every_type(&[6, 7, 9], Mode::Rate(8.0), 5).remove(0);
-        let refused = decode_stream(stream.len(), 377, &mut &stream[..], Strategy::Whole).err().unwrap();
+        let refused = decode_stream(stream.len(), 377, &mut &stream[..], None).err().unwrap();
         assert_eq!(refused.to_string(), "zfp header declares 378 values, over the limit of 377");
         assert_eq!(oracle::decompress(&stream, 377, 0), Err(Failure::TooManyValues));
         // Fixed rate: every block takes exactly its bits, so a cut stream fails the size check.
