@@ -551,7 +551,7 @@ fn read_latents_in_parallel(
     format: Format,
     records: &[ChunkRecord],
     limits: &Limits,
-) -> Vec<Option<std::result::Result<LatentRead, String>>> {
+) -> Vec<Option<std::result::Result<HashedLatent, String>>> {
     let mut slots: Vec<_> = records.iter().map(|_| None).collect();
     let latents: Vec<(usize, &ChunkRecord, (u64, u64))> = records
         .iter()
@@ -584,7 +584,7 @@ fn read_chunk(
     format: Format,
     record: &ChunkRecord,
     limits: &Limits,
-    latent: Option<std::result::Result<LatentRead, String>>,
+    latent: Option<std::result::Result<HashedLatent, String>>,
     out: &mut Inspection,
 ) {
     let location = Location::Chunk { index: record.position, kind: record.kind.clone() };
@@ -601,8 +601,9 @@ fn read_chunk(
     }
     if record.kind == "LATN" {
         match latent.unwrap_or_else(|| read_latent(source, span, format, record, limits)) {
-            Ok(decoded) => {
-                check_latent(&mut out.report, &location, record, &decoded);
+            Ok(hashed) => {
+                check_latent(&mut out.report, &location, record, &hashed);
+                let decoded = hashed.read;
                 out.latents.push(DecodedLatent {
                     record: record.position,
                     codec: decoded.codec,
@@ -705,7 +706,11 @@ struct LatentRead {
     inner: InnerHeader,
     /// Problems with how the chunk is framed that did not stop decoding.
     framing: Vec<String>,
-    /// sha256 of the decoded values, for `chunk.hash`.
+}
+
+/// A latent chunk decoded, with the sha256 of its values for `chunk.hash`.
+struct HashedLatent {
+    read: LatentRead,
     values_sha256: String,
 }
 
@@ -716,10 +721,10 @@ fn read_latent(
     format: Format,
     record: &ChunkRecord,
     limits: &Limits,
-) -> std::result::Result<LatentRead, String> {
-    let mut read = decode_latent(source, span, format, record, limits)?;
-    read.values_sha256 = read.latent.values.sha256_hex();
-    Ok(read)
+) -> std::result::Result<HashedLatent, String> {
+    let read = decode_latent(source, span, format, record, limits)?;
+    let values_sha256 = read.latent.values.sha256_hex();
+    Ok(HashedLatent { read, values_sha256 })
 }
 
 /// The record's shape, checked against the limits before anything is allocated.
@@ -761,13 +766,7 @@ fn decode_latent(
         let mut content = source.reader(start, end).map_err(read_error)?;
         let raw = read_raw_latent(&mut *content, chunk_len, &shape, elements)?;
         let latent = Latent::new(key, shape, raw.values)?;
-        return Ok(LatentRead {
-            latent,
-            codec: StoredCodec::Raw,
-            inner: raw.inner,
-            framing: raw.framing,
-            values_sha256: String::new(),
-        });
+        return Ok(LatentRead { latent, codec: StoredCodec::Raw, inner: raw.inner, framing: raw.framing });
     }
     if format == Format::Gen5 {
         // A zstd frame holding the inner header and the raw bytes, decoded as a stream.
@@ -781,13 +780,7 @@ fn decode_latent(
             raw.framing.push(format!("{} bytes follow the zstd frame", chunk.len() - frame.frame_len));
         }
         let latent = Latent::new(key, shape, raw.values)?;
-        return Ok(LatentRead {
-            latent,
-            codec: StoredCodec::Zstd,
-            inner: raw.inner,
-            framing: raw.framing,
-            values_sha256: String::new(),
-        });
+        return Ok(LatentRead { latent, codec: StoredCodec::Zstd, inner: raw.inner, framing: raw.framing });
     }
     // raiiaf compressed: zstd frame holding only the inner header, then a zfp stream.
     let mut framing = Vec::new();
@@ -827,7 +820,7 @@ fn decode_latent(
     }
     let values = zfp_to_dtype(array.values, dtype);
     let latent = Latent::new(key, shape, values)?;
-    Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing, values_sha256: String::new() })
+    Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing })
 }
 
 fn dtype_from_flags(inner: &InnerHeader) -> std::result::Result<Dtype, String> {
@@ -893,7 +886,8 @@ fn zfp_to_dtype(values: ZfpValues, dtype: Dtype) -> LatentValues {
     }
 }
 
-fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, read: &LatentRead) {
+fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, hashed: &HashedLatent) {
+    let read = &hashed.read;
     let latent = &read.latent;
     let dtype = latent.dtype();
     report.pass(
@@ -941,5 +935,5 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
             record.dtype
         ),
     );
-    check_hash(report, location.clone(), record.hash.as_deref(), &read.values_sha256);
+    check_hash(report, location.clone(), record.hash.as_deref(), &hashed.values_sha256);
 }
