@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use super::{PackArgs, ViewArgs, exit};
-use crate::format::environment::sha256_hex;
 use crate::format::writer::{self, image_info};
 use crate::format::{self, Environment, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
 
@@ -65,7 +64,7 @@ pub fn info_json(path: &Path, inspection: &Inspection) -> Value {
                 "shape": latent.shape,
                 "dtype": latent.dtype().numpy_name(),
                 "codec": decoded.codec.name(),
-                "sha256": latent.values.sha256_hex(),
+                "sha256": decoded.sha256.clone().unwrap_or_else(|| latent.values.sha256_hex()),
                 "min": stats.min, "max": stats.max, "mean": stats.mean, "std": stats.std,
                 "nan_count": stats.nan_count, "inf_count": stats.inf_count,
                 "stored_bytes": inspection.records.iter().find(|r| r.position == decoded.record).and_then(|r| r.compressed_size),
@@ -79,7 +78,7 @@ pub fn info_json(path: &Path, inspection: &Inspection) -> Value {
             "width": info.map(|i| i.1),
             "height": info.map(|i| i.2),
             "bytes": image.bytes.len(),
-            "sha256": sha256_hex(&image.bytes),
+            "sha256": image.sha256,
         })
     });
     let environment: Vec<Value> = inspection

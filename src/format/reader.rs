@@ -118,12 +118,16 @@ pub struct DecodedLatent {
     pub record: usize,
     pub codec: StoredCodec,
     pub latent: Latent,
+    /// sha256 of the values, when they were read from a file (computed for `chunk.hash`).
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedImage {
     pub record: usize,
     pub bytes: Vec<u8>,
+    /// sha256 of `bytes` (computed for `chunk.hash`).
+    pub sha256: String,
 }
 
 /// Everything read from one file, and the verdict on it.
@@ -608,6 +612,7 @@ fn read_chunk(
                     record: record.position,
                     codec: decoded.codec,
                     latent: decoded.latent,
+                    sha256: Some(hashed.values_sha256),
                 });
             }
             Err(problem) => out.report.fail(code::CHUNK_DECODE, location, problem),
@@ -633,11 +638,12 @@ fn read_chunk(
                 );
                 let image = opened.payload().to_vec();
                 report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
-                check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(&image));
+                let sha256 = sha256_hex(&image);
+                check_hash(report, location.clone(), record.hash.as_deref(), &sha256);
                 if out.image.is_some() {
                     report.fail(code::CHUNK_RECORD, location, "a second DATA chunk (the reference keeps the last)");
                 }
-                out.image = Some(DecodedImage { record: record.position, bytes: image });
+                out.image = Some(DecodedImage { record: record.position, bytes: image, sha256 });
             }
             Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
         },

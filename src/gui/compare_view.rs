@@ -104,7 +104,12 @@ pub fn compare_files(
     for (position, decoded) in a_inspection.latents.iter().enumerate() {
         let partner = b_inspection.latents.iter().find(|other| other.latent.key == decoded.latent.key);
         if let Some(difference) = partner.and_then(|other| compare::difference_latent(&decoded.latent, &other.latent)) {
-            difference_latents.push(DecodedLatent { record: position, codec: StoredCodec::Raw, latent: difference });
+            difference_latents.push(DecodedLatent {
+                record: position,
+                codec: StoredCodec::Raw,
+                latent: difference,
+                sha256: None,
+            });
         }
     }
     let difference_stats = difference_latents.iter().map(|d| d.latent.stats()).collect();
