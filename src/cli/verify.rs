@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use clap::Args;
@@ -44,35 +44,6 @@ pub struct VerifyArgs {
     pub jobs: Option<usize>,
 }
 
-/// Set by Ctrl-C or SIGTERM while `verify` runs; it is the run's cancel flag, so the files checked
-/// so far still reach the report (a folder of 100,000 files is not redone for a missed report).
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-#[cfg(unix)]
-extern "C" fn request_stop(_signal: libc::c_int) {
-    STOP_REQUESTED.store(true, Ordering::Relaxed);
-}
-
-/// Routes Ctrl-C and SIGTERM to [`STOP_REQUESTED`] once; the next one has the default effect, so a
-/// second Ctrl-C ends a run that is slow to stop.
-#[cfg(unix)]
-fn stop_on_interrupt() {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; the sigaction
-        // struct is fully initialised (zeroed, then an empty mask) before use.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = request_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESETHAND;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn stop_on_interrupt() {}
-
 /// Refuses a report name of unknown format on the command line, before anything is checked.
 fn parse_report_path(text: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(text);
@@ -91,9 +62,10 @@ pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
     };
     let targets = folder::discover(&args.paths, args.recursive);
     let options = VerifyOptions { jobs: args.jobs.unwrap_or(0), limits: *limits };
-    let cancel = &STOP_REQUESTED;
-    cancel.store(false, Ordering::Relaxed);
-    stop_on_interrupt();
+    // Ctrl-C or SIGTERM is the run's cancel flag, so the files checked so far still reach the
+    // report (a folder of 100,000 files is not redone for a missed report).
+    crate::platform::stop_on_interrupt();
+    let cancel = crate::platform::interrupted();
     let mut stdout = std::io::stdout().lock();
     let mut stdout_open = true;
     let mut report_error = None;

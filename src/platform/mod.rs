@@ -4,7 +4,7 @@
 //! Native builds (Linux, Windows, macOS) have threads, files and processes. The browser
 //! (`wasm32-unknown-unknown`) has none of them: `std::thread::spawn` compiles there but panics
 //! when called, so every use goes through here. File writes ([`atomic`]) compile everywhere; in
-//! the browser they fail with an error, as `std::fs` does there.
+//! the browser they fail with an error, as `std::fs` does there. Signals are native too.
 
 pub mod atomic;
 
@@ -34,6 +34,25 @@ pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Syn
 /// first use) when `parallel` asks for it and the platform has more than one core; else serially.
 pub fn zfp_decompress<R: Send>(parallel: bool, decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
     if parallel { current::zfp_decompress(decode) } else { decode(zfp_rs::ZfpExecution::Serial) }
+}
+
+/// The flag Ctrl-C and SIGTERM set once [`stop_on_interrupt`] has been called: a long run reads it
+/// as its cancel flag, so what it has done so far is kept (a report written, not lost).
+pub fn interrupted() -> &'static std::sync::atomic::AtomicBool {
+    current::interrupted()
+}
+
+/// Clears [`interrupted`] and routes the next Ctrl-C or SIGTERM to it; the one after that has
+/// the default effect, so a second Ctrl-C ends a run that is slow to stop. (Unix; not yet a
+/// Windows console handler.)
+pub fn stop_on_interrupt() {
+    current::stop_on_interrupt()
+}
+
+/// A write past the process's file-size limit (RLIMIT_FSIZE) then fails with an error the program
+/// reports, keeping the old file, instead of SIGXFSZ killing it mid-write. Call at start.
+pub fn write_errors_instead_of_file_size_kills() {
+    current::write_errors_instead_of_file_size_kills()
 }
 
 /// This machine's environment: see [`crate::probe::probe`].

@@ -29,3 +29,13 @@ pub fn probe_machine(_options: &crate::probe::ProbeOptions) -> crate::probe::Mac
     hardware_info.insert("os".into(), serde_json::Value::from("web browser"));
     MachineProbe { components, notes: vec![REASON.to_owned()], hardware_info }
 }
+
+/// A page has no signals: nothing sets this.
+pub fn interrupted() -> &'static std::sync::atomic::AtomicBool {
+    static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    &NEVER
+}
+
+pub fn stop_on_interrupt() {}
+
+pub fn write_errors_instead_of_file_size_kills() {}

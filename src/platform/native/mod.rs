@@ -2,9 +2,11 @@
 
 mod machine;
 mod python;
+mod signals;
 mod system;
 
 pub use machine::probe_machine;
+pub use signals::{interrupted, stop_on_interrupt, write_errors_instead_of_file_size_kills};
 
 use std::sync::{Mutex, OnceLock};
 
