@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
-use crate::format::{self, Environment, Inspection, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
+use crate::format::{self, Environment, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
 
 /// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
 /// instead of panicking, as command-line tools are expected to.
@@ -50,60 +50,6 @@ pub fn view(args: ViewArgs, limits: Option<Limits>) -> u8 {
     }
 }
 
-/// The `info --json` object.
-pub fn info_json(path: &Path, inspection: &Inspection) -> Value {
-    let verdict = inspection.verdict();
-    let latents: Vec<Value> = inspection
-        .latents
-        .iter()
-        .map(|decoded| {
-            let latent = &decoded.latent;
-            let stats = latent.stats();
-            json!({
-                "key": latent.key,
-                "shape": latent.shape,
-                "dtype": latent.dtype().numpy_name(),
-                "codec": decoded.codec.name(),
-                "sha256": decoded.sha256.clone().unwrap_or_else(|| latent.values.sha256_hex()),
-                "min": stats.min, "max": stats.max, "mean": stats.mean, "std": stats.std,
-                "nan_count": stats.nan_count, "inf_count": stats.inf_count,
-                "stored_bytes": inspection.records.iter().find(|r| r.position == decoded.record).and_then(|r| r.compressed_size),
-            })
-        })
-        .collect();
-    let image = inspection.image.as_ref().map(|image| {
-        let info = image_info(&image.bytes);
-        json!({
-            "format": info.map(|i| i.0),
-            "width": info.map(|i| i.1),
-            "height": info.map(|i| i.2),
-            "bytes": image.bytes.len(),
-            "sha256": image.sha256,
-        })
-    });
-    let environment: Vec<Value> = inspection
-        .environment
-        .iter()
-        .flat_map(|env| &env.components)
-        .map(|c| json!({"component_id": c.component_id, "canonical": c.canonical, "digest": c.digest, "digest_ok": c.digest_ok()}))
-        .collect();
-    json!({
-        "path": path,
-        "format": inspection.format().map(|f| f.name()),
-        "valid": verdict == Verdict::Valid,
-        "verdict": verdict.name(),
-        "error": inspection.fatal.as_ref().map(|e| e.to_string()),
-        "error_kind": inspection.fatal.as_ref().map(|e| e.kind()),
-        "file_size": inspection.file_len,
-        "checks": inspection.report.checks,
-        "header": inspection.header,
-        "manifest": inspection.manifest,
-        "latents": latents,
-        "image": image,
-        "environment": environment,
-    })
-}
-
 fn text_value(value: Option<&Value>) -> String {
     match value {
         Some(Value::String(s)) => s.clone(),
@@ -120,7 +66,8 @@ pub fn info(path: &Path, as_json: bool, limits: &Limits) -> u8 {
     let inspection = format::inspect_path(path, limits);
     let verdict = inspection.verdict();
     if as_json {
-        out!("{}", serde_json::to_string_pretty(&info_json(path, &inspection)).unwrap_or_default());
+        let json = format::info::info_json(&path.to_string_lossy(), &inspection);
+        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         return verdict.exit_code();
     }
     let passed = inspection.report.checks.iter().filter(|c| c.ok).count();

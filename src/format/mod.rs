@@ -7,6 +7,7 @@ pub mod codec;
 pub mod environment;
 pub mod error;
 pub mod header;
+pub mod info;
 pub mod latent;
 pub mod manifest;
 pub mod picture;
