@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
@@ -303,11 +302,6 @@ pub struct VerifyOptions {
     pub limits: Limits,
 }
 
-/// One worker per core, as the machine reports it.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
 /// How far past the next row to deliver a worker may start a file, per worker: enough to keep
 /// every worker busy behind one slow file, few enough that waiting rows stay a few kilobytes.
 const LOOKAHEAD_PER_WORKER: usize = 8;
@@ -336,7 +330,7 @@ pub fn verify_targets(
     mut on_row: impl FnMut(usize, usize, FileRow),
 ) -> Summary {
     let total = targets.len();
-    let requested = if options.jobs == 0 { default_jobs() } else { options.jobs };
+    let requested = if options.jobs == 0 { crate::platform::cores() } else { options.jobs };
     let jobs = requested.clamp(1, total.max(1));
     let window = jobs * LOOKAHEAD_PER_WORKER;
     let next_target = AtomicUsize::new(0);
