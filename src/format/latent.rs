@@ -275,6 +275,12 @@ impl Latent {
     }
 }
 
+/// The first axis of length 0, if any: such a tensor holds no values, so it can neither be shown
+/// nor reproduce an image (the reference writer refuses it; its reader does not).
+pub fn zero_length_axis(shape: &[usize]) -> Option<usize> {
+    shape.iter().position(|&d| d == 0)
+}
+
 /// Product of the dimensions, `None` on overflow.
 pub fn element_count(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))

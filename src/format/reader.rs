@@ -941,5 +941,15 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
             record.dtype
         ),
     );
+    if let Some(axis) = super::latent::zero_length_axis(&latent.shape) {
+        report.fail(
+            code::CHUNK_SHAPE,
+            location.clone(),
+            format!(
+                "axis {axis} of shape {:?} has length 0: the latent holds no values (the reference writer refuses such a shape)",
+                latent.shape
+            ),
+        );
+    }
     check_hash(report, location.clone(), record.hash.as_deref(), &hashed.values_sha256);
 }

@@ -161,7 +161,7 @@ fn wrap(kind: [u8; 4], flags: [u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
 fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     let latent = &item.latent;
     let invalid = |detail: String| FormatError::invalid_input(format!("latent {:?}: {detail}", latent.key));
-    if latent.shape.is_empty() || latent.shape.contains(&0) {
+    if latent.shape.is_empty() || super::latent::zero_length_axis(&latent.shape).is_some() {
         return Err(invalid(format!("shape {:?} must have at least one dimension, none of them 0", latent.shape)));
     }
     if latent.values.to_f32_vec().iter().any(|v| !v.is_finite()) {

@@ -113,6 +113,12 @@ pub fn latents_ui(
     }
     ui.separator();
     ui.heading(format!("{}: {:?} {}", latent.key, latent.shape, latent.dtype().numpy_name()));
+    // A texture needs at least one pixel each way; an empty tensor has nothing to map or draw.
+    if let Some(axis) = crate::format::latent::zero_length_axis(&latent.shape) {
+        ui.label(format!("Axis {axis} has length 0: this latent holds no values, so there is nothing to draw."));
+        state.grid = None;
+        return;
+    }
     colour_controls_ui(ui, settings);
     axis_controls_ui(ui, mapping, &latent.shape);
 

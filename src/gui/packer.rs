@@ -1208,7 +1208,13 @@ fn latent_input(latent: Latent, source: String, notes: Vec<String>, stats: Optio
     let stats = stats.unwrap_or_else(|| latent.stats());
     let mapping = AxisMapping::default_for(&latent.shape);
     let grid = tensor::heatmap_grid(&latent, &mapping, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
-    let preview = grid.pixels.first().map(|pixels| (pixels.clone(), [grid.sampled_size.1, grid.sampled_size.0]));
+    // No preview of a tensor with no values (a texture needs a pixel each way); packing it is
+    // refused with the writer's message.
+    let preview = grid
+        .pixels
+        .first()
+        .filter(|_| crate::format::latent::zero_length_axis(&latent.shape).is_none())
+        .map(|pixels| (pixels.clone(), [grid.sampled_size.1, grid.sampled_size.0]));
     LatentInput {
         key: latent.key.clone(),
         source,

@@ -3,6 +3,9 @@
 
     reference.py make DIR        the reference writes one file per combination into DIR, each
                                  with NAME.expected.json: what the reference's own decoder returns
+    reference.py degenerate DIR  the reference, its writer's shape and finiteness checks switched
+                                 off, writes latents of degenerate shapes and values into DIR
+                                 (its reader accepts them all): what the rendering sweep opens
     reference.py decode FILE...  prints, per file, what the reference's decoder returns (JSON lines)
 
 "What the decoder returns" is, per latent: key, shape, dtype and the sha256 of the decoded
@@ -107,6 +110,14 @@ def any_rank():
     original = raiiafLatent.latent_shape_validator
     with patched(raiiafLatent, "latent_shape_validator",
                  lambda self, a, expected_dims=4, max_dimension_size=8192: original(self, a, a.ndim, max_dimension_size)):
+        yield
+
+
+@contextlib.contextmanager
+def unchecked_latents():
+    from raiiaf.chunks.latent import raiiafLatent
+    with patched(raiiafLatent, "latent_shape_validator", lambda self, a, *args, **kwargs: True), \
+            patched(raiiafLatent, "latent_dtype_validator", lambda self, *args, **kwargs: True):
         yield
 
 
@@ -225,7 +236,34 @@ def make(directory):
     print(json.dumps(made))
 
 
+def degenerate(directory):
+    os.makedirs(directory, exist_ok=True)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0], np.float32)
+    cases = {
+        "zero_length_axis": np.zeros((1, 4, 0, 8), np.float32),
+        "zero_length_rank1": np.zeros((0,), np.float32),
+        "one_by_200000": noise((1, 200000)),
+        "channels_5000": noise((1, 5000, 2, 2)),
+        "rank6": noise((2, 1, 3, 1, 2, 3)),
+        "rank9": noise((1, 2, 1, 2, 1, 2, 1, 2, 3)),
+        "all_nan": np.full((1, 4, 8, 8), np.nan, np.float32),
+        "plus_minus_inf": np.where(noise((1, 4, 8, 8)) > 0, np.inf, -np.inf).astype(np.float32),
+        "nan_inf_mixed": np.resize(specials, (1, 4, 8, 8)),
+        "scalar": np.array(3.5, np.float32),
+    }
+    with unchecked_latents():
+        for name, array in cases.items():
+            write_raiiaf(os.path.join(directory, name + ".raiiaf"), {"x": array}, compress=False, f16=False)
+        # float16 overflow: finite float32 values past float16's range become +-Inf when stored.
+        write_raiiaf(os.path.join(directory, "f16_overflow.raiiaf"), {"x": np.full((1, 4, 4, 4), 1e6, np.float32)},
+                     compress=False, f16=True)
+    print(json.dumps(sorted(os.listdir(directory))))
+
+
 def main(argv):
+    if len(argv) >= 2 and argv[0] == "degenerate":
+        degenerate(argv[1])
+        return 0
     if len(argv) >= 2 and argv[0] == "make":
         make(argv[1])
     elif len(argv) >= 1 and argv[0] == "decode":
