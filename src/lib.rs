@@ -1,7 +1,8 @@
 //! RAIIAF Workbench: a viewer, packer and verifier for `.raiiaf` AI-image containers.
 
 pub mod audit;
-#[cfg(feature = "gui")]
+// The command line needs processes, files and a terminal: not in a browser.
+#[cfg(all(feature = "gui", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod format;
 #[cfg(feature = "gui")]

@@ -267,17 +267,26 @@ pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyT
 /// The latents in a file, each with a key: the file stem for `.npy` and `.latent`, the array
 /// name for each array of an `.npz`.
 pub fn read_latent_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => read_latent_bytes(&path.display().to_string(), &bytes, limits),
+        Err(error) => Err(format!("{}: cannot read it: {error}", path.display())),
+    }
+}
+
+/// The latents of a latent file's bytes; `name` (a path or a file name) gives the kind when the
+/// bytes do not, the key of a `.npy` or `.latent` (its stem), and the errors' prefix.
+pub fn read_latent_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+    let path = std::path::Path::new(name);
     let read = || {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
         let stem = path.file_stem().map_or_else(|| "latent".to_string(), |s| s.to_string_lossy().into_owned());
-        match LatentFileKind::detect(path, &bytes) {
-            Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(&bytes, limits)?)]),
-            Some(LatentFileKind::Npz) => read_npz(&bytes, limits),
-            Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(&bytes, limits)?)]),
+        match LatentFileKind::detect(path, bytes) {
+            Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(bytes, limits)?)]),
+            Some(LatentFileKind::Npz) => read_npz(bytes, limits),
+            Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(bytes, limits)?)]),
             None => Err("not a .npy, .npz or .latent file".to_string()),
         }
     };
-    read().map_err(|e| format!("{}: {e}", path.display()))
+    read().map_err(|e| format!("{name}: {e}"))
 }
 
 fn to_c_order(shape: &[usize], values: LatentValues) -> Result<LatentValues, String> {

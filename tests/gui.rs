@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use raiiaf_workbench::format::{Limits, Verdict, inspect_path};
+use raiiaf_workbench::platform::FileInput;
 use raiiaf_workbench::gui::{CompareSection, EnvironmentChoice, StartOptions, Tab, View, WizardStep, WorkbenchApp};
 use raiiaf_workbench::tensor::{Colormap, RangeMode};
 
@@ -169,7 +170,7 @@ fn dropped_files_open_as_tabs_and_ctrl_w_closes_one() {
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::W);
     harness.run_steps(2);
     assert_eq!(harness.state().documents.len(), 1);
-    assert!(harness.state().documents[0].path.ends_with("f32_zfp.raiiaf"));
+    assert!(harness.state().documents[0].file.name() == "f32_zfp.raiiaf");
     // Both were remembered as recent files, newest first.
     let recent = &harness.state().settings.recent_files;
     assert!(recent[0].ends_with("multi_latent_zfp.raiiaf") && recent[1].ends_with("f32_zfp.raiiaf"), "{recent:?}");
@@ -248,7 +249,7 @@ fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_rea
     let source = fixture("f32_raw.raiiaf");
     let environment = inspect_path(&source, &Limits::default()).environment.unwrap();
     harness.state_mut().packer.as_mut().unwrap().environment =
-        EnvironmentChoice::FromFile { path: source, environment: environment.clone() };
+        EnvironmentChoice::FromFile { source: FileInput::Path(source), environment: environment.clone() };
     harness.run_steps(2);
     harness.get_by_label("Next").click();
     settle(&mut harness);
@@ -271,7 +272,7 @@ fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_rea
     let state = harness.state();
     assert!(state.packer.is_none(), "status: {:?}", state.packer.as_ref().and_then(|p| p.status.clone()));
     assert_eq!(state.documents.len(), 1);
-    assert_eq!(state.documents[0].path, out);
+    assert_eq!(state.documents[0].file, FileInput::Path(out.clone()));
     harness.get_by_label("VALID");
 
     let inspection = inspect_path(&out, &Limits::default());
@@ -309,7 +310,7 @@ fn repack_prefills_the_packer_from_an_open_file() {
     assert!(packer.image.is_some());
     assert!(matches!(&packer.environment, EnvironmentChoice::FromFile { environment, .. }
         if Some(environment) == inspection.environment.as_ref()));
-    assert_eq!(packer.original.as_deref(), Some(fixture("f32_zfp.raiiaf").as_path()));
+    assert_eq!(packer.original, Some(FileInput::Path(fixture("f32_zfp.raiiaf"))));
     harness.get_by_label("Re-pack");
 }
 
@@ -381,7 +382,7 @@ fn two_dropped_files_are_compared_section_by_section() {
     harness.get_by_label("Swap A and B").click();
     settle(&mut harness);
     let compare = harness.state().compare.as_ref().unwrap();
-    assert_eq!((compare.a.clone(), compare.b.clone()), (b_path.clone(), a_path.clone()));
+    assert_eq!((compare.a.clone(), compare.b.clone()), (b_path.clone().into(), a_path.clone().into()));
     assert_eq!(compare.section, CompareSection::Image, "swapping keeps the section");
     let swapped = compare.loaded().unwrap().comparison.verdict_line();
     assert!(swapped.contains("seed (43 vs 42)"), "{swapped}");
@@ -390,7 +391,7 @@ fn two_dropped_files_are_compared_section_by_section() {
     harness.get_all_by_label("open").next().unwrap().click();
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Documents);
-    assert_eq!(harness.state().documents[0].path, b_path);
+    assert_eq!(harness.state().documents[0].file, FileInput::Path(b_path));
 }
 
 #[test]
@@ -488,7 +489,7 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     }
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Documents);
-    assert!(harness.state().documents[0].path.ends_with("run-3.raiiaf"));
+    assert!(harness.state().documents[0].file.name() == "run-3.raiiaf");
 }
 
 #[test]

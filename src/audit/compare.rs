@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::format::environment::{self, ComponentComparison, ComponentStatus};
 use crate::format::{Inspection, Latent, LatentValues, Limits, Verdict};
+use crate::platform::FileInput;
 
 /// How a row of two-sided values relates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -145,15 +146,13 @@ pub fn decode_image(inspection: &Inspection, limits: &Limits) -> Option<DecodedP
     Some(crate::format::picture::decode_rgba(&image.bytes, limits))
 }
 
-/// Reads and checks two files at once, one on another thread.
-pub fn inspect_pair(a: &std::path::Path, b: &std::path::Path, limits: &Limits) -> (Inspection, Inspection) {
-    std::thread::scope(|scope| {
-        let b_task = scope.spawn(|| crate::format::inspect_path(b, limits));
-        let a_inspection = crate::format::inspect_path(a, limits);
-        // The reader does not panic on any input; were it to, B reads as an empty file.
-        let b_inspection = b_task.join().unwrap_or_else(|_| crate::format::inspect(&[], limits));
-        (a_inspection, b_inspection)
-    })
+/// Reads and checks two files at once (on two threads where the platform has them).
+pub fn inspect_pair(a: &FileInput, b: &FileInput, limits: &Limits) -> (Inspection, Inspection) {
+    let mut both = crate::platform::map_in_parallel(vec![a, b], |file| file.inspect(limits)).into_iter();
+    // map_in_parallel returns one result per item.
+    let empty = || crate::format::inspect(&[], limits);
+    let a_inspection = both.next().unwrap_or_else(empty);
+    (a_inspection, both.next().unwrap_or_else(empty))
 }
 
 impl Comparison {

@@ -420,9 +420,68 @@ pub enum ReportError {
     Io { path: PathBuf, source: io::Error },
 }
 
-enum Sink {
-    Json(BufWriter<File>),
-    Csv(Box<csv::Writer<File>>),
+/// Where a report's text goes, row by row: the partial file of a [`ReportWriter`], or memory.
+enum Sink<W: Write> {
+    Json(BufWriter<W>),
+    Csv(Box<csv::Writer<W>>),
+}
+
+impl<W: Write> Sink<W> {
+    /// Writes the report's opening.
+    fn open(format: ReportFormat, out: W) -> io::Result<Sink<W>> {
+        Ok(match format {
+            ReportFormat::Json => {
+                let mut out = BufWriter::new(out);
+                out.write_all(b"{\n  \"files\": [")?;
+                Sink::Json(out)
+            }
+            ReportFormat::Csv => {
+                let mut out = Box::new(csv::Writer::from_writer(out));
+                out.write_record(CSV_COLUMNS)?;
+                Sink::Csv(out)
+            }
+        })
+    }
+
+    /// Writes row number `index` (from 0).
+    fn row(&mut self, index: usize, row: &FileRow) -> io::Result<()> {
+        match self {
+            Sink::Json(out) => {
+                out.write_all(if index == 0 { b"\n    " } else { b",\n    " })?;
+                serde_json::to_writer(&mut *out, row).map_err(io::Error::from)
+            }
+            Sink::Csv(out) => out.write_record(csv_record(row)).map_err(io::Error::from),
+        }
+    }
+
+    /// Writes the summary (JSON only; CSV has no place for it) after `rows` rows, and returns the
+    /// writer, flushed.
+    fn close(self, rows: usize, summary: &Summary) -> io::Result<W> {
+        match self {
+            Sink::Json(mut out) => {
+                let close: &[u8] = if rows == 0 { b"],\n  \"summary\": " } else { b"\n  ],\n  \"summary\": " };
+                out.write_all(close)?;
+                serde_json::to_writer(&mut out, summary).map_err(io::Error::from)?;
+                out.write_all(b"\n}\n")?;
+                out.into_inner().map_err(|e| e.into_error())
+            }
+            Sink::Csv(mut out) => {
+                out.flush()?;
+                out.into_inner().map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))
+            }
+        }
+    }
+}
+
+/// A whole report in memory, in the format its `name` ends with (what the browser downloads).
+pub fn report_bytes(rows: &[FileRow], summary: &Summary, name: &str) -> Result<Vec<u8>, ReportError> {
+    let path = Path::new(name);
+    let io_error = |source| ReportError::Io { path: path.to_path_buf(), source };
+    let mut sink = Sink::open(ReportFormat::from_path(path)?, Vec::new()).map_err(io_error)?;
+    for (index, row) in rows.iter().enumerate() {
+        sink.row(index, row).map_err(io_error)?;
+    }
+    sink.close(rows.len(), summary).map_err(io_error)
 }
 
 /// A report written row by row into a partial file beside its destination (see
@@ -431,7 +490,7 @@ enum Sink {
 pub struct ReportWriter {
     destination: PathBuf,
     partial: PartialFile,
-    sink: Sink,
+    sink: Sink<File>,
     rows: usize,
 }
 
@@ -444,18 +503,7 @@ impl ReportWriter {
         let partial = PartialFile::create(destination).map_err(io_error)?;
         // A second handle on the same open file (and lock) for the buffered writers to own.
         let file = partial.file.try_clone().map_err(io_error)?;
-        let sink = match format {
-            ReportFormat::Json => {
-                let mut out = BufWriter::new(file);
-                out.write_all(b"{\n  \"files\": [").map_err(io_error)?;
-                Sink::Json(out)
-            }
-            ReportFormat::Csv => {
-                let mut out = Box::new(csv::Writer::from_writer(file));
-                out.write_record(CSV_COLUMNS).map_err(|e| io_error(e.into()))?;
-                Sink::Csv(out)
-            }
-        };
+        let sink = Sink::open(format, file).map_err(io_error)?;
         Ok(ReportWriter { destination: destination.to_path_buf(), partial, sink, rows: 0 })
     }
 
@@ -464,13 +512,7 @@ impl ReportWriter {
     }
 
     pub fn write_row(&mut self, row: &FileRow) -> Result<(), ReportError> {
-        let result = match &mut self.sink {
-            Sink::Json(out) => {
-                let separator: &[u8] = if self.rows == 0 { b"\n    " } else { b",\n    " };
-                out.write_all(separator).and_then(|()| serde_json::to_writer(&mut *out, row).map_err(io::Error::from))
-            }
-            Sink::Csv(out) => out.write_record(csv_record(row)).map_err(io::Error::from),
-        };
+        let result = self.sink.row(self.rows, row);
         self.rows += 1;
         result.map_err(|source| ReportError::Io { path: self.destination.clone(), source })
     }
@@ -482,19 +524,7 @@ impl ReportWriter {
         let io_error = |source| ReportError::Io { path: destination.clone(), source };
         // The sink's own handle on the file is closed, at the end of this block, before the rename.
         {
-            let _sink_file = match self.sink {
-                Sink::Json(mut out) => {
-                    let close: &[u8] = if self.rows == 0 { b"],\n  \"summary\": " } else { b"\n  ],\n  \"summary\": " };
-                    out.write_all(close).map_err(io_error)?;
-                    serde_json::to_writer(&mut out, summary).map_err(|e| io_error(e.into()))?;
-                    out.write_all(b"\n}\n").map_err(io_error)?;
-                    out.into_inner().map_err(|e| io_error(e.into_error()))?
-                }
-                Sink::Csv(mut out) => {
-                    out.flush().map_err(io_error)?;
-                    out.into_inner().map_err(|e| io_error(io::Error::new(e.error().kind(), e.error().to_string())))?
-                }
-            };
+            let _sink_file = self.sink.close(self.rows, summary).map_err(io_error)?;
         }
         self.partial.commit(true).map_err(io_error)
     }

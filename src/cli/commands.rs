@@ -43,6 +43,8 @@ pub fn view(args: ViewArgs, limits: Option<Limits>) -> u8 {
         skip_probe: false,
         compare: args.compare,
         limits,
+        urls: Vec::new(),
+        timing: false,
     };
     match crate::gui::run(options) {
         Ok(()) => exit::OK,

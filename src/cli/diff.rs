@@ -5,10 +5,12 @@ use std::path::Path;
 use super::exit;
 use crate::audit::compare::{self, Comparison};
 use crate::format::Limits;
+use crate::platform::FileInput;
 
 /// Exit 0 when the files are equivalent, 1 when they differ, 2 when either cannot be read.
 pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool, limits: &Limits) -> u8 {
-    let (a_inspection, b_inspection) = compare::inspect_pair(a, b, limits);
+    let (a_inspection, b_inspection) =
+        compare::inspect_pair(&FileInput::Path(a.to_path_buf()), &FileInput::Path(b.to_path_buf()), limits);
     let comparison = Comparison::of(&a_inspection, &b_inspection, limits);
     if as_json {
         let mut object = comparison.to_json(all);

@@ -6,20 +6,24 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::format::{Limits, Verdict};
+use crate::platform::FileInput;
+use crate::platform::window::Filter;
 use crate::probe::ProbeOptions;
 
 use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareCommand, CompareSection, CompareView};
 use super::document::{Document, DocumentState, Tab};
-use super::environment_view::{EnvironmentCommand, MachineEnvironment, environment_ui};
+use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
 use super::folder_view::{FolderCommand, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
 use super::packer::{Wizard, WizardOutcome, WizardStep, is_packer_input};
-use super::worker::Background;
+use super::worker::{Background, Completion};
 
 const RECENT_FILES_KEPT: usize = 10;
+
+const CONTAINER_FILTERS: [Filter<'static>; 2] = [("RAIIAF and gen5 files", &["raiiaf", "gen5"]), ("All files", &["*"])];
 
 /// What is kept between sessions (eframe's storage).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,7 +40,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn remember(&mut self, path: &std::path::Path) {
+    /// Adds a file on disk to the recent files (bytes from a browser cannot be opened again).
+    fn remember(&mut self, file: &FileInput) {
+        let Some(path) = file.path() else { return };
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         self.recent_files.retain(|p| *p != path);
         self.recent_files.insert(0, path);
@@ -71,16 +77,20 @@ pub struct StartOptions {
     pub compare: bool,
     /// Limits given on the command line: used instead of the saved ones until changed in Settings.
     pub limits: Option<Limits>,
+    /// Files to download and open (the web page's `?url=`).
+    pub urls: Vec<String>,
+    /// Report when the first frame with the image and every heatmap was drawn.
+    pub timing: bool,
 }
 
 /// What the user asked for during a frame.
 pub enum UiCommand {
-    Open(PathBuf),
+    Open(FileInput),
     /// Files dropped or given: containers open as tabs, images and latent files go to the packer.
-    OpenAny(Vec<PathBuf>),
+    OpenAny(Vec<FileInput>),
     /// Files dropped on the window: exactly two containers are compared, the rest as `OpenAny`.
-    Dropped(Vec<PathBuf>),
-    Compare(PathBuf, PathBuf),
+    Dropped(Vec<FileInput>),
+    Compare(FileInput, FileInput),
     /// Ask for two files to compare.
     CompareDialog,
     /// Verify every container in these folders and their subfolders.
@@ -89,10 +99,12 @@ pub enum UiCommand {
     FolderDialog,
     /// Ask where to save the folder verification's report, and save it.
     ExportFolderReport,
+    /// Download a file and open it.
+    Fetch(String),
     /// Show one of the views that is open.
     Show(View),
     /// Open the packer (a new one unless one is open), with these files added.
-    Pack(Vec<PathBuf>),
+    Pack(Vec<FileInput>),
     /// Open the packer prefilled from the document at this index.
     Repack(usize),
     /// Close the packer, the comparison or the folder verification.
@@ -107,11 +119,11 @@ pub enum UiCommand {
 }
 
 enum DialogOutcome {
-    Open(Vec<PathBuf>),
-    Compare(Vec<PathBuf>),
+    Open(Vec<FileInput>),
+    Compare(Vec<FileInput>),
     Folders(Vec<PathBuf>),
-    Saved(Result<PathBuf, String>),
-    Cancelled,
+    /// Where a file was saved (`None`: the save dialog was cancelled), or why it was not.
+    Saved(Result<Option<FileInput>, String>),
 }
 
 /// Filled in once a screenshot has been saved, or has failed.
@@ -143,6 +155,8 @@ pub struct WorkbenchApp {
     skip_probe: bool,
     pending: Vec<UiCommand>,
     dialog: Option<Background<DialogOutcome>>,
+    /// Files on their way in: dropped files being read, downloads.
+    incoming: Vec<Background<Result<Vec<FileInput>, String>>>,
     /// Last message about an export or a dialog, shown in the status bar.
     pub status: Option<String>,
     show_about: bool,
@@ -164,7 +178,7 @@ pub struct WorkbenchApp {
     start_step: Option<WizardStep>,
     /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
     /// macOS; see `single_instance`), opened like files given on the command line.
-    pub(super) open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
+    pub open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
 }
 
 impl WorkbenchApp {
@@ -183,12 +197,16 @@ impl WorkbenchApp {
             machine: MachineEnvironment::default(),
             start_tab: options.tab,
             skip_probe: options.skip_probe,
-            pending: vec![match <[PathBuf; 2]>::try_from(options.files) {
-                Ok([a, b]) if options.compare => UiCommand::Compare(a, b),
-                Ok(pair) => UiCommand::OpenAny(pair.into()),
-                Err(files) => UiCommand::OpenAny(files),
-            }],
+            pending: match <[PathBuf; 2]>::try_from(options.files) {
+                Ok([a, b]) if options.compare => vec![UiCommand::Compare(a.into(), b.into())],
+                Ok(pair) => vec![UiCommand::OpenAny(pair.into_iter().map(FileInput::Path).collect())],
+                Err(files) => vec![UiCommand::OpenAny(files.into_iter().map(FileInput::Path).collect())],
+            }
+            .into_iter()
+            .chain(options.urls.into_iter().map(UiCommand::Fetch))
+            .collect(),
             dialog: None,
+            incoming: Vec::new(),
             status: None,
             show_about: false,
             show_shortcuts: false,
@@ -202,7 +220,7 @@ impl WorkbenchApp {
             view: View::Documents,
             start_step: options.step,
             open_requests: None,
-            first_frame: if std::env::var_os("RAIIAF_TIMING").is_some() {
+            first_frame: if options.timing || std::env::var_os("RAIIAF_TIMING").is_some() {
                 FirstFrame::Waiting
             } else {
                 FirstFrame::NotTimed
@@ -218,13 +236,32 @@ impl WorkbenchApp {
         app
     }
 
-    /// Runs a native dialog (and what follows it) off the UI thread; one at a time.
-    fn start_dialog(&mut self, ctx: &egui::Context, dialog: impl FnOnce() -> DialogOutcome + Send + 'static) {
+    /// Starts a file dialog (one at a time); `start` hands its outcome to the completion.
+    fn start_dialog(&mut self, ctx: &egui::Context, start: impl FnOnce(Completion<DialogOutcome>)) {
         if self.dialog.is_some() {
             self.status = Some("Another dialog is already open.".into());
             return;
         }
-        self.dialog = Some(Background::spawn(ctx, move |_| dialog()));
+        let (task, done) = Background::pending(ctx);
+        self.dialog = Some(task);
+        start(done);
+    }
+
+    /// Saves a file where the user says (a dialog, or a download in the browser); `contents`
+    /// makes its bytes for the name chosen.
+    fn save_file(
+        &mut self,
+        ctx: &egui::Context,
+        title: &'static str,
+        name: String,
+        filters: Vec<Filter<'static>>,
+        contents: impl FnOnce(&str) -> Result<Vec<u8>, String> + Send + 'static,
+    ) {
+        self.start_dialog(ctx, move |done| {
+            crate::platform::window::save_file(title, &name, &filters, contents, move |saved| {
+                done.finish(DialogOutcome::Saved(saved))
+            })
+        });
     }
 
     pub fn screenshot_outcome(&self) -> Option<ScreenshotOutcome> {
@@ -232,8 +269,8 @@ impl WorkbenchApp {
     }
 
     /// Opens a file as a new tab (what dropping it on the window does).
-    pub fn open(&mut self, path: PathBuf) {
-        self.pending.push(UiCommand::Open(path));
+    pub fn open(&mut self, file: impl Into<FileInput>) {
+        self.pending.push(UiCommand::Open(file.into()));
     }
 
     pub fn select_tab(&mut self, tab: Tab) {
@@ -241,7 +278,7 @@ impl WorkbenchApp {
     }
 
     fn start_probe(&mut self, ctx: &egui::Context) {
-        if self.skip_probe {
+        if self.skip_probe || !crate::platform::can_see_machine() {
             return;
         }
         let python = self.settings.python.trim();
@@ -253,12 +290,30 @@ impl WorkbenchApp {
         }));
     }
 
+    /// The environments of the open files other than the selected one, when its Environment tab
+    /// is shown (what it can compare with).
+    fn other_environments(&self) -> Vec<OtherEnvironment> {
+        if self.documents.get(self.selected).is_none_or(|d| d.tab != Tab::Environment) {
+            return Vec::new();
+        }
+        self.documents
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index != self.selected)
+            .filter_map(|(_, other)| {
+                let environment = other.loaded()?.inspection.environment.as_ref()?;
+                Some(OtherEnvironment { name: other.file.display_name(), components: environment.components.clone() })
+            })
+            .collect()
+    }
+
     pub fn all_loaded(&self) -> bool {
         self.documents.iter().all(|d| !matches!(d.state, DocumentState::Loading(_)))
             && self.packer.as_ref().is_none_or(|p| !p.is_busy())
             && self.compare.as_ref().is_none_or(|c| !c.is_loading())
             && self.folder.as_ref().is_none_or(|f| !f.is_running())
             && self.machine.task.is_none()
+            && self.incoming.is_empty()
             && self.pending.is_empty()
     }
 
@@ -269,17 +324,19 @@ impl WorkbenchApp {
 
     fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
         match command {
-            UiCommand::Open(path) => {
-                self.settings.remember(&path);
+            UiCommand::Open(file) => {
+                self.settings.remember(&file);
                 let tab = self.start_tab.unwrap_or_default();
-                super::single_instance::log_opened(&path, self.documents.len() + 1);
-                self.documents.push(Document::open(ctx, path, tab, self.limits()));
+                if let Some(path) = file.path() {
+                    super::single_instance::log_opened(path, self.documents.len() + 1);
+                }
+                self.documents.push(Document::open(ctx, file, tab, self.limits()));
                 self.selected = self.documents.len() - 1;
                 self.view = View::Documents;
             }
             UiCommand::Dropped(paths) => {
                 let containers = paths.iter().filter(|p| !is_packer_input(p) && !p.is_dir()).count();
-                match <[PathBuf; 2]>::try_from(paths) {
+                match <[FileInput; 2]>::try_from(paths) {
                     Ok([a, b]) if containers == 2 => self.pending.push(UiCommand::Compare(a, b)),
                     Ok(pair) => self.pending.push(UiCommand::OpenAny(pair.into())),
                     Err(paths) => self.pending.push(UiCommand::OpenAny(paths)),
@@ -297,12 +354,10 @@ impl WorkbenchApp {
                 self.view = View::Compare;
             }
             UiCommand::CompareDialog => {
-                self.start_dialog(ctx, || {
-                    rfd::FileDialog::new()
-                        .set_title("Choose two files to compare")
-                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
-                        .pick_files()
-                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Compare)
+                self.start_dialog(ctx, |done| {
+                    crate::platform::window::pick_files("Choose two files to compare", &CONTAINER_FILTERS, |files| {
+                        done.finish(DialogOutcome::Compare(files))
+                    })
                 });
             }
             UiCommand::VerifyFolder(folders) => {
@@ -311,33 +366,40 @@ impl WorkbenchApp {
                 self.view = View::Folder;
             }
             UiCommand::FolderDialog => {
-                self.start_dialog(ctx, || {
-                    rfd::FileDialog::new()
-                        .set_title("Verify every .raiiaf and .gen5 file in folders")
-                        .pick_folders()
-                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Folders)
+                self.start_dialog(ctx, |done| {
+                    crate::platform::window::pick_folders("Verify every .raiiaf and .gen5 file in folders", |folders| {
+                        done.finish(DialogOutcome::Folders(folders))
+                    })
                 });
             }
             UiCommand::ExportFolderReport => {
                 if let Some(folder) = &self.folder {
-                    let rows = folder.rows.clone();
-                    let summary = folder.counts();
+                    let (rows, summary) = (folder.rows.clone(), folder.counts());
                     let name = format!("{}-report.json", crate::npy::safe_file_stem(&folder.title()));
-                    self.start_dialog(ctx, move || {
-                        let chosen = rfd::FileDialog::new()
-                            .set_title("Save the verification report (.json or .csv)")
-                            .set_file_name(&name)
-                            .add_filter("JSON report", &["json"])
-                            .add_filter("CSV report", &["csv"])
-                            .save_file();
-                        match chosen {
-                            Some(path) => {
-                                DialogOutcome::Saved(FolderView::write_report(&rows, &summary, &path).map(|()| path))
-                            }
-                            None => DialogOutcome::Cancelled,
-                        }
-                    });
+                    self.save_file(
+                        ctx,
+                        "Save the verification report (.json or .csv)",
+                        name,
+                        vec![("JSON report", &["json"]), ("CSV report", &["csv"])],
+                        move |chosen| FolderView::report_bytes(&rows, &summary, chosen),
+                    );
                 }
+            }
+            UiCommand::Fetch(url) => {
+                let (task, done) = Background::pending(ctx);
+                let progress = done.progress.clone();
+                self.status = Some(format!("Downloading {url}"));
+                crate::platform::window::fetch(
+                    &url,
+                    move |received, total| {
+                        progress.set_stage(match total {
+                            Some(total) => format!("downloading: {} of {}", megabytes(received), megabytes(total)),
+                            None => format!("downloading: {}", megabytes(received)),
+                        })
+                    },
+                    move |fetched| done.finish(fetched.map(|file| vec![file])),
+                );
+                self.incoming.push(task);
             }
             UiCommand::Show(view) => {
                 let open = match view {
@@ -351,12 +413,13 @@ impl WorkbenchApp {
                 }
             }
             UiCommand::OpenAny(paths) => {
-                let (folders, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| p.is_dir());
+                let (folders, paths): (Vec<FileInput>, Vec<FileInput>) = paths.into_iter().partition(|p| p.is_dir());
+                let folders: Vec<PathBuf> = folders.iter().filter_map(|f| f.path().map(PathBuf::from)).collect();
                 if !folders.is_empty() {
                     self.pending.push(UiCommand::VerifyFolder(folders));
                 }
-                let (inputs, containers): (Vec<PathBuf>, Vec<PathBuf>) =
-                    paths.into_iter().partition(|p| is_packer_input(p));
+                let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) =
+                    paths.into_iter().partition(is_packer_input);
                 self.pending.extend(containers.into_iter().map(UiCommand::Open));
                 if !inputs.is_empty() {
                     self.pending.push(UiCommand::Pack(inputs));
@@ -382,7 +445,7 @@ impl WorkbenchApp {
                     && let Some(loaded) = document.loaded()
                 {
                     let max_side = ctx.input(|i| i.max_texture_side);
-                    self.packer = Some(Wizard::repack(ctx, &document.path, loaded, max_side, self.limits()));
+                    self.packer = Some(Wizard::repack(ctx, &document.file, loaded, max_side, self.limits()));
                     self.view = View::Packer;
                 }
             }
@@ -398,13 +461,10 @@ impl WorkbenchApp {
                 }
             }
             UiCommand::OpenDialog => {
-                self.start_dialog(ctx, || {
-                    rfd::FileDialog::new()
-                        .set_title("Open .raiiaf files")
-                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
-                        .add_filter("All files", &["*"])
-                        .pick_files()
-                        .map_or(DialogOutcome::Cancelled, DialogOutcome::Open)
+                self.start_dialog(ctx, |done| {
+                    crate::platform::window::pick_files("Open .raiiaf files", &CONTAINER_FILTERS, |files| {
+                        done.finish(DialogOutcome::Open(files))
+                    })
                 });
             }
             UiCommand::Select(index) => {
@@ -425,20 +485,7 @@ impl WorkbenchApp {
             }
             UiCommand::Export(request) => match request.bytes {
                 Err(error) => self.status = Some(format!("Export failed: {error}")),
-                Ok(bytes) => {
-                    let name = request.suggested_name;
-                    self.start_dialog(ctx, move || {
-                        match rfd::FileDialog::new().set_title("Export").set_file_name(&name).save_file() {
-                            // The dialog has already asked before replacing an existing file.
-                            Some(path) => DialogOutcome::Saved(
-                                crate::format::write_atomic(&path, &bytes, true)
-                                    .map(|()| path)
-                                    .map_err(|e| e.to_string()),
-                            ),
-                            None => DialogOutcome::Cancelled,
-                        }
-                    });
-                }
+                Ok(bytes) => self.save_file(ctx, "Export", request.suggested_name, Vec::new(), move |_| Ok(bytes)),
             },
             UiCommand::Reprobe => self.start_probe(ctx),
             UiCommand::ClearRecent => self.settings.recent_files.clear(),
@@ -447,8 +494,19 @@ impl WorkbenchApp {
 
     fn poll_workers(&mut self) {
         while let Some(paths) = self.open_requests.as_ref().and_then(|r| r.try_recv().ok()) {
-            self.pending.push(UiCommand::OpenAny(paths));
+            self.pending.push(UiCommand::OpenAny(paths.into_iter().map(FileInput::Path).collect()));
         }
+        for task in &mut self.incoming {
+            match task.poll() {
+                Some(Ok(files)) => {
+                    self.status = None;
+                    self.pending.push(UiCommand::Dropped(files));
+                }
+                Some(Err(error)) => self.status = Some(error),
+                None => {}
+            }
+        }
+        self.incoming.retain(|task| !task.is_finished());
         for document in &mut self.documents {
             document.poll();
         }
@@ -469,15 +527,17 @@ impl WorkbenchApp {
             match dialog.poll() {
                 Some(DialogOutcome::Open(paths)) => self.pending.extend(paths.into_iter().map(UiCommand::Open)),
                 Some(DialogOutcome::Folders(folders)) => self.pending.push(UiCommand::VerifyFolder(folders)),
-                Some(DialogOutcome::Compare(paths)) => match <[PathBuf; 2]>::try_from(paths) {
+                Some(DialogOutcome::Compare(paths)) => match <[FileInput; 2]>::try_from(paths) {
                     Ok([a, b]) => self.pending.push(UiCommand::Compare(a, b)),
                     Err(paths) => {
                         self.status = Some(format!("Choose exactly two files to compare ({} chosen).", paths.len()));
                     }
                 },
-                Some(DialogOutcome::Saved(Ok(path))) => self.status = Some(format!("Saved {}", path.display())),
-                Some(DialogOutcome::Saved(Err(error))) => self.status = Some(format!("Export failed: {error}")),
-                Some(DialogOutcome::Cancelled) | None => {}
+                Some(DialogOutcome::Saved(Ok(Some(file)))) => {
+                    self.status = Some(format!("Saved {}", file.display_name()))
+                }
+                Some(DialogOutcome::Saved(Err(error))) => self.status = Some(format!("Not saved: {error}")),
+                Some(DialogOutcome::Saved(Ok(None))) | None => {}
             }
             if dialog.is_finished() {
                 self.dialog = None;
@@ -540,18 +600,17 @@ impl WorkbenchApp {
         ctx.request_repaint();
     }
 
-    /// With `RAIIAF_TIMING` set: says on stderr when a frame showing the image and every
+    /// With `RAIIAF_TIMING` set (`?timing` on the web page): says (see `platform::window::say`) when a frame showing the image and every
     /// heatmap of the selected file has been drawn (the viewer's start-up benchmark reads this).
     /// The frame is marked at the end of its UI pass and reported when the next frame begins,
     /// that is after it was rendered and presented.
     fn report_timing(&mut self, ctx: &egui::Context) {
         match self.first_frame {
             FirstFrame::Drawn => {
-                if let Some(start) = super::PROCESS_START.get() {
-                    eprintln!(
-                        "raiiaf: first frame with the image and all heatmaps: {} ms after start",
-                        start.elapsed().as_millis()
-                    );
+                if let Some(millis) = crate::platform::window::millis_since_start() {
+                    crate::platform::window::say(&format!(
+                        "raiiaf: first frame with the image and all heatmaps: {millis:.0} ms after start"
+                    ));
                 }
                 self.first_frame = FirstFrame::Reported;
             }
@@ -585,7 +644,7 @@ impl WorkbenchApp {
                     commands.push(UiCommand::OpenDialog);
                     ui.close();
                 }
-                if ui.button("Verify folder…").clicked() {
+                if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
                     commands.push(UiCommand::FolderDialog);
                     ui.close();
                 }
@@ -600,8 +659,8 @@ impl WorkbenchApp {
                 {
                     ui.menu_button("Compare this file with", |ui| {
                         for (_, other) in others {
-                            if ui.button(other.title()).on_hover_text(other.path.display().to_string()).clicked() {
-                                commands.push(UiCommand::Compare(current.path.clone(), other.path.clone()));
+                            if ui.button(other.title()).on_hover_text(other.file.display_name()).clicked() {
+                                commands.push(UiCommand::Compare(current.file.clone(), other.file.clone()));
                                 ui.close();
                             }
                         }
@@ -613,7 +672,7 @@ impl WorkbenchApp {
                     }
                     for path in &self.settings.recent_files {
                         if ui.button(path.display().to_string()).clicked() {
-                            commands.push(UiCommand::Open(path.clone()));
+                            commands.push(UiCommand::Open(FileInput::Path(path.clone())));
                             ui.close();
                         }
                     }
@@ -689,6 +748,11 @@ impl WorkbenchApp {
     }
 }
 
+/// Megabytes with one decimal, for download progress.
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
 pub fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
     let (fill, text) = match verdict {
         Verdict::Valid => (egui::Color32::from_rgb(30, 130, 60), "VALID"),
@@ -723,7 +787,7 @@ fn file_tabs_ui(
         for (index, document) in documents.iter().enumerate() {
             if ui
                 .selectable_label(Some(index) == selected, document.title())
-                .on_hover_text(document.path.display().to_string())
+                .on_hover_text(document.file.display_name())
                 .clicked()
             {
                 commands.push(UiCommand::Select(index));
@@ -808,7 +872,7 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
             if ui.button("Compare two files…").clicked() {
                 commands.push(UiCommand::CompareDialog);
             }
-            if ui.button("Verify folder…").clicked() {
+            if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
                 commands.push(UiCommand::FolderDialog);
             }
         });
@@ -817,7 +881,7 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
             ui.strong("Recent files");
             for path in &settings.recent_files {
                 if ui.link(path.display().to_string()).clicked() {
-                    commands.push(UiCommand::Open(path.clone()));
+                    commands.push(UiCommand::Open(FileInput::Path(path.clone())));
                 }
             }
         }
@@ -827,6 +891,7 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
 fn document_ui(
     ui: &mut egui::Ui,
     document: &mut Document,
+    others: &[OtherEnvironment],
     settings: &mut Settings,
     machine: &MachineEnvironment,
     commands: &mut Vec<UiCommand>,
@@ -835,12 +900,12 @@ fn document_ui(
         DocumentState::Loading(task) => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("{}: {}", document.path.display(), task.stage()));
+                ui.label(format!("{}: {}", document.file.display_name(), task.stage()));
             });
             return;
         }
         DocumentState::Failed => {
-            ui.label(format!("{} could not be loaded (internal error).", document.path.display()));
+            ui.label(format!("{} could not be loaded (internal error).", document.file.display_name()));
             return;
         }
         DocumentState::Ready(loaded) => loaded,
@@ -857,7 +922,7 @@ fn document_ui(
         ui.colored_label(egui::Color32::from_rgb(220, 80, 60), format!("This file cannot be read: {error}"));
     }
     ui.separator();
-    let name = document.path.display().to_string();
+    let name = document.file.display_name();
     match document.tab {
         Tab::Latents => {
             let stored_sizes: Vec<Option<u64>> = inspection
@@ -918,33 +983,45 @@ fn document_ui(
                 ui,
                 inspection,
                 machine,
+                others,
+                document.environment_reference.as_deref(),
                 &mut settings.python,
                 &mut settings.only_environment_differences,
                 &mut environment_commands,
             );
-            commands.extend(environment_commands.into_iter().map(|c| match c {
-                EnvironmentCommand::Reprobe => UiCommand::Reprobe,
-            }));
+            for command in environment_commands {
+                match command {
+                    EnvironmentCommand::Reprobe => commands.push(UiCommand::Reprobe),
+                    EnvironmentCommand::CompareWith(name) => document.environment_reference = name,
+                }
+            }
         }
     }
 }
 
 impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect()
-        });
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
         if !dropped.is_empty() {
-            self.pending.push(UiCommand::Dropped(dropped));
+            let (task, done) = Background::pending(ctx);
+            crate::platform::window::read_dropped(dropped, move |files| done.finish(Ok(files)));
+            self.incoming.push(task);
         }
         if self.first_frame == FirstFrame::Drawn {
             self.report_timing(ctx);
         }
         self.poll_workers();
         self.shortcuts(ctx);
-        let pending: Vec<UiCommand> = self.pending.drain(..).collect();
-        for command in pending {
-            self.apply(ctx, command);
+        // A command may queue others (a drop becomes opens); they run in this frame too. The
+        // bound only guards against a command that queued itself forever.
+        for _ in 0..8 {
+            if self.pending.is_empty() {
+                break;
+            }
+            let pending: Vec<UiCommand> = self.pending.drain(..).collect();
+            for command in pending {
+                self.apply(ctx, command);
+            }
         }
         let title = match (self.view, &self.compare, self.documents.get(self.selected)) {
             (View::Packer, _, _) => "Packer - RAIIAF Workbench".to_string(),
@@ -954,7 +1031,7 @@ impl eframe::App for WorkbenchApp {
             _ => "RAIIAF Workbench".to_string(),
         };
         if title != self.window_title {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            crate::platform::window::set_title(ctx, &title);
             self.window_title = title;
         }
         self.handle_screenshot(ctx);
@@ -994,8 +1071,16 @@ impl eframe::App for WorkbenchApp {
                 match self.machine.result() {
                     Some(probe) => ui.weak(format!("this machine: {} components probed", probe.components.len())),
                     None if self.machine.task.is_some() => ui.weak("probing this machine…"),
+                    None if !crate::platform::can_see_machine() => {
+                        ui.weak("in the browser: files are read here and never uploaded")
+                    }
                     None => ui.weak("this machine not probed"),
                 };
+                for task in &self.incoming {
+                    ui.separator();
+                    ui.spinner();
+                    ui.label(task.stage());
+                }
                 if let Some(status) = &self.status {
                     ui.separator();
                     ui.label(status);
@@ -1009,7 +1094,7 @@ impl eframe::App for WorkbenchApp {
                 let mut folder_commands = Vec::new();
                 folder.ui(ui, &mut folder_commands);
                 commands.extend(folder_commands.into_iter().map(|command| match command {
-                    FolderCommand::Open(path) => UiCommand::Open(path),
+                    FolderCommand::Open(path) => UiCommand::Open(FileInput::Path(path)),
                     FolderCommand::Export => UiCommand::ExportFolderReport,
                     FolderCommand::Close => UiCommand::CloseView(View::Folder),
                 }));
@@ -1035,18 +1120,19 @@ impl eframe::App for WorkbenchApp {
                 && let Some(packer) = &mut self.packer
             {
                 match packer.ui(ui, self.machine.result()) {
-                    Some(WizardOutcome::Saved(path)) => {
+                    Some(WizardOutcome::Saved(file)) => {
                         commands.push(UiCommand::CloseView(View::Packer));
-                        commands.push(UiCommand::Open(path));
+                        commands.push(UiCommand::Open(file));
                     }
                     Some(WizardOutcome::Close) => commands.push(UiCommand::CloseView(View::Packer)),
                     None => {}
                 }
                 return;
             }
+            let others = self.other_environments();
             match self.documents.get_mut(self.selected) {
                 None => start_screen_ui(ui, &self.settings, &mut commands),
-                Some(document) => document_ui(ui, document, &mut self.settings, &self.machine, &mut commands),
+                Some(document) => document_ui(ui, document, &others, &mut self.settings, &self.machine, &mut commands),
             }
         });
         let ctx = ui.ctx().clone();
@@ -1056,6 +1142,10 @@ impl eframe::App for WorkbenchApp {
         }
         for command in commands {
             self.apply(&ctx, command);
+        }
+        // What those queued runs at the next frame: ask for one, as no input may come to cause it.
+        if !self.pending.is_empty() {
+            ctx.request_repaint();
         }
     }
 

@@ -2,7 +2,7 @@
 //! environments against each other and this machine, the latents' differences as heatmaps,
 //! and the images under a split slider, blink or difference view with shared zoom and pan.
 
-use std::path::PathBuf;
+use crate::platform::FileInput;
 
 use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
@@ -68,8 +68,8 @@ pub struct ComparedFiles {
 }
 
 pub fn compare_files(
-    a: &std::path::Path,
-    b: &std::path::Path,
+    a: &FileInput,
+    b: &FileInput,
     max_texture_side: usize,
     limits: &Limits,
     progress: &Progress,
@@ -140,14 +140,14 @@ pub enum CompareState {
 
 /// What the view asks the app to do.
 pub enum CompareCommand {
-    Open(PathBuf),
+    Open(FileInput),
     Swap,
     Close,
 }
 
 pub struct CompareView {
-    pub a: PathBuf,
-    pub b: PathBuf,
+    pub a: FileInput,
+    pub b: FileInput,
     pub state: CompareState,
     pub section: CompareSection,
     pub only_differences: bool,
@@ -162,7 +162,13 @@ pub struct CompareView {
 }
 
 impl CompareView {
-    pub fn open(ctx: &egui::Context, a: PathBuf, b: PathBuf, section: CompareSection, limits: Limits) -> CompareView {
+    pub fn open(
+        ctx: &egui::Context,
+        a: FileInput,
+        b: FileInput,
+        section: CompareSection,
+        limits: Limits,
+    ) -> CompareView {
         let max_side = ctx.input(|i| i.max_texture_side);
         let (worker_a, worker_b) = (a.clone(), b.clone());
         let task =
@@ -205,9 +211,7 @@ impl CompareView {
     }
 
     pub fn title(&self) -> String {
-        let name =
-            |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-        format!("{} vs {}", name(&self.a), name(&self.b))
+        format!("{} vs {}", self.a.name(), self.b.name())
     }
 
     pub fn ui(
@@ -288,22 +292,14 @@ impl CompareView {
     }
 }
 
-fn files_ui(
-    ui: &mut egui::Ui,
-    a: &std::path::Path,
-    b: &std::path::Path,
-    done: &ComparedFiles,
-    commands: &mut Vec<CompareCommand>,
-) {
+fn files_ui(ui: &mut egui::Ui, a: &FileInput, b: &FileInput, done: &ComparedFiles, commands: &mut Vec<CompareCommand>) {
     egui::Grid::new("compare-files").show(ui, |ui| {
         for (side, path, inspection) in [("A", a, &done.a), ("B", b, &done.b)] {
             ui.strong(side);
             super::app::verdict_badge(ui, inspection.verdict());
-            let name =
-                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            ui.add(egui::Label::new(name).selectable(true)).on_hover_text(path.display().to_string());
+            ui.add(egui::Label::new(path.name()).selectable(true)).on_hover_text(path.display_name());
             if ui.small_button("open").on_hover_text("Open this file in its own tab").clicked() {
-                commands.push(CompareCommand::Open(path.to_path_buf()));
+                commands.push(CompareCommand::Open(path.clone()));
             }
             ui.end_row();
         }

@@ -1,9 +1,8 @@
 //! An open file: decoded on a worker thread into what the views need, plus the view state
 //! that belongs to that file (tab, zoom, axis mapping).
 
-use std::path::{Path, PathBuf};
-
-use crate::format::{self, Inspection, Limits, Stats};
+use crate::format::{Inspection, Limits, Stats};
+use crate::platform::FileInput;
 
 use super::image_view::{ImageViewState, PreparedImage};
 use super::latent_view::LatentViewState;
@@ -45,9 +44,9 @@ pub struct LoadedFile {
     pub manifest_pretty: String,
 }
 
-pub fn load(path: &Path, max_texture_side: usize, limits: &Limits, progress: &Progress) -> LoadedFile {
+pub fn load(file: &FileInput, max_texture_side: usize, limits: &Limits, progress: &Progress) -> LoadedFile {
     progress.set_stage("reading and checking");
-    let inspection = format::inspect_path(path, limits);
+    let inspection = file.inspect(limits);
     if progress.is_cancelled() {
         return LoadedFile { inspection, image: None, latent_stats: Vec::new(), manifest_pretty: String::new() };
     }
@@ -68,31 +67,34 @@ pub enum DocumentState {
 }
 
 pub struct Document {
-    pub path: PathBuf,
+    pub file: FileInput,
     pub state: DocumentState,
     pub tab: Tab,
     pub image_view: ImageViewState,
     pub latent_view: LatentViewState,
     pub manifest_search: String,
+    /// The open file whose environment the Environment tab compares with (`None`: this machine).
+    pub environment_reference: Option<String>,
 }
 
 impl Document {
-    pub fn open(ctx: &egui::Context, path: PathBuf, tab: Tab, limits: Limits) -> Document {
+    pub fn open(ctx: &egui::Context, file: FileInput, tab: Tab, limits: Limits) -> Document {
         let max_texture_side = ctx.input(|i| i.max_texture_side);
-        let worker_path = path.clone();
-        let task = Background::spawn(ctx, move |progress| load(&worker_path, max_texture_side, &limits, progress));
+        let worker_file = file.clone();
+        let task = Background::spawn(ctx, move |progress| load(&worker_file, max_texture_side, &limits, progress));
         Document {
-            path,
+            file,
             state: DocumentState::Loading(task),
             tab,
             image_view: ImageViewState::default(),
             latent_view: LatentViewState::default(),
             manifest_search: String::new(),
+            environment_reference: None,
         }
     }
 
     pub fn title(&self) -> String {
-        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        self.file.name()
     }
 
     /// Moves a finished load into place; true when something changed.

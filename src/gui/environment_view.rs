@@ -1,5 +1,6 @@
-//! The Environment tab: the file's environment snapshot beside this machine's, component by
-//! component, with the Python interpreter used for the probe as a setting.
+//! The Environment tab: the file's environment snapshot beside this machine's or another open
+//! file's, component by component, with the Python interpreter used for the probe as a setting.
+//! A browser cannot see its machine: there the comparison is with another file only.
 
 use crate::format::environment::{ComponentComparison, ComponentStatus, compare};
 use crate::format::{EnvComponent, Inspection};
@@ -32,6 +33,14 @@ impl MachineEnvironment {
 
 pub enum EnvironmentCommand {
     Reprobe,
+    /// Compare with the open file of this name, or this machine (`None`).
+    CompareWith(Option<String>),
+}
+
+/// Another open file's environment, offered for the comparison.
+pub struct OtherEnvironment {
+    pub name: String,
+    pub components: Vec<EnvComponent>,
 }
 
 fn status_text(status: &ComponentStatus) -> &'static str {
@@ -43,12 +52,12 @@ fn status_text(status: &ComponentStatus) -> &'static str {
     }
 }
 
-/// "2 of 6 components differ: torch, gpu", or that all match.
-pub fn summary(rows: &[ComponentComparison]) -> String {
+/// "2 of 6 components differ: torch, gpu", or that all match `other` ("this machine", a file).
+pub fn summary(rows: &[ComponentComparison], other: &str) -> String {
     let differing: Vec<&str> =
         rows.iter().filter(|r| r.status != ComponentStatus::Same).map(|r| r.component_id.as_str()).collect();
     if differing.is_empty() {
-        format!("All {} components are the same as on this machine.", rows.len())
+        format!("All {} components are the same as {other}.", rows.len())
     } else {
         let mut names = differing.clone();
         names.dedup();
@@ -57,8 +66,8 @@ pub fn summary(rows: &[ComponentComparison]) -> String {
 }
 
 /// The comparison as tab-separated text, for the clipboard.
-pub fn as_text(rows: &[ComponentComparison]) -> String {
-    let mut text = String::from("component\tfile\tthis machine\tstatus\n");
+pub fn as_text(rows: &[ComponentComparison], other: &str) -> String {
+    let mut text = format!("component\tfile\t{other}\tstatus\n");
     for row in rows {
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
@@ -71,45 +80,85 @@ pub fn as_text(rows: &[ComponentComparison]) -> String {
     text
 }
 
+/// The Environment tab. `compare_with` names the open file compared against (`None`: this
+/// machine, where the platform can see it).
+#[allow(clippy::too_many_arguments)] // one tab's inputs, each drawn from a different owner
 pub fn environment_ui(
     ui: &mut egui::Ui,
     inspection: &Inspection,
     machine: &MachineEnvironment,
+    others: &[OtherEnvironment],
+    compare_with: Option<&str>,
     python: &mut String,
     only_differences: &mut bool,
     commands: &mut Vec<EnvironmentCommand>,
 ) {
+    let machine_visible = crate::platform::can_see_machine();
+    let other = compare_with.and_then(|name| others.iter().find(|o| o.name == name));
+    let reference_name = match other {
+        Some(other) => other.name.clone(),
+        None if machine_visible => "this machine".to_string(),
+        None => "another file".to_string(),
+    };
     ui.horizontal(|ui| {
-        ui.label("Python for the torch/numpy/python/cuda probe:");
-        let edit = ui.add(egui::TextEdit::singleline(python).hint_text("python3").desired_width(220.0));
-        let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Probe again").clicked() || entered {
-            commands.push(EnvironmentCommand::Reprobe);
-        }
-        if let Some(task) = &machine.task {
-            ui.spinner();
-            ui.label(format!("probing this machine: {}", task.stage()));
+        ui.label("Compare with:");
+        egui::ComboBox::from_id_salt("environment-reference").selected_text(&reference_name).show_ui(ui, |ui| {
+            if machine_visible && ui.selectable_label(other.is_none(), "this machine").clicked() {
+                commands.push(EnvironmentCommand::CompareWith(None));
+            }
+            for candidate in others {
+                let chosen = other.is_some_and(|o| o.name == candidate.name);
+                if ui.selectable_label(chosen, &candidate.name).clicked() {
+                    commands.push(EnvironmentCommand::CompareWith(Some(candidate.name.clone())));
+                }
+            }
+        });
+        if machine_visible && other.is_none() {
+            ui.separator();
+            ui.label("Python for the torch/numpy/python/cuda probe:");
+            let edit = ui.add(egui::TextEdit::singleline(python).hint_text("python3").desired_width(220.0));
+            let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Probe again").clicked() || entered {
+                commands.push(EnvironmentCommand::Reprobe);
+            }
+            if let Some(task) = &machine.task {
+                ui.spinner();
+                ui.label(format!("probing this machine: {}", task.stage()));
+            }
         }
     });
+    if !machine_visible && other.is_none() {
+        ui.label(
+            "A web page cannot see the machine it runs on, so there is no \"this machine\" to compare with here. \
+            Open or drop another .raiiaf file to compare this file's environment with its own.",
+        );
+    }
     let file_components: &[EnvComponent] = inspection.environment.as_ref().map_or(&[], |e| &e.components);
     if inspection.environment.is_none() {
         ui.label("This file has no readable environment snapshot.");
     }
-    let rows = compare(file_components, &machine.components);
+    let (reference_components, reference_ready): (&[EnvComponent], bool) = match other {
+        Some(other) => (&other.components, true),
+        None if machine_visible => (&machine.components, machine.result.is_some()),
+        None => (&[], false),
+    };
+    let rows = compare(file_components, reference_components);
+    let other_label = if other.is_some() { reference_name.clone() } else { "on this machine".to_string() };
     ui.horizontal(|ui| {
-        if machine.result.is_some() {
-            ui.strong(summary(&rows));
-        } else {
+        if reference_ready {
+            ui.strong(summary(&rows, &other_label));
+        } else if machine_visible {
             ui.weak("This machine has not been probed yet.");
         }
         ui.checkbox(only_differences, "only differences");
         if ui.button("copy as text").clicked() {
-            ui.ctx().copy_text(as_text(&rows));
+            ui.ctx().copy_text(as_text(&rows, &reference_name));
         }
     });
     egui::ScrollArea::both().id_salt("environment-scroll").show(ui, |ui| {
         egui::Grid::new("environment-table").striped(true).show(ui, |ui| {
-            for title in ["component", "in the file", "digest", "on this machine", "status"] {
+            let reference_title = if other.is_some() { format!("in {reference_name}") } else { other_label.clone() };
+            for title in ["component", "in the file", "digest", reference_title.as_str(), "status"] {
                 ui.strong(title);
             }
             ui.end_row();
@@ -137,20 +186,22 @@ pub fn environment_ui(
                         ui.label("-");
                     }
                 }
-                let here_text = match (&row.other, machine.result.as_ref()) {
+                let probe = machine.result.as_ref().filter(|_| other.is_none());
+                let here_text = match (&row.other, probe) {
                     (Some(text), _) => text.clone(),
                     (None, Some(probe)) => probe
                         .component(&row.component_id)
                         .map_or_else(|| "-".to_string(), |c| format!("({})", c.status_text())),
+                    (None, None) if reference_ready => "-".to_string(),
                     (None, None) => "…".to_string(),
                 };
                 ui.add(egui::Label::new(here_text).selectable(true).extend());
-                let status = if machine.result.is_some() { status_text(&row.status) } else { "-" };
+                let status = if reference_ready { status_text(&row.status) } else { "-" };
                 ui.label(status);
                 ui.end_row();
             }
         });
-        if let Some(probe) = &machine.result
+        if let Some(probe) = machine.result.as_ref().filter(|_| other.is_none())
             && !probe.notes.is_empty()
         {
             ui.separator();
@@ -174,9 +225,10 @@ mod tests {
         ];
         let here = [EnvComponent::new("torch", "torch==2.1.0"), EnvComponent::new("os", "Linux 6.1")];
         let rows = compare(&file, &here);
-        assert_eq!(summary(&rows), "2 of 3 components differ: torch, gpu");
-        assert_eq!(summary(&compare(&here, &here)), "All 2 components are the same as on this machine.");
-        let text = as_text(&rows);
+        assert_eq!(summary(&rows, "on this machine"), "2 of 3 components differ: torch, gpu");
+        assert_eq!(summary(&compare(&here, &here), "in b.raiiaf"), "All 2 components are the same as in b.raiiaf.");
+        let text = as_text(&rows, "this machine");
+        assert!(text.starts_with("component\tfile\tthis machine\tstatus\n"), "{text}");
         assert!(text.contains("gpu\tA\t-\tmissing here\n"), "{text}");
         assert!(text.contains("torch\ttorch==2.5.1\ttorch==2.1.0\tdiffers\n"), "{text}");
     }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use egui::Color32;
 
@@ -67,7 +69,7 @@ impl FolderView {
         let worker_cancel = cancel.clone();
         let worker_roots = roots.clone();
         let worker_ctx = ctx.clone();
-        std::thread::spawn(move || {
+        crate::platform::window::spawn(move || {
             let targets = folder::discover(&worker_roots, true);
             let _ = sender.send(FolderMessage::Found(targets.len()));
             worker_ctx.request_repaint();
@@ -406,11 +408,8 @@ impl FolderView {
     }
 
     /// Writes every row (not only those shown) as a JSON or CSV report, by the extension.
-    pub fn write_report(rows: &[FileRow], summary: &Summary, destination: &std::path::Path) -> Result<(), String> {
-        let mut writer = folder::ReportWriter::create(destination).map_err(|e| e.to_string())?;
-        for row in rows {
-            writer.write_row(row).map_err(|e| e.to_string())?;
-        }
-        writer.finish(summary).map_err(|e| e.to_string())
+    /// The report as bytes, in the format `name` ends with (.json or .csv).
+    pub fn report_bytes(rows: &[FileRow], summary: &Summary, name: &str) -> Result<Vec<u8>, String> {
+        folder::report_bytes(rows, summary, name).map_err(|e| e.to_string())
     }
 }

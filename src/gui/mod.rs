@@ -14,10 +14,9 @@ mod macos_open;
 mod manifest_view;
 mod packer;
 pub mod single_instance;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 mod worker;
-
-/// When the process started (set first thing in `main`), for `RAIIAF_TIMING=1`'s report.
-pub static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 pub use app::{Settings, StartOptions, UiCommand, View, WorkbenchApp};
 pub use compare_view::{CompareSection, CompareView, ImageMode};
@@ -26,10 +25,12 @@ pub use folder_view::FolderView;
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardStep};
 
+#[cfg(not(target_arch = "wasm32"))]
 const WINDOW_ICON_PNG: &[u8] = include_bytes!("../../assets/icons/hicolor/64x64/apps/raiiaf-workbench.png");
 
 /// Opens the window and blocks until it closes. With a screenshot requested, fails when the
-/// screenshot could not be taken.
+/// screenshot could not be taken. (The web page starts from [`web::start`] instead.)
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(options: StartOptions) -> Result<(), String> {
     // Only the plain "open these files" start joins a running window; screenshots, comparisons
     // and starts that choose a tab, step or size stay independent of it.

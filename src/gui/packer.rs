@@ -3,6 +3,8 @@
 //! workers; the form itself is plain data, checked live against the manifest schema.
 
 use std::path::{Path, PathBuf};
+
+use crate::platform::FileInput;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -14,7 +16,7 @@ use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
 
 use super::document::LoadedFile;
 use super::image_view::{ImageViewState, PreparedImage, thumbnail_ui};
-use super::worker::{Background, Progress};
+use super::worker::{Background, Completion, Progress};
 
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -56,8 +58,10 @@ impl WizardStep {
 
 const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
-/// Whether a dropped file is something the packer takes (an image or a latent file).
-pub fn is_packer_input(path: &Path) -> bool {
+/// Whether a dropped file is something the packer takes (an image or a latent file), by its name.
+pub fn is_packer_input(file: &FileInput) -> bool {
+    let name = file.name();
+    let path = Path::new(&name);
     crate::npy::LatentFileKind::from_extension(path).is_some() || has_extension(path, &IMAGE_EXTENSIONS)
 }
 
@@ -67,7 +71,8 @@ fn has_extension(path: &Path, extensions: &[&str]) -> bool {
 
 /// The chosen image, read and previewed on a worker.
 pub struct ImageInput {
-    pub path: PathBuf,
+    /// The file it came from (for a re-pack, the container holding it).
+    pub source: FileInput,
     pub bytes: Arc<Vec<u8>>,
     pub description: String,
     pub preview: Result<PreparedImage, String>,
@@ -371,7 +376,7 @@ pub enum EnvironmentChoice {
     ThisMachine,
     /// Taken from an existing file (re-packing for someone else's run).
     FromFile {
-        path: PathBuf,
+        source: FileInput,
         environment: Environment,
     },
 }
@@ -381,14 +386,14 @@ type SizeTable = Vec<[Result<u64, String>; 3]>;
 
 /// What a wizard file dialog returned.
 enum Picked {
-    Inputs(Vec<PathBuf>),
-    EnvironmentFile(Option<(PathBuf, Result<Environment, String>)>),
-    SaveTo(Option<PathBuf>),
+    Inputs(Vec<FileInput>),
+    EnvironmentFile(Option<(FileInput, Result<Environment, String>)>),
 }
 
 /// What the app should do after a frame of the wizard.
 pub enum WizardOutcome {
-    Saved(PathBuf),
+    /// Where the file went: a path on a desktop, the downloaded bytes in the browser.
+    Saved(FileInput),
     Close,
 }
 
@@ -404,17 +409,16 @@ pub struct Wizard {
     /// Problems reading the files given, shown on the step they concern.
     pub input_problems: Vec<String>,
     /// The file this re-packs, never overwritten without the save dialog's confirmation.
-    pub original: Option<PathBuf>,
+    pub original: Option<FileInput>,
     pub status: Option<String>,
     loading: Vec<Background<Vec<LoadedInput>>>,
     dialog: Option<Background<Picked>>,
     sizes: Option<(SizeKey, Background<SizeTable>)>,
     size_table: Option<(SizeKey, SizeTable)>,
-    saving: Option<Background<Result<PathBuf, String>>>,
+    /// Packing, then saving (`Ok(None)`: the save was cancelled).
+    saving: Option<Background<Result<Option<FileInput>, String>>>,
     /// Whether the hardware field was given this machine's info (once, when the probe is done).
     hardware_filled: bool,
-    /// Where the save dialog said to write, applied at the next frame.
-    pending_save: Option<PathBuf>,
     outcome: Option<WizardOutcome>,
 }
 
@@ -443,7 +447,6 @@ impl Wizard {
             sizes: None,
             size_table: None,
             saving: None,
-            pending_save: None,
             hardware_filled: false,
             outcome: None,
         }
@@ -452,7 +455,7 @@ impl Wizard {
     /// A wizard prefilled from an open file, to fix its metadata or change codecs.
     pub fn repack(
         ctx: &egui::Context,
-        path: &Path,
+        source: &FileInput,
         file: &LoadedFile,
         max_texture_side: usize,
         limits: Limits,
@@ -464,13 +467,13 @@ impl Wizard {
         wizard.metadata = MetadataForm::from_model_info(&info.unwrap_or_default());
         if let Some(image) = &inspection.image {
             // Decoded on a worker, like any other input; the stored parameters are already the manifest.
-            let (path, bytes) = (path.to_path_buf(), Arc::new(image.bytes.clone()));
+            let (source, bytes) = (source.clone(), Arc::new(image.bytes.clone()));
             wizard.loading.push(Background::spawn(ctx, move |_| {
-                vec![LoadedInput::Image(Box::new(image_input(path, bytes, max_texture_side, &limits, false)))]
+                vec![LoadedInput::Image(Box::new(image_input(source, bytes, max_texture_side, &limits, false)))]
             }));
         }
         // Statistics come from the file's load; the previews are made on a worker.
-        let source = format!("from {}", path.display());
+        let from = format!("from {}", source.display_name());
         let latents: Vec<(Latent, Stats, CodecChoice)> = inspection
             .latents
             .iter()
@@ -487,7 +490,7 @@ impl Wizard {
             latents
                 .into_iter()
                 .map(|(latent, stats, codec)| {
-                    let mut input = latent_input(latent, source.clone(), Vec::new(), Some(stats));
+                    let mut input = latent_input(latent, from.clone(), Vec::new(), Some(stats));
                     input.codec = codec;
                     LoadedInput::Latent(Box::new(input))
                 })
@@ -495,18 +498,18 @@ impl Wizard {
         }));
         if let Some(environment) = &inspection.environment {
             wizard.environment =
-                EnvironmentChoice::FromFile { path: path.to_path_buf(), environment: environment.clone() };
+                EnvironmentChoice::FromFile { source: source.clone(), environment: environment.clone() };
         }
-        wizard.original = Some(path.to_path_buf());
+        wizard.original = Some(source.clone());
         wizard
     }
 
     /// Reads files given to the packer (dropped, picked) on a worker; they are added when read.
-    pub fn add_files(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>, max_texture_side: usize) {
+    pub fn add_files(&mut self, ctx: &egui::Context, files: Vec<FileInput>, max_texture_side: usize) {
         let has_image = self.image.is_some();
         let limits = self.limits;
         self.loading.push(Background::spawn(ctx, move |progress| {
-            load_inputs(paths, has_image, max_texture_side, &limits, progress)
+            load_inputs(files, has_image, max_texture_side, &limits, progress)
         }));
     }
 
@@ -514,8 +517,13 @@ impl Wizard {
         !self.loading.is_empty() || self.sizes.is_some() || self.saving.is_some()
     }
 
-    /// Packs and writes to `path` on a worker (what the save dialog leads to).
-    pub fn save_to(&mut self, ctx: &egui::Context, path: PathBuf, machine_environment: Option<Environment>) {
+    /// Packs on a worker, then hands the bytes to `deliver`, which finishes the save.
+    fn pack_then(
+        &mut self,
+        ctx: &egui::Context,
+        machine_environment: Option<Environment>,
+        deliver: impl FnOnce(Vec<u8>, Completion<Result<Option<FileInput>, String>>) + Send + 'static,
+    ) {
         let request = match self.request(machine_environment) {
             Ok(request) => request,
             Err(problem) => {
@@ -524,17 +532,44 @@ impl Wizard {
             }
         };
         self.status = None;
-        self.saving = Some(Background::spawn(ctx, move |progress| {
-            progress.set_stage("encoding the latents");
-            let packed = writer::pack(&request).map_err(|e| e.to_string())?;
-            if progress.is_cancelled() {
-                return Err("cancelled".into());
+        let (task, done) = Background::pending(ctx);
+        self.saving = Some(task);
+        crate::platform::window::spawn(move || {
+            done.progress.set_stage("encoding the latents");
+            match writer::pack(&request) {
+                Err(error) => done.finish(Err(error.to_string())),
+                Ok(_) if done.progress.is_cancelled() => done.finish(Err("cancelled".into())),
+                Ok(packed) => {
+                    done.progress.set_stage(format!("saving {} bytes", packed.bytes.len()));
+                    deliver(packed.bytes, done);
+                }
             }
-            progress.set_stage(format!("writing {} bytes", packed.bytes.len()));
-            // The save dialog has already confirmed replacing an existing file.
-            crate::format::write_atomic(&path, &packed.bytes, true).map_err(|e| e.to_string())?;
-            Ok(path)
-        }));
+        });
+    }
+
+    /// Packs and writes to `path`, replacing a file there.
+    pub fn save_to(&mut self, ctx: &egui::Context, path: PathBuf, machine_environment: Option<Environment>) {
+        self.pack_then(ctx, machine_environment, move |bytes, done| {
+            done.finish(
+                crate::format::write_atomic(&path, &bytes, true)
+                    .map(|()| Some(FileInput::Path(path)))
+                    .map_err(|e| e.to_string()),
+            )
+        });
+    }
+
+    /// Packs, then saves where the user says (the platform's save dialog, or a download).
+    fn save_as(&mut self, ctx: &egui::Context, machine_environment: Option<Environment>) {
+        let name = self.suggested_name();
+        self.pack_then(ctx, machine_environment, move |bytes, done| {
+            crate::platform::window::save_file(
+                "Save the .raiiaf file",
+                &name,
+                &[("RAIIAF files", &["raiiaf"])],
+                move |_| Ok(bytes),
+                move |saved| done.finish(saved),
+            );
+        });
     }
 
     fn request(&self, machine_environment: Option<Environment>) -> Result<PackRequest, String> {
@@ -634,15 +669,14 @@ impl Wizard {
         }
         if let Some(dialog) = &mut self.dialog {
             match dialog.poll() {
-                Some(Picked::Inputs(paths)) => self.add_files(ctx, paths, max_side(ctx)),
-                Some(Picked::EnvironmentFile(Some((path, Ok(environment))))) => {
-                    self.environment = EnvironmentChoice::FromFile { path, environment }
+                Some(Picked::Inputs(files)) => self.add_files(ctx, files, max_side(ctx)),
+                Some(Picked::EnvironmentFile(Some((source, Ok(environment))))) => {
+                    self.environment = EnvironmentChoice::FromFile { source, environment }
                 }
-                Some(Picked::EnvironmentFile(Some((path, Err(problem))))) => {
-                    self.status = Some(format!("{}: {problem}", path.display()))
+                Some(Picked::EnvironmentFile(Some((source, Err(problem))))) => {
+                    self.status = Some(format!("{}: {problem}", source.display_name()))
                 }
-                Some(Picked::SaveTo(Some(path))) => self.pending_save = Some(path),
-                Some(Picked::EnvironmentFile(None) | Picked::SaveTo(None)) | None => {}
+                Some(Picked::EnvironmentFile(None)) | None => {}
             }
             if self.dialog.as_ref().is_some_and(Background::is_finished) {
                 self.dialog = None;
@@ -656,7 +690,8 @@ impl Wizard {
         }
         if let Some(task) = &mut self.saving {
             match task.poll() {
-                Some(Ok(path)) => self.outcome = Some(WizardOutcome::Saved(path)),
+                Some(Ok(Some(saved))) => self.outcome = Some(WizardOutcome::Saved(saved)),
+                Some(Ok(None)) => self.status = Some("Not saved: the save was cancelled.".into()),
                 Some(Err(problem)) => self.status = Some(format!("Not saved: {problem}")),
                 None => {}
             }
@@ -716,9 +751,6 @@ impl Wizard {
             }
             self.hardware_filled = true;
         }
-        if let Some(path) = self.pending_save.take() {
-            self.save_to(&ctx, path, machine.map(crate::probe::MachineProbe::environment));
-        }
         ui.horizontal(|ui| {
             ui.heading(if self.original.is_some() { "Re-pack" } else { "Pack a new file" });
             ui.separator();
@@ -774,24 +806,22 @@ impl Wizard {
         self.outcome.take()
     }
 
-    fn pick(&mut self, ctx: &egui::Context, work: impl FnOnce() -> Picked + Send + 'static) {
+    /// Starts a file dialog (one at a time) whose choice arrives as a [`Picked`].
+    fn pick(&mut self, ctx: &egui::Context, start: impl FnOnce(Completion<Picked>)) {
         if self.dialog.is_none() {
-            self.dialog = Some(Background::spawn(ctx, move |_| work()));
+            let (task, done) = Background::pending(ctx);
+            self.dialog = Some(task);
+            start(done);
         }
     }
 
     fn image_step_ui(&mut self, ui: &mut egui::Ui) {
         ui.label("The image the latents belong to. PNG is what the reference expects; JPEG and WebP are accepted.");
         if ui.button("Choose an image…").clicked() {
-            self.pick(ui.ctx(), || {
-                Picked::Inputs(
-                    rfd::FileDialog::new()
-                        .set_title("Choose an image")
-                        .add_filter("Images", &IMAGE_EXTENSIONS)
-                        .pick_file()
-                        .into_iter()
-                        .collect(),
-                )
+            self.pick(ui.ctx(), |done| {
+                crate::platform::window::pick_files("Choose an image", &[("Images", &IMAGE_EXTENSIONS)], |files| {
+                    done.finish(Picked::Inputs(files.into_iter().take(1).collect()))
+                })
             });
         }
         for problem in &self.input_problems {
@@ -802,7 +832,7 @@ impl Wizard {
             return;
         };
         ui.add_space(8.0);
-        ui.strong(image.path.display().to_string());
+        ui.strong(image.source.display_name());
         ui.label(&image.description);
         if let Some(note) = &image.note {
             ui.colored_label(ui.visuals().warn_fg_color, note);
@@ -845,14 +875,11 @@ impl Wizard {
     fn latents_step_ui(&mut self, ui: &mut egui::Ui) {
         ui.label("Latent tensors: .npy (float16/32/64, either byte order, C or Fortran order), .npz (one latent per array) and ComfyUI .latent files. Any rank is stored; the reference's own writer makes only 4-D.");
         if ui.button("Add latent files…").clicked() {
-            self.pick(ui.ctx(), || {
-                Picked::Inputs(
-                    rfd::FileDialog::new()
-                        .set_title("Add latent files")
-                        .add_filter("Latents", &crate::npy::LatentFileKind::EXTENSIONS)
-                        .pick_files()
-                        .unwrap_or_default(),
-                )
+            self.pick(ui.ctx(), |done| {
+                let filters = [("Latents", &crate::npy::LatentFileKind::EXTENSIONS[..])];
+                crate::platform::window::pick_files("Add latent files", &filters, |files| {
+                    done.finish(Picked::Inputs(files))
+                })
             });
         }
         for problem in &self.input_problems {
@@ -922,21 +949,20 @@ impl Wizard {
         }
         ui.horizontal(|ui| {
             let label = match &self.environment {
-                EnvironmentChoice::FromFile { path, .. } => format!("Taken from {}", path.display()),
+                EnvironmentChoice::FromFile { source, .. } => format!("Taken from {}", source.display_name()),
                 EnvironmentChoice::ThisMachine => "Taken from an existing .raiiaf (someone else's run)".into(),
             };
             let radio_clicked = ui.radio(from_file, label).clicked();
             if (radio_clicked && !from_file) | ui.button("Choose a file…").clicked() {
                 let limits = self.limits;
-                self.pick(ui.ctx(), move || {
-                    let picked = rfd::FileDialog::new()
-                        .set_title("Take the environment from")
-                        .add_filter("RAIIAF and gen5 files", &["raiiaf", "gen5"])
-                        .pick_file();
-                    Picked::EnvironmentFile(picked.map(|path| {
-                        let environment = environment_of_file(&path, &limits);
-                        (path, environment)
-                    }))
+                self.pick(ui.ctx(), move |done| {
+                    let filters = [("RAIIAF and gen5 files", &["raiiaf", "gen5"][..])];
+                    crate::platform::window::pick_files("Take the environment from", &filters, move |files| {
+                        done.finish(Picked::EnvironmentFile(files.into_iter().next().map(|source| {
+                            let environment = environment_of_file(&source, &limits);
+                            (source, environment)
+                        })))
+                    })
                 });
             }
         });
@@ -1044,7 +1070,7 @@ impl Wizard {
         if let Some(original) = &self.original {
             ui.label(format!(
                 "Re-packing {}; it is replaced only if you choose it in the save dialog and confirm.",
-                original.display()
+                original.display_name()
             ));
         }
         for input in &self.latents {
@@ -1074,15 +1100,7 @@ impl Wizard {
             None => {
                 let ready = machine.is_some() || matches!(self.environment, EnvironmentChoice::FromFile { .. });
                 if ui.add_enabled(ready && self.dialog.is_none(), egui::Button::new("Save as…")).clicked() {
-                    let name = self.suggested_name();
-                    self.pick(ui.ctx(), move || {
-                        let path = rfd::FileDialog::new()
-                            .set_title("Save the .raiiaf file")
-                            .add_filter("RAIIAF files", &["raiiaf"])
-                            .set_file_name(&name)
-                            .save_file();
-                        Picked::SaveTo(path.map(with_raiiaf_extension))
-                    });
+                    self.save_as(ui.ctx(), machine.map(crate::probe::MachineProbe::environment));
                 }
                 if !ready {
                     ui.weak("waiting for this machine's environment…");
@@ -1093,27 +1111,16 @@ impl Wizard {
 
     fn suggested_name(&self) -> String {
         let stem = match (&self.original, &self.image) {
-            (Some(original), _) => format!("{}-repacked", file_stem(original)),
-            (None, Some(image)) => file_stem(&image.path),
+            (Some(original), _) => format!("{}-repacked", file_stem(&original.name())),
+            (None, Some(image)) => file_stem(&image.source.name()),
             (None, None) => "packed".into(),
         };
         format!("{stem}.raiiaf")
     }
 }
 
-fn file_stem(path: &Path) -> String {
-    path.file_stem().map_or_else(|| "packed".into(), |s| s.to_string_lossy().into_owned())
-}
-
-/// `.raiiaf` added when the chosen name has no extension of that kind.
-pub fn with_raiiaf_extension(path: PathBuf) -> PathBuf {
-    if has_extension(&path, &["raiiaf"]) {
-        path
-    } else {
-        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(".raiiaf");
-        path.with_file_name(name)
-    }
+fn file_stem(name: &str) -> String {
+    Path::new(name).file_stem().map_or_else(|| "packed".into(), |s| s.to_string_lossy().into_owned())
 }
 
 fn format_bytes(bytes: u64) -> String {
@@ -1137,8 +1144,8 @@ fn max_side(ctx: &egui::Context) -> usize {
     ctx.input(|i| i.max_texture_side)
 }
 
-fn environment_of_file(path: &Path, limits: &Limits) -> Result<Environment, String> {
-    let inspection = crate::format::inspect_path(path, limits);
+fn environment_of_file(source: &FileInput, limits: &Limits) -> Result<Environment, String> {
+    let inspection = source.inspect(limits);
     match (inspection.environment, inspection.fatal) {
         (Some(environment), _) => Ok(environment),
         (None, Some(fatal)) => Err(fatal.to_string()),
@@ -1172,7 +1179,7 @@ pub fn model_info_of_value(value: &Value) -> ModelInfo {
 }
 
 fn image_input(
-    path: PathBuf,
+    source: FileInput,
     bytes: Arc<Vec<u8>>,
     max_texture_side: usize,
     limits: &Limits,
@@ -1192,7 +1199,7 @@ fn image_input(
     });
     let found_params = (import && is_png).then(|| crate::params::import_from_png(&bytes));
     ImageInput {
-        path,
+        source,
         bytes,
         description,
         preview,
@@ -1243,7 +1250,7 @@ impl LatentInput {
 
 /// Reads images and latent files for the packer (on a worker).
 fn load_inputs(
-    paths: Vec<PathBuf>,
+    files: Vec<FileInput>,
     has_image: bool,
     max_texture_side: usize,
     limits: &Limits,
@@ -1251,42 +1258,39 @@ fn load_inputs(
 ) -> Vec<LoadedInput> {
     let mut loaded = Vec::new();
     let mut image_taken = has_image;
-    for path in paths {
+    for file in files {
         if progress.is_cancelled() {
             break;
         }
-        progress.set_stage(format!("reading {}", path.display()));
-        if has_extension(&path, &IMAGE_EXTENSIONS) {
+        let shown = file.display_name();
+        progress.set_stage(format!("reading {shown}"));
+        let bytes = match file.read() {
+            Ok(bytes) => bytes.into_owned(),
+            Err(error) => {
+                loaded.push(LoadedInput::Problem(format!("{shown}: {error}")));
+                continue;
+            }
+        };
+        if has_extension(Path::new(&file.name()), &IMAGE_EXTENSIONS) {
             if image_taken {
-                loaded.push(LoadedInput::Problem(format!(
-                    "{}: one image per file; it replaces the previous one",
-                    path.display()
-                )));
+                loaded.push(LoadedInput::Problem(format!("{shown}: one image per file; it replaces the previous one")));
             }
             image_taken = true;
-            match std::fs::read(&path) {
-                Ok(bytes) => loaded.push(LoadedInput::Image(Box::new(image_input(
-                    path,
-                    Arc::new(bytes),
-                    max_texture_side,
-                    limits,
-                    true,
-                )))),
-                Err(error) => loaded.push(LoadedInput::Problem(format!("{}: {error}", path.display()))),
-            }
+            let input = image_input(file, Arc::new(bytes), max_texture_side, limits, true);
+            loaded.push(LoadedInput::Image(Box::new(input)));
             continue;
         }
-        match crate::npy::read_latent_file(&path, limits) {
+        match crate::npy::read_latent_bytes(&shown, &bytes, limits) {
             Ok(tensors) => {
                 for (key, tensor) in tensors {
                     match Latent::new(key, tensor.shape, tensor.values) {
                         Ok(latent) => loaded.push(LoadedInput::Latent(Box::new(latent_input(
                             latent,
-                            path.display().to_string(),
+                            shown.clone(),
                             tensor.notes,
                             None,
                         )))),
-                        Err(problem) => loaded.push(LoadedInput::Problem(format!("{}: {problem}", path.display()))),
+                        Err(problem) => loaded.push(LoadedInput::Problem(format!("{shown}: {problem}"))),
                     }
                 }
             }
@@ -1444,13 +1448,12 @@ mod tests {
     fn keys_names_and_steps() {
         assert_eq!(unique_key("noise", ["noise", "noise_2"].into_iter()), "noise_3");
         assert_eq!(unique_key("x", ["noise"].into_iter()), "x");
-        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/out")), PathBuf::from("/t/out.raiiaf"));
-        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/a.png")), PathBuf::from("/t/a.png.raiiaf"));
-        assert_eq!(with_raiiaf_extension(PathBuf::from("/t/b.RAIIAF")), PathBuf::from("/t/b.RAIIAF"));
         assert_eq!(WizardStep::Image.offset(-1), WizardStep::Image);
         assert_eq!(WizardStep::Options.offset(1), WizardStep::Review);
         assert_eq!(WizardStep::Review.offset(1), WizardStep::Review);
-        assert!(is_packer_input(Path::new("a.PNG")) && is_packer_input(Path::new("b.latent")));
-        assert!(!is_packer_input(Path::new("c.raiiaf")));
+        let named = |name: &str| FileInput::memory(name, Vec::new());
+        assert!(is_packer_input(&named("a.PNG")) && is_packer_input(&named("b.latent")));
+        assert!(is_packer_input(&FileInput::Path(PathBuf::from("/t/c.npz"))));
+        assert!(!is_packer_input(&named("c.raiiaf")));
     }
 }

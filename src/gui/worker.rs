@@ -1,8 +1,9 @@
-//! Slow work (decoding files, probing this machine, file dialogs) on worker threads. A task
-//! reports its stage, can be cancelled, and wakes the UI when it has something to show.
+//! Slow work (decoding files, probing this machine, file dialogs, downloads) off the frame. A
+//! task reports its stage, can be cancelled, and wakes the UI when it has something to show.
+//! Where it runs is the platform's business ([`crate::platform::window::spawn`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 
 /// What a worker can tell the UI while it runs, and how it learns it was cancelled.
@@ -25,8 +26,23 @@ impl Progress {
     }
 }
 
-/// One task on its own thread, producing one `T`. Dropping it (closing the tab that waits for
-/// it, starting a new probe) cancels it: the worker sees `is_cancelled` and its result is discarded.
+/// The sending end of a [`Background`]: whoever does the work finishes it with the result.
+pub struct Completion<T> {
+    sender: Sender<T>,
+    pub progress: Progress,
+}
+
+impl<T> Completion<T> {
+    pub fn finish(self, result: T) {
+        if !self.progress.is_cancelled() {
+            let _ = self.sender.send(result);
+        }
+        self.progress.ctx.request_repaint();
+    }
+}
+
+/// One task producing one `T`. Dropping it (closing the tab that waits for it, starting a new
+/// probe) cancels it: the worker sees `is_cancelled` and its result is discarded.
 pub struct Background<T> {
     receiver: Receiver<T>,
     progress: Progress,
@@ -34,22 +50,27 @@ pub struct Background<T> {
 }
 
 impl<T: Send + 'static> Background<T> {
-    pub fn spawn(ctx: &egui::Context, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Background<T> {
+    /// A task whose result will come through the returned [`Completion`] (a dialog's callback,
+    /// a download).
+    pub fn pending(ctx: &egui::Context) -> (Background<T>, Completion<T>) {
         let (sender, receiver) = channel();
         let progress = Progress {
             ctx: ctx.clone(),
             cancelled: Arc::new(AtomicBool::new(false)),
             stage: Arc::new(Mutex::new(String::new())),
         };
-        let worker_progress = progress.clone();
-        std::thread::spawn(move || {
-            let result = work(&worker_progress);
-            if !worker_progress.is_cancelled() {
-                let _ = sender.send(result);
-            }
-            worker_progress.ctx.request_repaint();
+        let completion = Completion { sender, progress: progress.clone() };
+        (Background { receiver, progress, finished: false }, completion)
+    }
+
+    /// `work` run off the frame.
+    pub fn spawn(ctx: &egui::Context, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Background<T> {
+        let (task, completion) = Background::pending(ctx);
+        crate::platform::window::spawn(move || {
+            let result = work(&completion.progress);
+            completion.finish(result);
         });
-        Background { receiver, progress, finished: false }
+        task
     }
 
     /// The result, once, when the work is done.

@@ -7,6 +7,11 @@
 //! the browser they fail with an error, as `std::fs` does there. Signals are native too.
 
 pub mod atomic;
+mod files;
+#[cfg(feature = "gui")]
+pub mod window;
+
+pub use files::FileInput;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
@@ -53,6 +58,12 @@ pub fn stop_on_interrupt() {
 /// reports, keeping the old file, instead of SIGXFSZ killing it mid-write. Call at start.
 pub fn write_errors_instead_of_file_size_kills() {
     current::write_errors_instead_of_file_size_kills()
+}
+
+/// Whether the program can see the machine it runs on (its Python, GPUs and OS): a desktop can,
+/// a web page cannot, and then has no "this machine" to compare files with.
+pub fn can_see_machine() -> bool {
+    current::CAN_SEE_MACHINE
 }
 
 /// This machine's environment: see [`crate::probe::probe`].

@@ -4,11 +4,15 @@ mod machine;
 mod python;
 mod signals;
 mod system;
+#[cfg(feature = "gui")]
+pub mod window;
 
 pub use machine::probe_machine;
 pub use signals::{interrupted, stop_on_interrupt, write_errors_instead_of_file_size_kills};
 
 use std::sync::{Mutex, OnceLock};
+
+pub const CAN_SEE_MACHINE: bool = true;
 
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -1,5 +1,10 @@
 //! The browser (`wasm32-unknown-unknown`): one thread, no files, no processes.
 
+#[cfg(feature = "gui")]
+pub mod window;
+
+pub const CAN_SEE_MACHINE: bool = false;
+
 pub fn cores() -> usize {
     1
 }

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Drives the built web page in headless Chromium (through chromedriver's WebDriver HTTP API;
+the standard library only) and checks it against the native build.
+
+    check_page.py SITE_DIR RAIIAF_BINARY SCREENSHOT_DIR
+
+- serves SITE_DIR, tests/fixtures and assets/examples from a local HTTP server on 127.0.0.1;
+- opens every fixture and example with ?url= and checks the app opened it (the page title names
+  it) and that nothing stopped the app (the page's message box stays hidden);
+- checks through window.raiiafInspect that every fixture's object equals what
+  `raiiaf info --json` prints natively for the same bytes (verdict, checks, latent hashes, image
+  hash, everything);
+- drops a file on the page with a synthetic drop event carrying a File, and waits for it to open;
+- saves a screenshot of each tab of assets/examples/aurora.raiiaf, and times the first frame
+  with the image and every heatmap (the app's `?timing` report).
+"""
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROME_ARGS = ["--headless=new", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+               "--window-size=1280,860", "--disable-dev-shm-usage"]
+TABS = ["latents", "image", "manifest", "chunks", "environment"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
+                      ".js": "text/javascript"}
+
+    def log_message(self, *args):
+        pass
+
+
+class WebDriver:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        capabilities = {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": shutil.which("chromium") or "/usr/bin/chromium", "args": CHROME_ARGS},
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }}}
+        self.session = self.call("POST", "/session", capabilities)["sessionId"]
+        self.call("POST", f"/session/{self.session}/timeouts", {"script": 90000, "pageLoad": 60000})
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return json.loads(response.read())["value"]
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{method} {path}: {error.read().decode(errors='replace')[:2000]}") from None
+
+    def go(self, url):
+        self.call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def run(self, script, *args):
+        """Runs an async script: its last argument is the callback to call with the result."""
+        return self.call("POST", f"/session/{self.session}/execute/async", {"script": script, "args": list(args)})
+
+    def screenshot(self, path):
+        import base64
+        path.write_bytes(base64.b64decode(self.call("GET", f"/session/{self.session}/screenshot")))
+
+    def console(self):
+        """The browser console's messages since the last call."""
+        return [entry["message"] for entry in self.call("POST", f"/session/{self.session}/se/log", {"type": "browser"})]
+
+    def quit(self):
+        try:
+            self.call("DELETE", f"/session/{self.session}")
+        except Exception:
+            pass
+
+
+# Waits until the page title names `name` (the app opened it) and the app has drawn a few more
+# frames; fails early if the message box (load failure, panic) is shown.
+WAIT_FOR_TITLE = """
+const [name, done] = [arguments[0], arguments[arguments.length - 1]];
+const started = performance.now();
+function stopped() {
+  const message = document.getElementById("raiiaf_message");
+  return message && message.className === "shown" && !message.textContent.startsWith("Loading");
+}
+// A second look after the file has had time to decode and draw: a panic shows in the message box.
+function check() {
+  if (stopped()) return done({error: document.getElementById("raiiaf_message").textContent});
+  done({title: document.title, log: window.raiiafLog || []});
+}
+function poll() {
+  const message = document.getElementById("raiiaf_message");
+  if (message && message.className === "shown" && !message.textContent.startsWith("Loading")) {
+    return done({error: message.textContent});
+  }
+  if (document.title.includes(name)) {
+    return setTimeout(() => check(), 1000);
+  }
+  if (performance.now() - started > 60000) return done({error: "timed out; title " + document.title});
+  setTimeout(poll, 20);
+}
+poll();
+"""
+
+INSPECT = """
+const [url, name, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+fetch(url).then((r) => r.arrayBuffer())
+  .then((buffer) => window.raiiafInspect(new Uint8Array(buffer), name))
+  .then((info) => done({info}), (error) => done({error: String(error)}));
+"""
+
+DROP = """
+const [url, name, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+fetch(url).then((r) => r.arrayBuffer()).then((buffer) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([buffer], name, {type: "application/octet-stream"}));
+  const canvas = document.getElementById("raiiaf_canvas");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    canvas.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
+  done({dropped: true});
+}, (error) => done({error: String(error)}));
+"""
+
+
+def main(site, binary, screenshots):
+    failures = []
+    serve = Path(tempfile.mkdtemp(prefix="raiiaf-web-"))
+    for entry in Path(site).iterdir():
+        (serve / entry.name).symlink_to(entry.resolve())
+    (serve / "fixtures").symlink_to(ROOT / "tests/fixtures")
+    (serve / "examples").symlink_to(ROOT / "assets/examples")
+    http_port, driver_port = free_port(), free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), functools.partial(Quiet, directory=str(serve)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver_process = subprocess.Popen(["chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+    page = f"http://127.0.0.1:{http_port}/index.html"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{driver_port}/status", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        driver = WebDriver(driver_port)
+        files = sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures").iterdir()
+                       if p.suffix in (".raiiaf", ".gen5"))
+        files += sorted(p.relative_to(ROOT) for p in (ROOT / "assets/examples").glob("*.raiiaf"))
+        files += sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures/degenerate").glob("*.raiiaf"))
+        assert len(files) > 30, f"only {len(files)} files to open"
+        for relative in files:
+            served = str(relative).replace("tests/fixtures", "fixtures").replace("assets/examples", "examples")
+            driver.go(f"{page}?url={served}")
+            shown = driver.run(WAIT_FOR_TITLE, relative.name)
+            if "error" in shown:
+                failures.append(f"{relative}: the page did not open it: {shown['error']}")
+                driver.screenshot(Path(screenshots) / f"web-failed-{relative.name}.png")
+                continue
+            native = json.loads(subprocess.run([binary, "info", "--json", str(relative)], cwd=ROOT,
+                                               capture_output=True, check=False).stdout)
+            inspected = driver.run(INSPECT, served, str(relative))
+            if "error" in inspected:
+                failures.append(f"{relative}: raiiafInspect failed: {inspected['error']}")
+            elif inspected["info"] != native:
+                keys = [k for k in native if native.get(k) != inspected["info"].get(k)]
+                failures.append(f"{relative}: raiiafInspect differs from info --json in {keys}")
+            print(f"web: {relative}: opened, {native['verdict']}, raiiafInspect "
+                  f"{'matches' if inspected.get('info') == native else 'DIFFERS'}", flush=True)
+
+        # A drop: the start page, then a synthetic drop event with a File on the canvas.
+        driver.go(page)
+        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
+        dropped = driver.run(DROP, "fixtures/multi_latent_zfp.raiiaf", "multi_latent_zfp.raiiaf")
+        opened = driver.run(WAIT_FOR_TITLE, "multi_latent_zfp.raiiaf") if "error" not in dropped else dropped
+        if "error" in opened:
+            failures.append(f"drop: {opened['error']}")
+        else:
+            print("web: a dropped file opened", flush=True)
+            driver.screenshot(Path(screenshots) / "web-dropped.png")
+
+        # Each tab of the example, and the time to the first complete frame.
+        times = []
+        for tab in TABS:
+            driver.go(f"{page}?url=examples/aurora.raiiaf&tab={tab}&timing")
+            shown = driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+            if "error" in shown:
+                failures.append(f"aurora {tab}: {shown['error']}")
+                continue
+            driver.screenshot(Path(screenshots) / f"web-{tab}.png")
+            times += [line for line in shown["log"] if "first frame" in line]
+        print("web: timings:", *times, sep="\n  ", flush=True)
+        driver.quit()
+    finally:
+        driver_process.terminate()
+        server.shutdown()
+        shutil.rmtree(serve, ignore_errors=True)
+    for failure in failures:
+        print("FAIL", failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))
