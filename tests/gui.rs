@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use raiiaf_workbench::format::{Limits, Verdict, inspect_path};
-use raiiaf_workbench::platform::FileInput;
 use raiiaf_workbench::gui::{CompareSection, EnvironmentChoice, StartOptions, Tab, View, WizardStep, WorkbenchApp};
+use raiiaf_workbench::platform::FileInput;
 use raiiaf_workbench::tensor::{Colormap, RangeMode};
 
 fn fixture(name: &str) -> PathBuf {
@@ -490,6 +490,35 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Documents);
     assert!(harness.state().documents[0].file.name() == "run-3.raiiaf");
+}
+
+#[test]
+fn three_dropped_containers_are_verified_as_a_set_and_the_report_is_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let truncated = dir.path().join("truncated.raiiaf");
+    let bytes = std::fs::read(fixture("f32_zfp.raiiaf")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let mut harness = harness_with(Vec::new(), None);
+    for path in [fixture("f32_raw.raiiaf"), fixture("gen5_zstd.gen5"), truncated] {
+        harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(path)));
+    }
+    settle(&mut harness);
+    assert_eq!(harness.state().view, View::Folder);
+    assert!(harness.state().documents.is_empty(), "verified, not opened as tabs");
+    let folder = harness.state().folder.as_ref().unwrap();
+    assert_eq!(folder.title(), "3 files");
+    let counts = folder.counts();
+    assert_eq!((counts.valid, counts.invalid, counts.unreadable), (2, 0, 1));
+    harness.get_by_label("2 valid");
+
+    // The report the Export button saves (through the platform's save, here a file).
+    let summary = folder.counts();
+    let report = raiiaf_workbench::gui::FolderView::report_bytes(&folder.rows, &summary, "report.json").unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(report["files"].as_array().unwrap().len(), 3);
+    assert_eq!(report["summary"]["unreadable"], 1);
+    let csv = raiiaf_workbench::gui::FolderView::report_bytes(&folder.rows, &summary, "report.csv").unwrap();
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 4, "a header and three rows");
 }
 
 #[test]

@@ -44,13 +44,27 @@ pub enum Target {
     /// Something that cannot be inspected: a folder that could not be listed, or a container
     /// name on a FIFO or device, which opening could block on. It becomes an unreadable row.
     Unreadable { path: PathBuf, reason: String },
+    /// A file already in memory (dropped on the web page); its name stands for the path.
+    Memory { name: PathBuf, bytes: std::sync::Arc<[u8]> },
 }
 
 impl Target {
     pub fn path(&self) -> &Path {
         match self {
-            Target::File(path) | Target::Unreadable { path, .. } => path,
+            Target::File(path) | Target::Unreadable { path, .. } | Target::Memory { name: path, .. } => path,
         }
+    }
+
+    /// A target for each file given, in their order: paths are inspected from disk.
+    pub fn of_inputs(files: &[crate::platform::FileInput]) -> Vec<Target> {
+        use crate::platform::FileInput;
+        files
+            .iter()
+            .map(|file| match file {
+                FileInput::Path(path) => Target::File(path.clone()),
+                FileInput::Memory { name, bytes } => Target::Memory { name: PathBuf::from(name), bytes: bytes.clone() },
+            })
+            .collect()
     }
 }
 
@@ -255,6 +269,10 @@ pub fn check_target(target: &Target, limits: &Limits) -> FileRow {
             FileRow::from_inspection(path, &format::inspect_path(path, limits))
         }))
         .unwrap_or_else(|_| FileRow::unreadable(path, "internal error: the reader panicked on this file")),
+        Target::Memory { name, bytes } => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            FileRow::from_inspection(name, &format::inspect(bytes, limits))
+        }))
+        .unwrap_or_else(|_| FileRow::unreadable(name, "internal error: the reader panicked on this file")),
     }
 }
 
@@ -339,6 +357,19 @@ pub fn verify_targets(
     let stop = AtomicBool::new(false);
     let limits = options.limits;
     let mut summary = Summary { found: total, ..Summary::default() };
+    // One job needs no thread, and where there are none (the browser) must not start one.
+    if jobs == 1 {
+        for (index, target) in targets.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let row = check_target(target, &limits);
+            summary.count(&row);
+            on_row(index, total, row);
+        }
+        summary.cancelled = summary.checked < total;
+        return summary;
+    }
 
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel::<(usize, FileRow)>();
@@ -922,6 +953,27 @@ mod tests {
             }
         }
         targets
+    }
+
+    #[test]
+    fn files_in_memory_give_the_rows_their_copies_on_disk_give() {
+        let dir = tempfile::tempdir().unwrap();
+        let on_disk: Vec<Target> =
+            mixed_targets(dir.path(), 15).into_iter().filter(|t| matches!(t, Target::File(_))).collect();
+        let inputs: Vec<crate::platform::FileInput> = on_disk
+            .iter()
+            .map(|t| crate::platform::FileInput::memory(t.path().to_string_lossy(), std::fs::read(t.path()).unwrap()))
+            .collect();
+        let in_memory = Target::of_inputs(&inputs);
+        assert!(in_memory.iter().all(|t| matches!(t, Target::Memory { .. })));
+        for jobs in [1, 2] {
+            let options = VerifyOptions { jobs, ..VerifyOptions::default() };
+            let mut rows = (Vec::new(), Vec::new());
+            verify_targets(&on_disk, &options, &AtomicBool::new(false), |_, _, row| rows.0.push(row));
+            let summary = verify_targets(&in_memory, &options, &AtomicBool::new(false), |_, _, row| rows.1.push(row));
+            assert_eq!(rows.0, rows.1, "jobs {jobs}");
+            assert!(summary.valid > 0 && summary.invalid + summary.unreadable > 0, "{summary:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareCommand, CompareSection, CompareView};
 use super::document::{Document, DocumentState, Tab};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
-use super::folder_view::{FolderCommand, FolderView};
+use super::folder_view::{FolderCommand, FolderSource, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
@@ -93,8 +93,10 @@ pub enum UiCommand {
     Compare(FileInput, FileInput),
     /// Ask for two files to compare.
     CompareDialog,
-    /// Verify every container in these folders and their subfolders.
-    VerifyFolder(Vec<PathBuf>),
+    /// Verify every container in these folders and their subfolders, or these files.
+    Verify(FolderSource),
+    /// Ask for files to verify.
+    VerifyFilesDialog,
     /// Ask for a folder to verify.
     FolderDialog,
     /// Ask where to save the folder verification's report, and save it.
@@ -122,6 +124,7 @@ enum DialogOutcome {
     Open(Vec<FileInput>),
     Compare(Vec<FileInput>),
     Folders(Vec<PathBuf>),
+    Verify(Vec<FileInput>),
     /// Where a file was saved (`None`: the save dialog was cancelled), or why it was not.
     Saved(Result<Option<FileInput>, String>),
 }
@@ -339,6 +342,10 @@ impl WorkbenchApp {
                 match <[FileInput; 2]>::try_from(paths) {
                     Ok([a, b]) if containers == 2 => self.pending.push(UiCommand::Compare(a, b)),
                     Ok(pair) => self.pending.push(UiCommand::OpenAny(pair.into())),
+                    // Three or more containers and nothing else: a set to verify, not tabs.
+                    Err(paths) if containers >= 3 && containers == paths.len() => {
+                        self.pending.push(UiCommand::Verify(FolderSource::Files(paths)))
+                    }
                     Err(paths) => self.pending.push(UiCommand::OpenAny(paths)),
                 }
             }
@@ -360,10 +367,17 @@ impl WorkbenchApp {
                     })
                 });
             }
-            UiCommand::VerifyFolder(folders) => {
+            UiCommand::Verify(source) => {
                 // Replacing a running verification cancels it (dropping its task).
-                self.folder = Some(FolderView::start(ctx, folders, self.limits()));
+                self.folder = Some(FolderView::start(ctx, source, self.limits()));
                 self.view = View::Folder;
+            }
+            UiCommand::VerifyFilesDialog => {
+                self.start_dialog(ctx, |done| {
+                    crate::platform::window::pick_files("Verify .raiiaf and .gen5 files", &CONTAINER_FILTERS, |files| {
+                        done.finish(DialogOutcome::Verify(files))
+                    })
+                });
             }
             UiCommand::FolderDialog => {
                 self.start_dialog(ctx, |done| {
@@ -416,7 +430,7 @@ impl WorkbenchApp {
                 let (folders, paths): (Vec<FileInput>, Vec<FileInput>) = paths.into_iter().partition(|p| p.is_dir());
                 let folders: Vec<PathBuf> = folders.iter().filter_map(|f| f.path().map(PathBuf::from)).collect();
                 if !folders.is_empty() {
-                    self.pending.push(UiCommand::VerifyFolder(folders));
+                    self.pending.push(UiCommand::Verify(FolderSource::Folders(folders)));
                 }
                 let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) =
                     paths.into_iter().partition(is_packer_input);
@@ -526,7 +540,13 @@ impl WorkbenchApp {
         if let Some(dialog) = &mut self.dialog {
             match dialog.poll() {
                 Some(DialogOutcome::Open(paths)) => self.pending.extend(paths.into_iter().map(UiCommand::Open)),
-                Some(DialogOutcome::Folders(folders)) => self.pending.push(UiCommand::VerifyFolder(folders)),
+                Some(DialogOutcome::Folders(folders)) => {
+                    self.pending.push(UiCommand::Verify(FolderSource::Folders(folders)))
+                }
+                Some(DialogOutcome::Verify(files)) if !files.is_empty() => {
+                    self.pending.push(UiCommand::Verify(FolderSource::Files(files)))
+                }
+                Some(DialogOutcome::Verify(_)) => {}
                 Some(DialogOutcome::Compare(paths)) => match <[FileInput; 2]>::try_from(paths) {
                     Ok([a, b]) => self.pending.push(UiCommand::Compare(a, b)),
                     Err(paths) => {
@@ -646,6 +666,10 @@ impl WorkbenchApp {
                 }
                 if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
                     commands.push(UiCommand::FolderDialog);
+                    ui.close();
+                }
+                if ui.button("Verify files…").clicked() {
+                    commands.push(UiCommand::VerifyFilesDialog);
                     ui.close();
                 }
                 if ui.button("Compare two files…").clicked() {
@@ -865,12 +889,20 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
             commands.push(UiCommand::Pack(Vec::new()));
         }
         ui.add_space(8.0);
-        ui.label("Drop two files to compare them, or a folder to verify every file in it.");
+        ui.label(if crate::platform::window::can_pick_folders() {
+            "Drop two files to compare them; drop three or more, or a folder, to verify them all."
+        } else {
+            "Drop two files to compare them; drop three or more to verify them all."
+        });
         ui.horizontal(|ui| {
-            // Centre the pair of buttons under the centred labels.
-            ui.add_space((ui.available_width() - 290.0).max(0.0) / 2.0);
+            // Centre the row of buttons under the centred labels.
+            let width = if crate::platform::window::can_pick_folders() { 400.0 } else { 260.0 };
+            ui.add_space((ui.available_width() - width).max(0.0) / 2.0);
             if ui.button("Compare two files…").clicked() {
                 commands.push(UiCommand::CompareDialog);
+            }
+            if ui.button("Verify files…").clicked() {
+                commands.push(UiCommand::VerifyFilesDialog);
             }
             if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
                 commands.push(UiCommand::FolderDialog);
@@ -1026,7 +1058,9 @@ impl eframe::App for WorkbenchApp {
         let title = match (self.view, &self.compare, self.documents.get(self.selected)) {
             (View::Packer, _, _) => "Packer - RAIIAF Workbench".to_string(),
             (View::Compare, Some(compare), _) => format!("{} - RAIIAF Workbench", compare.title()),
-            (View::Folder, _, _) => "Verify folder - RAIIAF Workbench".to_string(),
+            (View::Folder, _, _) => {
+                format!("Verify {} - RAIIAF Workbench", self.folder.as_ref().map(FolderView::title).unwrap_or_default())
+            }
             (_, _, Some(document)) => format!("{} - RAIIAF Workbench", document.title()),
             _ => "RAIIAF Workbench".to_string(),
         };
@@ -1094,7 +1128,7 @@ impl eframe::App for WorkbenchApp {
                 let mut folder_commands = Vec::new();
                 folder.ui(ui, &mut folder_commands);
                 commands.extend(folder_commands.into_iter().map(|command| match command {
-                    FolderCommand::Open(path) => UiCommand::Open(FileInput::Path(path)),
+                    FolderCommand::Open(file) => UiCommand::Open(file),
                     FolderCommand::Export => UiCommand::ExportFolderReport,
                     FolderCommand::Close => UiCommand::CloseView(View::Folder),
                 }));

@@ -143,7 +143,13 @@ pub fn environment_ui(
         None => (&[], false),
     };
     let rows = compare(file_components, reference_components);
-    let other_label = if other.is_some() { reference_name.clone() } else { "on this machine".to_string() };
+    let other_label = match other {
+        Some(_) => reference_name.clone(),
+        None if machine_visible => "on this machine".to_string(),
+        None => "in another file".to_string(),
+    };
+    // Only this machine's probe is ever waited for; a missing file component is simply absent.
+    let waiting_for_probe = machine_visible && other.is_none() && machine.result.is_none();
     ui.horizontal(|ui| {
         if reference_ready {
             ui.strong(summary(&rows, &other_label));
@@ -192,8 +198,8 @@ pub fn environment_ui(
                     (None, Some(probe)) => probe
                         .component(&row.component_id)
                         .map_or_else(|| "-".to_string(), |c| format!("({})", c.status_text())),
-                    (None, None) if reference_ready => "-".to_string(),
-                    (None, None) => "…".to_string(),
+                    (None, None) if waiting_for_probe => "…".to_string(),
+                    (None, None) => "-".to_string(),
                 };
                 ui.add(egui::Label::new(here_text).selectable(true).extend());
                 let status = if reference_ready { status_text(&row.status) } else { "-" };

@@ -15,6 +15,7 @@ use egui::Color32;
 use crate::audit::folder::{self, FileRow, Summary, VerifyOptions};
 use crate::audit::table::{self, Facets, RowFilter, SortColumn};
 use crate::format::Verdict;
+use crate::platform::FileInput;
 
 /// What the worker reports, in order: the file count, each row, then the summary.
 enum FolderMessage {
@@ -36,16 +37,24 @@ impl Drop for FolderTask {
     }
 }
 
+/// What is verified: folders (walked with their subfolders) or files given one by one (dropped
+/// together, or picked; the browser's only kind).
+#[derive(Debug, Clone)]
+pub enum FolderSource {
+    Folders(Vec<PathBuf>),
+    Files(Vec<FileInput>),
+}
+
 /// What the view asks the app to do.
 pub enum FolderCommand {
-    Open(PathBuf),
+    Open(FileInput),
     /// Save the rows as a report (the app asks where).
     Export,
     Close,
 }
 
 pub struct FolderView {
-    pub roots: Vec<PathBuf>,
+    pub source: FolderSource,
     pub rows: Vec<FileRow>,
     pub total: Option<usize>,
     pub summary: Option<Summary>,
@@ -62,15 +71,19 @@ pub struct FolderView {
 }
 
 impl FolderView {
-    /// Starts verifying every container under `roots` (recursively) on all cores.
-    pub fn start(ctx: &egui::Context, roots: Vec<PathBuf>, limits: crate::format::Limits) -> FolderView {
+    /// Starts verifying every container under the folders (recursively) or every file given, on
+    /// all cores.
+    pub fn start(ctx: &egui::Context, source: FolderSource, limits: crate::format::Limits) -> FolderView {
         let (sender, receiver) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let worker_cancel = cancel.clone();
-        let worker_roots = roots.clone();
+        let worker_source = source.clone();
         let worker_ctx = ctx.clone();
         crate::platform::window::spawn(move || {
-            let targets = folder::discover(&worker_roots, true);
+            let targets = match &worker_source {
+                FolderSource::Folders(roots) => folder::discover(roots, true),
+                FolderSource::Files(files) => folder::Target::of_inputs(files),
+            };
             let _ = sender.send(FolderMessage::Found(targets.len()));
             worker_ctx.request_repaint();
             let mut last_repaint = Instant::now();
@@ -87,7 +100,7 @@ impl FolderView {
             worker_ctx.request_repaint();
         });
         FolderView {
-            roots,
+            source,
             rows: Vec::new(),
             total: None,
             summary: None,
@@ -138,9 +151,40 @@ impl FolderView {
     }
 
     pub fn title(&self) -> String {
-        match self.roots.as_slice() {
-            [one] => one.file_name().map_or_else(|| one.display().to_string(), |n| n.to_string_lossy().into_owned()),
-            many => format!("{} folders", many.len()),
+        match &self.source {
+            FolderSource::Folders(roots) => match roots.as_slice() {
+                [one] => {
+                    one.file_name().map_or_else(|| one.display().to_string(), |n| n.to_string_lossy().into_owned())
+                }
+                many => format!("{} folders", many.len()),
+            },
+            FolderSource::Files(files) => format!("{} files", files.len()),
+        }
+    }
+
+    /// The folder the rows' paths are shown relative to, when one folder is verified.
+    fn single_root(&self) -> Option<&std::path::Path> {
+        match &self.source {
+            FolderSource::Folders(roots) => match roots.as_slice() {
+                [root] => Some(root),
+                _ => None,
+            },
+            FolderSource::Files(_) => None,
+        }
+    }
+
+    /// The file behind a row, to open it: from disk, or the bytes given.
+    fn file_of(&self, row: &FileRow) -> FileInput {
+        match &self.source {
+            FolderSource::Files(files) => files
+                .iter()
+                .find(|file| {
+                    file.path()
+                        .map_or_else(|| std::path::Path::new(&file.display_name()) == row.path, |p| p == row.path)
+                })
+                .cloned()
+                .unwrap_or_else(|| FileInput::Path(row.path.clone())),
+            FolderSource::Folders(_) => FileInput::Path(row.path.clone()),
         }
     }
 
@@ -183,11 +227,18 @@ impl FolderView {
     }
 
     fn progress_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<FolderCommand>) {
-        let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
         ui.horizontal_wrapped(|ui| {
             ui.strong("Verifying");
-            ui.label(roots.join(", "));
-            ui.weak("(with subfolders)");
+            match &self.source {
+                FolderSource::Folders(roots) => {
+                    let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+                    ui.label(roots.join(", "));
+                    ui.weak("(with subfolders)");
+                }
+                FolderSource::Files(files) => {
+                    ui.label(format!("{} files", files.len()));
+                }
+            }
         });
         let counts = self.counts();
         let done = self.rows.len();
@@ -365,9 +416,9 @@ impl FolderView {
                     });
                     table_row.col(|ui| {
                         // Relative to the one folder verified, where there is one.
-                        let shown = match self.roots.as_slice() {
-                            [root] => row.path.strip_prefix(root).unwrap_or(&row.path),
-                            _ => &row.path,
+                        let shown = match self.single_root() {
+                            Some(root) => row.path.strip_prefix(root).unwrap_or(&row.path),
+                            None => &row.path,
                         };
                         let name =
                             egui::Label::new(shown.display().to_string()).selectable(false).sense(egui::Sense::click());
@@ -377,7 +428,7 @@ impl FolderView {
                             row.detail()
                         ));
                         if name.double_clicked() {
-                            commands.push(FolderCommand::Open(row.path.clone()));
+                            commands.push(FolderCommand::Open(self.file_of(row)));
                         }
                     });
                     table_row.col(|ui| {
