@@ -281,7 +281,9 @@ impl WorkbenchApp {
     }
 
     fn start_probe(&mut self, ctx: &egui::Context) {
-        if self.skip_probe || !crate::platform::can_see_machine() {
+        // In a browser the probe returns at once, saying it cannot see the machine; the packer
+        // takes its empty snapshot and its `os` from that.
+        if self.skip_probe {
             return;
         }
         let python = self.settings.python.trim();
@@ -1103,11 +1105,11 @@ impl eframe::App for WorkbenchApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
                 match self.machine.result() {
-                    Some(probe) => ui.weak(format!("this machine: {} components probed", probe.components.len())),
-                    None if self.machine.task.is_some() => ui.weak("probing this machine…"),
-                    None if !crate::platform::can_see_machine() => {
+                    _ if !crate::platform::can_see_machine() => {
                         ui.weak("in the browser: files are read here and never uploaded")
                     }
+                    Some(probe) => ui.weak(format!("this machine: {} components probed", probe.components.len())),
+                    None if self.machine.task.is_some() => ui.weak("probing this machine…"),
                     None => ui.weak("this machine not probed"),
                 };
                 for task in &self.incoming {

@@ -944,7 +944,12 @@ impl Wizard {
     fn environment_step_ui(&mut self, ui: &mut egui::Ui, machine: Option<&crate::probe::MachineProbe>) {
         ui.label("The environment snapshot stored with the file.");
         let from_file = matches!(self.environment, EnvironmentChoice::FromFile { .. });
-        if ui.radio(!from_file, "This machine").clicked() {
+        let machine_label = if crate::platform::can_see_machine() {
+            "This machine"
+        } else {
+            "None: a web page cannot see the machine it runs on, so the snapshot is left empty"
+        };
+        if ui.radio(!from_file, machine_label).clicked() {
             self.environment = EnvironmentChoice::ThisMachine;
         }
         ui.horizontal(|ui| {

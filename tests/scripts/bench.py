@@ -49,8 +49,9 @@ def median_seconds(command, runs=RUNS):
     return statistics.median(times)
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="raiiaf-bench-")
+def make_reference_files(work):
+    """The reference's files of the benchmark (a 1x4x128x128 noise latent, zfp and raw, with a
+    1024x1024 PNG) in `work`, and their inputs: returns ({name: path}, png, npy, settings, hardware)."""
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:1024, 0:1024] / 1024
     rgb = np.stack([np.sin(9 * x) * 0.5 + 0.5, y, np.cos(7 * x * y) * 0.5 + 0.5], -1)
@@ -70,6 +71,12 @@ def main():
                                              should_compress=compress, convert_float16=False,
                                              generation_settings=settings, hardware_info=hardware)
         files[name] = path
+    return files, png, npy, settings, hardware
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="raiiaf-bench-")
+    files, png, npy, settings, hardware = make_reference_files(work)
     binary = os.path.join(ROOT, "target", "release", "raiiaf")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     ours = os.path.join(work, "ours_auto.raiiaf")

@@ -27,6 +27,9 @@ cargo build --quiet --lib --no-default-features --target x86_64-pc-windows-gnu
 bash tests/fuzz/run.sh all "${RAIIAF_FUZZ_SECONDS:-15}"
 # The real window under a virtual X server, once per tab.
 bash tests/scripts/screenshots.sh
+# The web page: built for wasm32 in release and driven in headless Chromium (about 6 minutes
+# from clean: the release build of the page, then about 2 minutes in the browser).
+bash tests/web/run.sh
 # Desktop integration: install into temporary HOMEs and check MIME typing and default handler,
 # build the .deb and install and remove it, and check the prepared macOS and Windows files.
 bash packaging/linux/test-install.sh target/debug/raiiaf

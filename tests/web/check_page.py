@@ -81,6 +81,13 @@ class WebDriver:
         import base64
         path.write_bytes(base64.b64decode(self.call("GET", f"/session/{self.session}/screenshot")))
 
+    def click(self, x, y):
+        """A left click at (x, y) CSS pixels of the viewport: real input events, as a mouse gives."""
+        pointer = {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "x": x, "y": y, "origin": "viewport", "duration": 0},
+            {"type": "pointerDown", "button": 0}, {"type": "pause", "duration": 50}, {"type": "pointerUp", "button": 0}]}
+        self.call("POST", f"/session/{self.session}/actions", {"actions": [pointer]})
+
     def console(self):
         """The browser console's messages since the last call."""
         return [entry["message"] for entry in self.call("POST", f"/session/{self.session}/se/log", {"type": "browser"})]
@@ -127,16 +134,72 @@ fetch(url).then((r) => r.arrayBuffer())
   .then((info) => done({info}), (error) => done({error: String(error)}));
 """
 
+# Records the downloads the page starts (a Blob URL on an <a download> clicked) instead of
+# saving them; DOWNLOADED then reads the first one's bytes back.
+CATCH_DOWNLOADS = """
+const done = arguments[arguments.length - 1];
+window.raiiafDownloads = [];
+const click = HTMLAnchorElement.prototype.click;
+HTMLAnchorElement.prototype.click = function () {
+  if (this.download) { window.raiiafDownloads.push({name: this.download, href: this.href}); return; }
+  return click.call(this);
+};
+done(true);
+"""
+
+DOWNLOADED = """
+const done = arguments[arguments.length - 1];
+const started = performance.now();
+function poll() {
+  const download = (window.raiiafDownloads || [])[0];
+  if (!download) {
+    if (performance.now() - started > 30000) return done({error: "no download started"});
+    return setTimeout(poll, 50);
+  }
+  fetch(download.href).then((r) => r.arrayBuffer()).then((buffer) => {
+    let text = "";
+    new Uint8Array(buffer).forEach((byte) => { text += String.fromCharCode(byte); });
+    done({name: download.name, base64: btoa(text)});
+  }, (error) => done({error: String(error)}));
+}
+poll();
+"""
+
+# Where the buttons are in a 1280-pixel-wide page (egui lays them out the same way every time).
+EXPORT_REPORT_BUTTON = (308, 112)
+EXPORT_HEATMAPS_BUTTON = (361, 292)
+EXPORT_LATENT_BUTTON = (730, 292)
+
+
+def download_after_click(driver, at):
+    import base64
+    driver.run(CATCH_DOWNLOADS)
+    driver.click(*at)
+    result = driver.run(DOWNLOADED)
+    if "error" in result:
+        return None, result["error"]
+    return result["name"], base64.b64decode(result["base64"])
+
+
+def png_size(data):
+    import struct
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+# Drops files (URLs on the test server) on the canvas with synthetic drag events carrying Files.
 DROP = """
-const [url, name, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
-fetch(url).then((r) => r.arrayBuffer()).then((buffer) => {
+const [urls, done] = [arguments[0], arguments[arguments.length - 1]];
+Promise.all(urls.map((url) => fetch(url).then((r) => r.arrayBuffer()))).then((buffers) => {
   const transfer = new DataTransfer();
-  transfer.items.add(new File([buffer], name, {type: "application/octet-stream"}));
+  buffers.forEach((buffer, i) => transfer.items.add(
+    new File([buffer], urls[i].split("/").pop(), {type: "application/octet-stream"})));
   const canvas = document.getElementById("raiiaf_canvas");
   for (const type of ["dragenter", "dragover", "drop"]) {
     canvas.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
   }
-  done({dropped: true});
+  done({dropped: urls.length});
 }, (error) => done({error: String(error)}));
 """
 
@@ -189,13 +252,72 @@ def main(site, binary, screenshots):
         # A drop: the start page, then a synthetic drop event with a File on the canvas.
         driver.go(page)
         driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
-        dropped = driver.run(DROP, "fixtures/multi_latent_zfp.raiiaf", "multi_latent_zfp.raiiaf")
+        dropped = driver.run(DROP, ["fixtures/multi_latent_zfp.raiiaf"])
         opened = driver.run(WAIT_FOR_TITLE, "multi_latent_zfp.raiiaf") if "error" not in dropped else dropped
         if "error" in opened:
             failures.append(f"drop: {opened['error']}")
         else:
             print("web: a dropped file opened", flush=True)
             driver.screenshot(Path(screenshots) / "web-dropped.png")
+
+        # Three files dropped together are verified; the report downloads and says what the
+        # native verifier says of the same files.
+        driver.go(page)
+        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
+        trio = ["f32_raw.raiiaf", "gen5_zstd.gen5", "rank5_raw.raiiaf"]
+        driver.run(DROP, [f"fixtures/{name}" for name in trio])
+        shown = driver.run(WAIT_FOR_TITLE, "Verify 3 files")
+        if "error" in shown:
+            failures.append(f"verifying dropped files: {shown['error']}")
+        else:
+            driver.screenshot(Path(screenshots) / "web-verify.png")
+            name, report = download_after_click(driver, EXPORT_REPORT_BUTTON)
+            if name is None:
+                failures.append(f"verification report: {report}")
+            else:
+                with tempfile.TemporaryDirectory() as scratch:
+                    native_report = Path(scratch) / "native.json"
+                    subprocess.run([binary, "verify", "--report", str(native_report),
+                                    *[f"tests/fixtures/{n}" for n in trio]], cwd=ROOT, capture_output=True)
+                    native_rows = json.loads(native_report.read_text())["files"]
+                web_rows = json.loads(report)["files"]
+                strip = lambda rows: sorted([{**row, "path": Path(row["path"]).name} for row in rows],
+                                            key=lambda row: row["path"])
+                if name != "3_files-report.json" or strip(web_rows) != strip(native_rows):
+                    failures.append(f"verification report {name}: {strip(web_rows)} differs from raiiaf verify's "
+                                    f"{strip(native_rows)}")
+                else:
+                    print("web: the verification report downloads and equals raiiaf verify's", flush=True)
+
+        # Two dropped files are compared.
+        driver.go(page)
+        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
+        driver.run(DROP, ["fixtures/f32_raw.raiiaf", "fixtures/f32_zfp.raiiaf"])
+        shown = driver.run(WAIT_FOR_TITLE, "f32_raw.raiiaf vs f32_zfp.raiiaf")
+        if "error" in shown:
+            failures.append(f"comparing dropped files: {shown['error']}")
+        else:
+            driver.screenshot(Path(screenshots) / "web-compare.png")
+            print("web: two dropped files are compared", flush=True)
+
+        # Exports download: the heatmaps as a PNG, the latent as the .npy `raiiaf extract` writes.
+        driver.go(f"{page}?url=examples/aurora.raiiaf")
+        driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+        name, data = download_after_click(driver, EXPORT_HEATMAPS_BUTTON)
+        # Four 64x64 channels in two columns, 2 pixels apart.
+        if name is None or png_size(data) != (130, 130):
+            failures.append(f"heatmap export: {name} {data if name is None else png_size(data)}")
+        driver.go(f"{page}?url=examples/aurora.raiiaf")
+        driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+        name, data = download_after_click(driver, EXPORT_LATENT_BUTTON)
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run([binary, "extract", "-o", scratch, "assets/examples/aurora.raiiaf"], cwd=ROOT,
+                           capture_output=True)
+            native_npy = (Path(scratch) / "initial_noise.npy").read_bytes()
+        if name is None or data != native_npy:
+            failures.append(f"latent export: {name} differs from raiiaf extract's initial_noise.npy")
+        else:
+            print(f"web: exports download ({name} equals raiiaf extract's)", flush=True)
 
         # Each tab of the example, and the time to the first complete frame.
         times = []
