@@ -169,6 +169,38 @@ poll();
 EXPORT_REPORT_BUTTON = (308, 112)
 EXPORT_HEATMAPS_BUTTON = (361, 292)
 EXPORT_LATENT_BUTTON = (730, 292)
+# The packer: "Use these parameters" under the image's parameters, "Next", and "Save as…".
+USE_PARAMETERS_BUTTON = (105, 466)
+NEXT_BUTTON = (88, 672)
+SAVE_AS_BUTTON = (51, 477)
+PACKER_STEPS = 5
+
+A1111_PARAMETERS = ("a lighthouse on a cliff\nNegative prompt: blurry\nSteps: 28, Sampler: DPM++ 2M, CFG scale: 6.5, "
+                    "Seed: 3551078465, Size: 64x48, Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Version: v1.10.1")
+
+
+def png_with_parameters(width, height):
+    """An RGB PNG with an AUTOMATIC1111 `parameters` text chunk, made with the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    # Each row: filter type 0, then RGB pixels (a gradient).
+    rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in (x * 4 % 256, y * 5 % 256, 90))
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", b"parameters\x00" + A1111_PARAMETERS.encode()) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def npy_float32(shape, values):
+    """A little-endian float32 .npy of `shape` holding `values`, and the values' bytes."""
+    import struct
+    data = struct.pack(f"<{len(values)}f", *values)
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{n}, " for n in shape)
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data, data
 
 
 def download_after_click(driver, at):
@@ -318,6 +350,53 @@ def main(site, binary, screenshots):
             failures.append(f"latent export: {name} differs from raiiaf extract's initial_noise.npy")
         else:
             print(f"web: exports download ({name} equals raiiaf extract's)", flush=True)
+
+        # The packer: a PNG with parameters and a .npy dropped together, the parameters used, every
+        # step passed, and the download read back by the reference.
+        import hashlib
+        import math
+        image = png_with_parameters(64, 48)
+        npy, latent_bytes = npy_float32((1, 4, 6, 8), [math.sin(i * 0.37) for i in range(192)])
+        (serve / "inputs").mkdir()
+        (serve / "inputs/lighthouse.png").write_bytes(image)
+        (serve / "inputs/noise.npy").write_bytes(npy)
+        driver.go(page)
+        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
+        driver.run(DROP, ["inputs/lighthouse.png", "inputs/noise.npy"])
+        shown = driver.run(WAIT_FOR_TITLE, "Packer")
+        if "error" in shown:
+            failures.append(f"packer: {shown['error']}")
+        else:
+            driver.click(*USE_PARAMETERS_BUTTON)
+            for _ in range(PACKER_STEPS):
+                time.sleep(0.3)
+                driver.click(*NEXT_BUTTON)
+            time.sleep(0.5)
+            driver.screenshot(Path(screenshots) / "web-packer-review.png")
+            name, packed = download_after_click(driver, SAVE_AS_BUTTON)
+            if name is None:
+                failures.append(f"packer: no download ({packed}); see web-packer-review.png")
+            else:
+                with tempfile.TemporaryDirectory() as scratch:
+                    packed_path = Path(scratch) / name
+                    packed_path.write_bytes(packed)
+                    python = os.environ.get("RAIIAF_REFERENCE_PYTHON", str(ROOT / ".venv/bin/python"))
+                    decoded = subprocess.run([python, str(ROOT / "tests/scripts/reference.py"), "decode",
+                                              str(packed_path)], capture_output=True, text=True,
+                                             env=dict(os.environ, PYTHONPATH=str(ROOT / "tests/python")))
+                try:
+                    summary = json.loads(decoded.stdout.splitlines()[-1])
+                except (IndexError, json.JSONDecodeError):
+                    summary = {"error": decoded.stdout[-500:] + decoded.stderr[-500:]}
+                expected = {"latents": [{"key": "noise", "shape": [1, 4, 6, 8], "dtype": "float32",
+                                         "sha256": hashlib.sha256(latent_bytes).hexdigest()}],
+                            "image_sha256": hashlib.sha256(image).hexdigest(), "schema_error": None}
+                got = {key: summary.get(key) for key in expected}
+                if name != "lighthouse.raiiaf" or got != expected:
+                    failures.append(f"packer: the reference read {name} as {summary}, expected {expected}")
+                else:
+                    print(f"web: the packer downloads {name}, which the reference reads back bit-exactly",
+                          flush=True)
 
         # Each tab of the example, and the time to the first complete frame.
         times = []
