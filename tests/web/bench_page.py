@@ -10,8 +10,6 @@ the native build in process, on the same file in the same run (medians):
 Not part of CI: its figures are quoted in the README.
 """
 
-import functools
-import http.server
 import json
 import os
 import shutil
@@ -19,9 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,31 +55,11 @@ def main(site):
     estimates = Path(ROOT) / "target/criterion/inspect_reference_zfp/new/estimates.json"
     native_ms = json.loads(estimates.read_text())["median"]["point_estimate"] / 1e6
 
-    serve = Path(tempfile.mkdtemp(prefix="raiiaf-web-bench-site-"))
-    for entry in Path(site).iterdir():
-        (serve / entry.name).symlink_to(entry.resolve())
-    (serve / "bench.raiiaf").symlink_to(zfp_file)
-    http_port, driver_port = check_page.free_port(), check_page.free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port),
-                                             functools.partial(check_page.Quiet, directory=str(serve)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    chromedriver = subprocess.Popen(["chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{driver_port}/status", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        driver = check_page.WebDriver(driver_port)
-        driver.go(f"http://127.0.0.1:{http_port}/index.html")
-        result = driver.run(TIME_INSPECT, "bench.raiiaf", RUNS)
-        driver.quit()
+        with check_page.page_server(site, {"bench.raiiaf": zfp_file}) as (_, page, driver):
+            driver.go(page)
+            result = driver.run(TIME_INSPECT, "bench.raiiaf", RUNS)
     finally:
-        chromedriver.terminate()
-        server.shutdown()
-        shutil.rmtree(serve, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     if "error" in result:
         print("page:", result["error"], file=sys.stderr)

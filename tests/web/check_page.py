@@ -15,18 +15,24 @@ the standard library only) and checks it against the native build.
   with the image and every heatmap (the app's `?timing` report).
 """
 
+import base64
+import contextlib
 import functools
+import hashlib
 import http.server
 import json
+import math
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +84,6 @@ class WebDriver:
         return self.call("POST", f"/session/{self.session}/execute/async", {"script": script, "args": list(args)})
 
     def screenshot(self, path):
-        import base64
         path.write_bytes(base64.b64decode(self.call("GET", f"/session/{self.session}/screenshot")))
 
     def click(self, x, y):
@@ -181,8 +186,6 @@ A1111_PARAMETERS = ("a lighthouse on a cliff\nNegative prompt: blurry\nSteps: 28
 
 def png_with_parameters(width, height):
     """An RGB PNG with an AUTOMATIC1111 `parameters` text chunk, made with the standard library."""
-    import struct
-    import zlib
 
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -196,7 +199,6 @@ def png_with_parameters(width, height):
 
 def npy_float32(shape, values):
     """A little-endian float32 .npy of `shape` holding `values`, and the values' bytes."""
-    import struct
     data = struct.pack(f"<{len(values)}f", *values)
     header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{n}, " for n in shape)
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
@@ -204,7 +206,6 @@ def npy_float32(shape, values):
 
 
 def download_after_click(driver, at):
-    import base64
     driver.run(CATCH_DOWNLOADS)
     driver.click(*at)
     result = driver.run(DOWNLOADED)
@@ -214,7 +215,6 @@ def download_after_click(driver, at):
 
 
 def png_size(data):
-    import struct
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         return None
     return struct.unpack(">II", data[16:24])
@@ -236,19 +236,21 @@ Promise.all(urls.map((url) => fetch(url).then((r) => r.arrayBuffer()))).then((bu
 """
 
 
-def main(site, binary, screenshots):
-    failures = []
+@contextlib.contextmanager
+def page_server(site, links):
+    """Serves SITE_DIR plus `links` ({name in the site: path}) on 127.0.0.1 and starts headless
+    Chromium: yields (the served folder, the page's URL, the WebDriver)."""
     serve = Path(tempfile.mkdtemp(prefix="raiiaf-web-"))
     for entry in Path(site).iterdir():
         (serve / entry.name).symlink_to(entry.resolve())
-    (serve / "fixtures").symlink_to(ROOT / "tests/fixtures")
-    (serve / "examples").symlink_to(ROOT / "assets/examples")
+    for name, target in links.items():
+        (serve / name).symlink_to(target)
     http_port, driver_port = free_port(), free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), functools.partial(Quiet, directory=str(serve)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    driver_process = subprocess.Popen(["chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-    page = f"http://127.0.0.1:{http_port}/index.html"
+    chromedriver = subprocess.Popen(["chromedriver", f"--port={driver_port}"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    driver = None
     try:
         for _ in range(100):
             try:
@@ -257,163 +259,176 @@ def main(site, binary, screenshots):
             except OSError:
                 time.sleep(0.1)
         driver = WebDriver(driver_port)
-        files = sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures").iterdir()
-                       if p.suffix in (".raiiaf", ".gen5"))
-        files += sorted(p.relative_to(ROOT) for p in (ROOT / "assets/examples").glob("*.raiiaf"))
-        files += sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures/degenerate").glob("*.raiiaf"))
-        assert len(files) > 30, f"only {len(files)} files to open"
-        for relative in files:
-            served = str(relative).replace("tests/fixtures", "fixtures").replace("assets/examples", "examples")
-            driver.go(f"{page}?url={served}")
-            shown = driver.run(WAIT_FOR_TITLE, relative.name)
-            if "error" in shown:
-                failures.append(f"{relative}: the page did not open it: {shown['error']}")
-                driver.screenshot(Path(screenshots) / f"web-failed-{relative.name}.png")
-                continue
-            native = json.loads(subprocess.run([binary, "info", "--json", str(relative)], cwd=ROOT,
-                                               capture_output=True, check=False).stdout)
-            inspected = driver.run(INSPECT, served, str(relative))
-            if "error" in inspected:
-                failures.append(f"{relative}: raiiafInspect failed: {inspected['error']}")
-            elif inspected["info"] != native:
-                keys = [k for k in native if native.get(k) != inspected["info"].get(k)]
-                failures.append(f"{relative}: raiiafInspect differs from info --json in {keys}")
-            print(f"web: {relative}: opened, {native['verdict']}, raiiafInspect "
-                  f"{'matches' if inspected.get('info') == native else 'DIFFERS'}", flush=True)
-
-        # A drop: the start page, then a synthetic drop event with a File on the canvas.
-        driver.go(page)
-        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
-        dropped = driver.run(DROP, ["fixtures/multi_latent_zfp.raiiaf"])
-        opened = driver.run(WAIT_FOR_TITLE, "multi_latent_zfp.raiiaf") if "error" not in dropped else dropped
-        if "error" in opened:
-            failures.append(f"drop: {opened['error']}")
-        else:
-            print("web: a dropped file opened", flush=True)
-            driver.screenshot(Path(screenshots) / "web-dropped.png")
-
-        # Three files dropped together are verified; the report downloads and says what the
-        # native verifier says of the same files.
-        driver.go(page)
-        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
-        trio = ["f32_raw.raiiaf", "gen5_zstd.gen5", "rank5_raw.raiiaf"]
-        driver.run(DROP, [f"fixtures/{name}" for name in trio])
-        shown = driver.run(WAIT_FOR_TITLE, "Verify 3 files")
-        if "error" in shown:
-            failures.append(f"verifying dropped files: {shown['error']}")
-        else:
-            driver.screenshot(Path(screenshots) / "web-verify.png")
-            name, report = download_after_click(driver, EXPORT_REPORT_BUTTON)
-            if name is None:
-                failures.append(f"verification report: {report}")
-            else:
-                with tempfile.TemporaryDirectory() as scratch:
-                    native_report = Path(scratch) / "native.json"
-                    subprocess.run([binary, "verify", "--report", str(native_report),
-                                    *[f"tests/fixtures/{n}" for n in trio]], cwd=ROOT, capture_output=True)
-                    native_rows = json.loads(native_report.read_text())["files"]
-                web_rows = json.loads(report)["files"]
-                strip = lambda rows: sorted([{**row, "path": Path(row["path"]).name} for row in rows],
-                                            key=lambda row: row["path"])
-                if name != "3_files-report.json" or strip(web_rows) != strip(native_rows):
-                    failures.append(f"verification report {name}: {strip(web_rows)} differs from raiiaf verify's "
-                                    f"{strip(native_rows)}")
-                else:
-                    print("web: the verification report downloads and equals raiiaf verify's", flush=True)
-
-        # Two dropped files are compared.
-        driver.go(page)
-        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
-        driver.run(DROP, ["fixtures/f32_raw.raiiaf", "fixtures/f32_zfp.raiiaf"])
-        shown = driver.run(WAIT_FOR_TITLE, "f32_raw.raiiaf vs f32_zfp.raiiaf")
-        if "error" in shown:
-            failures.append(f"comparing dropped files: {shown['error']}")
-        else:
-            driver.screenshot(Path(screenshots) / "web-compare.png")
-            print("web: two dropped files are compared", flush=True)
-
-        # Exports download: the heatmaps as a PNG, the latent as the .npy `raiiaf extract` writes.
-        driver.go(f"{page}?url=examples/aurora.raiiaf")
-        driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
-        name, data = download_after_click(driver, EXPORT_HEATMAPS_BUTTON)
-        # Four 64x64 channels in two columns, 2 pixels apart.
-        if name is None or png_size(data) != (130, 130):
-            failures.append(f"heatmap export: {name} {data if name is None else png_size(data)}")
-        driver.go(f"{page}?url=examples/aurora.raiiaf")
-        driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
-        name, data = download_after_click(driver, EXPORT_LATENT_BUTTON)
-        with tempfile.TemporaryDirectory() as scratch:
-            subprocess.run([binary, "extract", "-o", scratch, "assets/examples/aurora.raiiaf"], cwd=ROOT,
-                           capture_output=True)
-            native_npy = (Path(scratch) / "initial_noise.npy").read_bytes()
-        if name is None or data != native_npy:
-            failures.append(f"latent export: {name} differs from raiiaf extract's initial_noise.npy")
-        else:
-            print(f"web: exports download ({name} equals raiiaf extract's)", flush=True)
-
-        # The packer: a PNG with parameters and a .npy dropped together, the parameters used, every
-        # step passed, and the download read back by the reference.
-        import hashlib
-        import math
-        image = png_with_parameters(64, 48)
-        npy, latent_bytes = npy_float32((1, 4, 6, 8), [math.sin(i * 0.37) for i in range(192)])
-        (serve / "inputs").mkdir()
-        (serve / "inputs/lighthouse.png").write_bytes(image)
-        (serve / "inputs/noise.npy").write_bytes(npy)
-        driver.go(page)
-        driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
-        driver.run(DROP, ["inputs/lighthouse.png", "inputs/noise.npy"])
-        shown = driver.run(WAIT_FOR_TITLE, "Packer")
-        if "error" in shown:
-            failures.append(f"packer: {shown['error']}")
-        else:
-            driver.click(*USE_PARAMETERS_BUTTON)
-            for _ in range(PACKER_STEPS):
-                time.sleep(0.3)
-                driver.click(*NEXT_BUTTON)
-            time.sleep(0.5)
-            driver.screenshot(Path(screenshots) / "web-packer-review.png")
-            name, packed = download_after_click(driver, SAVE_AS_BUTTON)
-            if name is None:
-                failures.append(f"packer: no download ({packed}); see web-packer-review.png")
-            else:
-                with tempfile.TemporaryDirectory() as scratch:
-                    packed_path = Path(scratch) / name
-                    packed_path.write_bytes(packed)
-                    python = os.environ.get("RAIIAF_REFERENCE_PYTHON", str(ROOT / ".venv/bin/python"))
-                    decoded = subprocess.run([python, str(ROOT / "tests/scripts/reference.py"), "decode",
-                                              str(packed_path)], capture_output=True, text=True,
-                                             env=dict(os.environ, PYTHONPATH=str(ROOT / "tests/python")))
-                try:
-                    summary = json.loads(decoded.stdout.splitlines()[-1])
-                except (IndexError, json.JSONDecodeError):
-                    summary = {"error": decoded.stdout[-500:] + decoded.stderr[-500:]}
-                expected = {"latents": [{"key": "noise", "shape": [1, 4, 6, 8], "dtype": "float32",
-                                         "sha256": hashlib.sha256(latent_bytes).hexdigest()}],
-                            "image_sha256": hashlib.sha256(image).hexdigest(), "schema_error": None}
-                got = {key: summary.get(key) for key in expected}
-                if name != "lighthouse.raiiaf" or got != expected:
-                    failures.append(f"packer: the reference read {name} as {summary}, expected {expected}")
-                else:
-                    print(f"web: the packer downloads {name}, which the reference reads back bit-exactly",
-                          flush=True)
-
-        # Each tab of the example, and the time to the first complete frame.
-        times = []
-        for tab in TABS:
-            driver.go(f"{page}?url=examples/aurora.raiiaf&tab={tab}&timing")
-            shown = driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
-            if "error" in shown:
-                failures.append(f"aurora {tab}: {shown['error']}")
-                continue
-            driver.screenshot(Path(screenshots) / f"web-{tab}.png")
-            times += [line for line in shown["log"] if "first frame" in line]
-        print("web: timings:", *times, sep="\n  ", flush=True)
-        driver.quit()
+        yield serve, f"http://127.0.0.1:{http_port}/index.html", driver
     finally:
-        driver_process.terminate()
+        if driver is not None:
+            driver.quit()
+        chromedriver.terminate()
         server.shutdown()
         shutil.rmtree(serve, ignore_errors=True)
+
+
+def drop_on_start_page(driver, page, urls, title):
+    """Opens the empty page, drops `urls` on it and waits for the title to contain `title`."""
+    driver.go(page)
+    driver.run(WAIT_FOR_TITLE, "RAIIAF Workbench")
+    dropped = driver.run(DROP, urls)
+    return dropped if "error" in dropped else driver.run(WAIT_FOR_TITLE, title)
+
+
+def check_every_file(driver, page, binary, screenshots, failures):
+    """Each fixture, example and degenerate file opened by ?url=, and raiiafInspect against info --json."""
+    files = sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures").iterdir() if p.suffix in (".raiiaf", ".gen5"))
+    files += sorted(p.relative_to(ROOT) for p in (ROOT / "assets/examples").glob("*.raiiaf"))
+    files += sorted(p.relative_to(ROOT) for p in (ROOT / "tests/fixtures/degenerate").glob("*.raiiaf"))
+    assert len(files) > 30, f"only {len(files)} files to open"
+    for relative in files:
+        served = str(relative).replace("tests/fixtures", "fixtures").replace("assets/examples", "examples")
+        driver.go(f"{page}?url={served}")
+        shown = driver.run(WAIT_FOR_TITLE, relative.name)
+        if "error" in shown:
+            failures.append(f"{relative}: the page did not open it: {shown['error']}")
+            driver.screenshot(Path(screenshots) / f"web-failed-{relative.name}.png")
+            continue
+        native = json.loads(subprocess.run([binary, "info", "--json", str(relative)], cwd=ROOT,
+                                           capture_output=True, check=False).stdout)
+        inspected = driver.run(INSPECT, served, str(relative))
+        if "error" in inspected:
+            failures.append(f"{relative}: raiiafInspect failed: {inspected['error']}")
+        elif inspected["info"] != native:
+            keys = [k for k in native if native.get(k) != inspected["info"].get(k)]
+            failures.append(f"{relative}: raiiafInspect differs from info --json in {keys}")
+        print(f"web: {relative}: opened, {native['verdict']}, raiiafInspect "
+              f"{'matches' if inspected.get('info') == native else 'DIFFERS'}", flush=True)
+
+
+def check_drops(driver, page, binary, screenshots, failures):
+    """One dropped file opens; two are compared; three are verified, and the downloaded report
+    says what the native verifier says of the same files."""
+    shown = drop_on_start_page(driver, page, ["fixtures/multi_latent_zfp.raiiaf"], "multi_latent_zfp.raiiaf")
+    if "error" in shown:
+        failures.append(f"drop: {shown['error']}")
+    else:
+        print("web: a dropped file opened", flush=True)
+        driver.screenshot(Path(screenshots) / "web-dropped.png")
+
+    shown = drop_on_start_page(driver, page, ["fixtures/f32_raw.raiiaf", "fixtures/f32_zfp.raiiaf"],
+                               "f32_raw.raiiaf vs f32_zfp.raiiaf")
+    if "error" in shown:
+        failures.append(f"comparing dropped files: {shown['error']}")
+    else:
+        driver.screenshot(Path(screenshots) / "web-compare.png")
+        print("web: two dropped files are compared", flush=True)
+
+    trio = ["f32_raw.raiiaf", "gen5_zstd.gen5", "rank5_raw.raiiaf"]
+    shown = drop_on_start_page(driver, page, [f"fixtures/{name}" for name in trio], "Verify 3 files")
+    if "error" in shown:
+        return failures.append(f"verifying dropped files: {shown['error']}")
+    driver.screenshot(Path(screenshots) / "web-verify.png")
+    name, report = download_after_click(driver, EXPORT_REPORT_BUTTON)
+    if name is None:
+        return failures.append(f"verification report: {report}")
+    with tempfile.TemporaryDirectory() as scratch:
+        native_report = Path(scratch) / "native.json"
+        subprocess.run([binary, "verify", "--report", str(native_report), *[f"tests/fixtures/{n}" for n in trio]],
+                       cwd=ROOT, capture_output=True)
+        native_rows = json.loads(native_report.read_text())["files"]
+    web_rows = json.loads(report)["files"]
+
+    def by_name(rows):
+        return sorted([{**row, "path": Path(row["path"]).name} for row in rows], key=lambda row: row["path"])
+    if name != "3_files-report.json" or by_name(web_rows) != by_name(native_rows):
+        failures.append(f"verification report {name}: {by_name(web_rows)} differs from raiiaf verify's "
+                        f"{by_name(native_rows)}")
+    else:
+        print("web: the verification report downloads and equals raiiaf verify's", flush=True)
+
+
+def check_exports(driver, page, binary, failures):
+    """The heatmaps download as a PNG, the latent as the .npy `raiiaf extract` writes."""
+    driver.go(f"{page}?url=examples/aurora.raiiaf")
+    driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+    name, data = download_after_click(driver, EXPORT_HEATMAPS_BUTTON)
+    # Four 64x64 channels in two columns, 2 pixels apart.
+    if name is None or png_size(data) != (130, 130):
+        failures.append(f"heatmap export: {name} {data if name is None else png_size(data)}")
+    driver.go(f"{page}?url=examples/aurora.raiiaf")
+    driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+    name, data = download_after_click(driver, EXPORT_LATENT_BUTTON)
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run([binary, "extract", "-o", scratch, "assets/examples/aurora.raiiaf"], cwd=ROOT,
+                       capture_output=True)
+        native_npy = (Path(scratch) / "initial_noise.npy").read_bytes()
+    if name is None or data != native_npy:
+        failures.append(f"latent export: {name} differs from raiiaf extract's initial_noise.npy")
+    else:
+        print(f"web: exports download ({name} equals raiiaf extract's)", flush=True)
+
+
+def check_packer(driver, page, serve, screenshots, failures):
+    """A PNG with parameters and a .npy dropped together, the parameters used, every step passed,
+    and the downloaded .raiiaf read back by the reference."""
+    image = png_with_parameters(64, 48)
+    npy, latent_bytes = npy_float32((1, 4, 6, 8), [math.sin(i * 0.37) for i in range(192)])
+    (serve / "inputs").mkdir()
+    (serve / "inputs/lighthouse.png").write_bytes(image)
+    (serve / "inputs/noise.npy").write_bytes(npy)
+    shown = drop_on_start_page(driver, page, ["inputs/lighthouse.png", "inputs/noise.npy"], "Packer")
+    if "error" in shown:
+        return failures.append(f"packer: {shown['error']}")
+    driver.click(*USE_PARAMETERS_BUTTON)
+    for _ in range(PACKER_STEPS):
+        time.sleep(0.3)
+        driver.click(*NEXT_BUTTON)
+    time.sleep(0.5)
+    driver.screenshot(Path(screenshots) / "web-packer-review.png")
+    name, packed = download_after_click(driver, SAVE_AS_BUTTON)
+    if name is None:
+        return failures.append(f"packer: no download ({packed}); see web-packer-review.png")
+    with tempfile.TemporaryDirectory() as scratch:
+        packed_path = Path(scratch) / name
+        packed_path.write_bytes(packed)
+        python = os.environ.get("RAIIAF_REFERENCE_PYTHON", str(ROOT / ".venv/bin/python"))
+        decoded = subprocess.run([python, str(ROOT / "tests/scripts/reference.py"), "decode", str(packed_path)],
+                                 capture_output=True, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT / "tests/python")))
+    try:
+        summary = json.loads(decoded.stdout.splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        summary = {"error": decoded.stdout[-500:] + decoded.stderr[-500:]}
+    expected = {"latents": [{"key": "noise", "shape": [1, 4, 6, 8], "dtype": "float32",
+                             "sha256": hashlib.sha256(latent_bytes).hexdigest()}],
+                "image_sha256": hashlib.sha256(image).hexdigest(), "schema_error": None}
+    got = {key: summary.get(key) for key in expected}
+    if name != "lighthouse.raiiaf" or got != expected:
+        failures.append(f"packer: the reference read {name} as {summary}, expected {expected}")
+    else:
+        print(f"web: the packer downloads {name}, which the reference reads back bit-exactly", flush=True)
+
+
+def screenshot_tabs(driver, page, screenshots, failures):
+    """Each tab of the example, and the time to its first complete frame (the app's ?timing)."""
+    times = []
+    for tab in TABS:
+        driver.go(f"{page}?url=examples/aurora.raiiaf&tab={tab}&timing")
+        shown = driver.run(WAIT_FOR_TITLE, "aurora.raiiaf")
+        if "error" in shown:
+            failures.append(f"aurora {tab}: {shown['error']}")
+            continue
+        driver.screenshot(Path(screenshots) / f"web-{tab}.png")
+        times += [line for line in shown["log"] if "first frame" in line]
+    print("web: timings:", *times, sep="\n  ", flush=True)
+
+
+def main(site, binary, screenshots):
+    failures = []
+    links = {"fixtures": ROOT / "tests/fixtures", "examples": ROOT / "assets/examples"}
+    with page_server(site, links) as (serve, page, driver):
+        check_every_file(driver, page, binary, screenshots, failures)
+        check_drops(driver, page, binary, screenshots, failures)
+        check_exports(driver, page, binary, failures)
+        check_packer(driver, page, serve, screenshots, failures)
+        screenshot_tabs(driver, page, screenshots, failures)
     for failure in failures:
         print("FAIL", failure, file=sys.stderr)
     return 1 if failures else 0
