@@ -181,7 +181,7 @@ pub struct WorkbenchApp {
     start_step: Option<WizardStep>,
     /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
     /// macOS; see `single_instance`), opened like files given on the command line.
-    pub open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
+    pub(super) open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
 }
 
 impl WorkbenchApp {
@@ -241,13 +241,9 @@ impl WorkbenchApp {
 
     /// Starts a file dialog (one at a time); `start` hands its outcome to the completion.
     fn start_dialog(&mut self, ctx: &egui::Context, start: impl FnOnce(Completion<DialogOutcome>)) {
-        if self.dialog.is_some() {
+        if !Background::start_in(&mut self.dialog, ctx, start) {
             self.status = Some("Another dialog is already open.".into());
-            return;
         }
-        let (task, done) = Background::pending(ctx);
-        self.dialog = Some(task);
-        start(done);
     }
 
     /// Saves a file where the user says (a dialog, or a download in the browser); `contents`

@@ -808,11 +808,7 @@ impl Wizard {
 
     /// Starts a file dialog (one at a time) whose choice arrives as a [`Picked`].
     fn pick(&mut self, ctx: &egui::Context, start: impl FnOnce(Completion<Picked>)) {
-        if self.dialog.is_none() {
-            let (task, done) = Background::pending(ctx);
-            self.dialog = Some(task);
-            start(done);
-        }
+        Background::start_in(&mut self.dialog, ctx, start);
     }
 
     fn image_step_ui(&mut self, ui: &mut egui::Ui) {

@@ -63,6 +63,18 @@ impl<T: Send + 'static> Background<T> {
         (Background { receiver, progress, finished: false }, completion)
     }
 
+    /// Hands a new task's completion to `start` and keeps the task in `slot`, unless `slot` holds
+    /// one already (dialogs open one at a time): then returns false and starts nothing.
+    pub fn start_in(slot: &mut Option<Background<T>>, ctx: &egui::Context, start: impl FnOnce(Completion<T>)) -> bool {
+        if slot.is_some() {
+            return false;
+        }
+        let (task, done) = Background::pending(ctx);
+        *slot = Some(task);
+        start(done);
+        true
+    }
+
     /// `work` run off the frame.
     pub fn spawn(ctx: &egui::Context, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Background<T> {
         let (task, completion) = Background::pending(ctx);
