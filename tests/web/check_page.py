@@ -174,6 +174,8 @@ poll();
 EXPORT_REPORT_BUTTON = (308, 112)
 EXPORT_HEATMAPS_BUTTON = (361, 292)
 EXPORT_LATENT_BUTTON = (730, 292)
+# A document's tab headers: Latents, Image, Manifest, Chunks & checks, Environment.
+TAB_HEADERS = [(37, 66), (100, 66), (168, 66), (265, 66), (374, 66)]
 # The packer: "Use these parameters" under the image's parameters, "Next", and "Save as…".
 USE_PARAMETERS_BUTTON = (105, 466)
 NEXT_BUTTON = (88, 672)
@@ -302,6 +304,53 @@ def check_every_file(driver, page, binary, screenshots, failures):
               f"{'matches' if inspected.get('info') == native else 'DIFFERS'}", flush=True)
 
 
+STOPPED = """
+const done = arguments[arguments.length - 1];
+const message = document.getElementById("raiiaf_message");
+done(message && message.className === "shown" ? message.textContent : null);
+"""
+
+
+def damaged_variants(source, folder):
+    """Truncations and flipped bytes of `source`, written into `folder`; returns their names."""
+    data = source.read_bytes()
+    variants = {f"{source.stem}-cut{cut}.raiiaf": data[:cut] for cut in (0, 33, len(data) // 2, len(data) - 1)}
+    for at in (9, 21, len(data) // 2, len(data) - 20):
+        flipped = bytearray(data)
+        flipped[at] ^= 0x5A
+        variants[f"{source.stem}-flip{at}.raiiaf"] = bytes(flipped)
+    folder.mkdir(exist_ok=True)
+    for name, content in variants.items():
+        (folder / name).write_bytes(content)
+    return sorted(variants)
+
+
+def check_every_tab(driver, page, serve, screenshots, failures):
+    """Degenerate shapes and values, the fuzzers' seeds and damaged files, each drawn on every tab
+    (the tab headers clicked in turn): the app must show them without stopping."""
+    served = [f"degenerate/{p.name}" for p in sorted((ROOT / "tests/fixtures/degenerate").glob("*.raiiaf"))]
+    served += [f"seeds/{p.name}" for p in sorted((ROOT / "tests/fuzz/seeds/container_raiiaf").iterdir())]
+    for fixture in ("f32_zfp.raiiaf", "multi_latent_zfp.raiiaf"):
+        served += [f"damaged/{name}" for name in damaged_variants(ROOT / "tests/fixtures" / fixture, serve / "damaged")]
+    assert len(served) > 20, f"only {len(served)} files for the every-tab sweep"
+    for url in served:
+        name = url.split("/")[-1]
+        driver.go(f"{page}?url={url}")
+        shown = driver.run(WAIT_FOR_TITLE, name)
+        if "error" in shown:
+            failures.append(f"{url}: {shown['error']}")
+            continue
+        for tab in TAB_HEADERS:
+            driver.click(*tab)
+            time.sleep(0.2)
+        time.sleep(0.3)
+        stopped = driver.run(STOPPED)
+        if stopped:
+            driver.screenshot(Path(screenshots) / f"web-failed-{name}.png")
+            failures.append(f"{url}: the app stopped on one of its tabs: {stopped}")
+    print(f"web: {len(served)} degenerate, seed and damaged files drawn on every tab", flush=True)
+
+
 def check_drops(driver, page, binary, screenshots, failures):
     """One dropped file opens; two are compared; three are verified, and the downloaded report
     says what the native verifier says of the same files."""
@@ -422,9 +471,11 @@ def screenshot_tabs(driver, page, screenshots, failures):
 
 def main(site, binary, screenshots):
     failures = []
-    links = {"fixtures": ROOT / "tests/fixtures", "examples": ROOT / "assets/examples"}
+    links = {"fixtures": ROOT / "tests/fixtures", "examples": ROOT / "assets/examples",
+             "degenerate": ROOT / "tests/fixtures/degenerate", "seeds": ROOT / "tests/fuzz/seeds/container_raiiaf"}
     with page_server(site, links) as (serve, page, driver):
         check_every_file(driver, page, binary, screenshots, failures)
+        check_every_tab(driver, page, serve, screenshots, failures)
         check_drops(driver, page, binary, screenshots, failures)
         check_exports(driver, page, binary, failures)
         check_packer(driver, page, serve, screenshots, failures)
