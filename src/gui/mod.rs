@@ -28,6 +28,31 @@ pub use packer::{CodecChoice, EnvironmentChoice, MetadataForm, Wizard, WizardSte
 #[cfg(not(target_arch = "wasm32"))]
 const WINDOW_ICON_PNG: &[u8] = include_bytes!("../../assets/icons/hicolor/64x64/apps/raiiaf-workbench.png");
 
+/// The renderers to start the window with, in order: wgpu (Vulkan, Metal, DirectX), then glow
+/// (OpenGL) when wgpu cannot start (no working GPU driver, a remote desktop, Wine).
+/// `RAIIAF_RENDERER=glow` or `=wgpu` asks for one alone.
+#[cfg(not(target_arch = "wasm32"))]
+fn renderers_to_try() -> Vec<eframe::Renderer> {
+    match std::env::var("RAIIAF_RENDERER").as_deref() {
+        Ok("glow") => vec![eframe::Renderer::Glow],
+        Ok("wgpu") => vec![eframe::Renderer::Wgpu],
+        _ => vec![eframe::Renderer::Wgpu, eframe::Renderer::Glow],
+    }
+}
+
+/// The renderer the window started with, and for wgpu its adapter (software or a GPU).
+#[cfg(not(target_arch = "wasm32"))]
+fn renderer_in_use(cc: &eframe::CreationContext<'_>) -> String {
+    match (&cc.wgpu_render_state, &cc.gl) {
+        (Some(state), _) => {
+            let info = state.adapter.get_info();
+            format!("wgpu ({:?}, {})", info.backend, info.name)
+        }
+        (None, Some(_)) => "glow (OpenGL)".to_string(),
+        (None, None) => "an unknown renderer".to_string(),
+    }
+}
+
 /// Opens the window and blocks until it closes. With a screenshot requested, fails when the
 /// screenshot could not be taken. (The web page starts from [`web::start`] instead.)
 #[cfg(not(target_arch = "wasm32"))]
@@ -59,25 +84,38 @@ pub fn run(options: StartOptions) -> Result<(), String> {
     if let Ok(icon) = eframe::icon_data::from_png_bytes(WINDOW_ICON_PNG) {
         viewport = viewport.with_icon(icon);
     }
-    let native = eframe::NativeOptions { viewport, ..Default::default() };
     let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let app_outcome = outcome.clone();
-    eframe::run_native(
-        "RAIIAF Workbench",
-        native,
-        Box::new(move |cc| {
-            let mut app = WorkbenchApp::new(&cc.egui_ctx, options, cc.storage);
-            inbox.set_context(&cc.egui_ctx);
-            app.open_requests = Some(open_requests);
-            if let Some(shared) = app.screenshot_outcome()
-                && let Ok(mut slot) = app_outcome.lock()
-            {
-                *slot = Some(shared);
+    let open_requests = std::cell::Cell::new(Some(open_requests));
+    let mut failures = Vec::new();
+    for renderer in renderers_to_try() {
+        let native = eframe::NativeOptions { viewport: viewport.clone(), renderer, ..Default::default() };
+        let attempt = eframe::run_native(
+            "RAIIAF Workbench",
+            native,
+            Box::new(|cc| {
+                let mut app = WorkbenchApp::new(&cc.egui_ctx, options.clone(), cc.storage);
+                inbox.set_context(&cc.egui_ctx);
+                app.open_requests = open_requests.take();
+                if let Some(shared) = app.screenshot_outcome()
+                    && let Ok(mut slot) = outcome.lock()
+                {
+                    *slot = Some(shared);
+                }
+                eprintln!("raiiaf: drawing with {}", renderer_in_use(cc));
+                Ok(Box::new(app))
+            }),
+        );
+        match attempt {
+            Ok(()) => break,
+            Err(error) => {
+                eprintln!("raiiaf: the {renderer} renderer could not start: {error}");
+                failures.push(format!("{renderer}: {error}"));
             }
-            Ok(Box::new(app))
-        }),
-    )
-    .map_err(|e| e.to_string())?;
+        }
+    }
+    if failures.len() == renderers_to_try().len() {
+        return Err(format!("no renderer could start ({})", failures.join("; ")));
+    }
     // The socket stays served until the window has closed.
     drop(listener);
     if !screenshot_wanted {

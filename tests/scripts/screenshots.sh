@@ -40,3 +40,11 @@ done
 # Two runs compared, and a folder verified.
 shoot compare assets/examples/aurora.raiiaf assets/examples/aurora-rerun.raiiaf --compare --tab image
 shoot verify-folder "${FOLDER:-tests/fixtures}"
+# When wgpu cannot start (here: Vulkan asked for, and no Vulkan driver to find), the window falls
+# back to glow (OpenGL) and says so.
+log=$(mktemp)
+WGPU_BACKEND=vulkan VK_ICD_FILENAMES=/nonexistent.json shoot glow-fallback "$file" 2> "$log" || { cat "$log" >&2; exit 1; }
+grep -q "the wgpu renderer could not start" "$log" && grep -q "drawing with glow" "$log" \
+  || { echo "screenshots: no fallback to glow:" >&2; cat "$log" >&2; exit 1; }
+echo "screenshots: wgpu failed to start and the window fell back to glow"
+rm -f "$log"
