@@ -65,7 +65,8 @@ pub fn run(options: StartOptions) -> Result<(), String> {
         && options.step.is_none()
         && options.size.is_none();
     let (inbox, open_requests) = single_instance::OpenInbox::new();
-    let listener = match joins_running_window.then(|| single_instance::start(&options.files, &inbox)) {
+    // Held to the end of this function: the socket is served until the window has closed.
+    let _listener = match joins_running_window.then(|| single_instance::start(&options.files, &inbox)) {
         Some(single_instance::Startup::HandedOff(count)) => {
             eprintln!("raiiaf: {count} file(s) handed to the running window");
             return Ok(());
@@ -116,8 +117,6 @@ pub fn run(options: StartOptions) -> Result<(), String> {
     if failures.len() == renderers_to_try().len() {
         return Err(format!("no renderer could start ({})", failures.join("; ")));
     }
-    // The socket stays served until the window has closed.
-    drop(listener);
     if !screenshot_wanted {
         return Ok(());
     }

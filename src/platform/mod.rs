@@ -48,8 +48,8 @@ pub fn interrupted() -> &'static std::sync::atomic::AtomicBool {
 }
 
 /// Clears [`interrupted`] and routes the next Ctrl-C or SIGTERM to it; the one after that has
-/// the default effect, so a second Ctrl-C ends a run that is slow to stop. (Unix; not yet a
-/// Windows console handler.)
+/// the default effect, so a second Ctrl-C ends a run that is slow to stop. (Unix signals; on
+/// Windows a console control handler, which also hears Ctrl-Break and the console closing.)
 pub fn stop_on_interrupt() {
     current::stop_on_interrupt()
 }

@@ -1,5 +1,5 @@
-//! Signals: a Ctrl-C that lets a long run stop cleanly, and a file-size limit that is an error
-//! rather than a kill. Unix only for now; elsewhere these do nothing.
+//! Signals: a Ctrl-C that lets a long run stop cleanly (a signal handler on Unix, a console
+//! control handler on Windows), and a file-size limit that is an error rather than a kill (Unix).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,7 +31,23 @@ pub fn stop_on_interrupt() {
     }
 }
 
-#[cfg(not(unix))]
+/// Ctrl-C, Ctrl-Break or the console closing: the first sets the flag and is handled here; once
+/// it is set, the next is left to Windows' default handler, which ends the process.
+#[cfg(windows)]
+unsafe extern "system" fn note_console_interrupt(_event: u32) -> windows_sys::core::BOOL {
+    i32::from(!INTERRUPTED.swap(true, Ordering::Relaxed))
+}
+
+#[cfg(windows)]
+pub fn stop_on_interrupt() {
+    INTERRUPTED.store(false, Ordering::Relaxed);
+    // SAFETY: the handler only swaps an atomic; Windows calls it on a thread of its own.
+    unsafe {
+        windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(note_console_interrupt), 1);
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
 pub fn stop_on_interrupt() {
     INTERRUPTED.store(false, Ordering::Relaxed);
 }
