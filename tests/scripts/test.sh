@@ -30,6 +30,9 @@ bash tests/scripts/screenshots.sh
 # The web page: built for wasm32 in release and driven in headless Chromium (about 6 minutes
 # from clean: the release build of the page, then about 2 minutes in the browser).
 bash tests/web/run.sh
+# Windows: the release cross-build (exe, zip, MSI), its command line under Wine against the Linux
+# build's, and the window under Wine once per tab (about 8 minutes from clean, mostly the build).
+bash tests/windows/run.sh
 # Desktop integration: install into temporary HOMEs and check MIME typing and default handler,
 # build the .deb and install and remove it, and check the prepared macOS and Windows files.
 bash packaging/linux/test-install.sh target/debug/raiiaf
