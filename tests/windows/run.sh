@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Windows build under Wine: cross-builds the artefacts (packaging/windows/build.sh), checks
-# the command line against the Linux build (tests/windows/check_cli.py), and draws the window
+# the command line against the Linux build (tests/windows/check_cli.py), installs, double-clicks
+# and uninstalls the MSI (tests/windows/check_install.sh), and draws the window
 # under Wine and Xvfb once per tab (screenshots in target/wine-screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +16,9 @@ done
 cargo build --quiet --bin raiiaf
 export WINEDEBUG=-all WINEPREFIX="$PWD/target/wine-prefix"
 python3 tests/windows/check_cli.py "$PWD/target/debug/raiiaf" "$out/raiiaf.exe"
+
+# The installer: install, double-click, uninstall.
+bash tests/windows/check_install.sh "$out/raiiaf-workbench.msi"
 
 # The window: Wine has no Vulkan here, so wgpu cannot start and the window falls back to glow.
 wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
