@@ -10,7 +10,11 @@ the standard library only) and checks it against the native build.
 - checks through window.raiiafInspect that every fixture's object equals what
   `raiiaf info --json` prints natively for the same bytes (verdict, checks, latent hashes, image
   hash, everything);
-- drops a file on the page with a synthetic drop event carrying a File, and waits for it to open;
+- draws degenerate, seed and damaged files on every tab (clicking the tab headers);
+- drops one file (it opens), two (compared) and three (verified; the downloaded report equals
+  `raiiaf verify --report`'s rows);
+- downloads the heatmap PNG and the latent .npy (equal to what `raiiaf extract` writes);
+- walks the packer with a dropped PNG and .npy and has the reference read back the download;
 - saves a screenshot of each tab of assets/examples/aurora.raiiaf, and times the first frame
   with the image and every heatmap (the app's `?timing` report).
 """
