@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Windows build's command line under Wine against the Linux build's, on the same files:
 
-    check_cli.py LINUX_RAIIAF WINDOWS_RAIIAF_EXE
+    check_cli.py LINUX_RAIIAF WINDOWS_RAIIAF_EXE STUB_DLL
 
 Both run in the repository root with the same relative paths, so their outputs name files the
 same way. Compared byte for byte (with the exit codes), for every fixture, example and
@@ -9,8 +9,8 @@ degenerate file: `info --json`, `verify`, `extract` (every file written); for pa
 --json`; for a folder: `verify --report` (JSON and CSV); for names with spaces and non-ASCII
 letters: `info --json`. `pack` is compared on what does not depend on the machine or the clock:
 the latents' and the image's stored bytes and the manifest without its date, hardware and
-environment. A test-only stub bcryptprimitives.dll (tests/windows/bcryptprimitives.c) sits next
-to the exe: Wine 8.0 lacks the DLL, which real Windows has.
+environment. STUB_DLL, the test-only bcryptprimitives.dll that tests/windows/run.sh builds from
+tests/windows/bcryptprimitives.c, sits next to the exe: Wine 8.0 lacks the DLL, which real Windows has.
 """
 
 import json
@@ -35,15 +35,13 @@ def run(command, cwd=ROOT):
         return code, out.read(), err.read()
 
 
-def main(linux, exe):
+def main(linux, exe, stub):
     failures = []
     work = Path(tempfile.mkdtemp(prefix="raiiaf-wine-"))
     windows = work / "bin"
     windows.mkdir()
     shutil.copy(exe, windows / "raiiaf.exe")
-    subprocess.run(["x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", str(windows / "bcryptprimitives.dll"),
-                    str(ROOT / "tests/windows/bcryptprimitives.c"), str(ROOT / "tests/windows/bcryptprimitives.def"),
-                    "-lbcrypt"], check=True)
+    shutil.copy(stub, windows / "bcryptprimitives.dll")
     os.environ.setdefault("WINEDEBUG", "-all")
     os.environ.setdefault("WINEPREFIX", str(ROOT / "target/wine-prefix"))
     # One Wine server for every run (each run would otherwise start and stop its own).
@@ -142,4 +140,4 @@ def main(linux, exe):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -2,9 +2,11 @@
 # The MSI under Wine, in a fresh Wine prefix: `msiexec /i` installs it, the registry then holds
 # the file types, ProgIDs, icons and open commands; `wine start /unix FILE`, Windows' double-click
 # path, starts the installed raiiaf.exe with that file; `msiexec /x` removes every file and key.
-#   bash tests/windows/check_install.sh MSI
+#   bash tests/windows/check_install.sh MSI STUB_DLL
+# STUB_DLL: the test-only bcryptprimitives.dll tests/windows/run.sh builds (see check_cli.py).
 set -euo pipefail
-msi=$(realpath "${1:?usage: check_install.sh MSI}")
+msi=$(realpath "${1:?usage: check_install.sh MSI STUB_DLL}")
+stub=$(realpath "${2:?usage: check_install.sh MSI STUB_DLL}")
 cd "$(dirname "$0")/../.."
 wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
 export WINEDEBUG=-all WINEPREFIX
@@ -32,9 +34,8 @@ for type in raiiaf gen5; do
 done
 echo "install: files and registry in place"
 
-# The double-click. The test-only stub DLL (see check_cli.py) goes beside the installed exe.
-x86_64-w64-mingw32-gcc -shared -O2 -o "$installed/bcryptprimitives.dll" tests/windows/bcryptprimitives.c \
-  tests/windows/bcryptprimitives.def -lbcrypt
+# The double-click. The test-only stub DLL goes beside the installed exe.
+cp "$stub" "$installed/bcryptprimitives.dll"
 document="$PWD/tests/fixtures/f32_zfp.raiiaf"
 xvfb-run -a "$wine" start /unix "$document" >/dev/null 2>&1 &
 opened=""
