@@ -15,7 +15,8 @@
 #   Windows installer check (packaging/windows/check-msi.sh): wixl and msitools (msiinfo)
 #   web page test (tests/web/run.sh): chromium and chromium-driver, headless
 #   Windows build and its tests (packaging/windows/build.sh, tests/windows/run.sh):
-#     gcc-mingw-w64-x86-64 and binutils-mingw-w64-x86-64 (linker, windres), wine and wine64
+#     gcc-mingw-w64-x86-64 and binutils-mingw-w64-x86-64 (linker, windres), wine and wine64,
+#     x11-utils (xwininfo: which windows a double-click left on the virtual display)
 # Idempotent: what is already present is skipped, so a second run costs a few dpkg queries.
 set -euo pipefail
 
@@ -23,7 +24,7 @@ packages=(cmake libclang-dev clang pkg-config xvfb mesa-vulkan-drivers libgl1-me
           libxkbcommon-x11-0 libx11-xcb1 python3 python3-venv
           desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin libfile-mimeinfo-perl
           wixl msitools gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 chromium chromium-driver
-          wine wine64)
+          wine wine64 x11-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,4 @@
-#![cfg(unix)] // Unix domain sockets; other systems have no single instance
+#![cfg(unix)] // Xvfb and a socket file; Windows is tested under Wine by tests/windows/run.sh
 //! The real binary under a virtual X server: a second `raiiaf FILE` while a window is open hands
 //! the file to that window (which then shows two tabs) and exits at once; `--screenshot` runs
 //! and `RAIIAF_NO_SINGLE_INSTANCE=1` stay independent; the socket a killed window leaves behind
@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
-
-use raiiaf_workbench::gui::single_instance::SOCKET_NAME;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_raiiaf");
 /// A window's start under a software renderer on a busy 2-core machine.
@@ -194,7 +192,7 @@ fn a_second_start_opens_its_files_as_tabs_of_the_running_window() {
     let session = Session { root: tempfile::tempdir().unwrap(), display };
     // Private, as XDG requires of a runtime directory (a looser one is not used).
     std::fs::DirBuilder::new().mode(0o700).create(session.runtime_dir()).unwrap();
-    let socket = session.runtime_dir().join(SOCKET_NAME);
+    let socket = PathBuf::from(raiiaf_workbench::platform::instance::endpoint_in(&session.runtime_dir()).to_string());
     let first_file = fixtures().join("f32_raw.raiiaf");
     let second_file = fixtures().join("gen5_zstd.gen5");
     let third_file = fixtures().join("rank2_raw.raiiaf");

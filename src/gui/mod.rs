@@ -64,6 +64,7 @@ pub fn run(options: StartOptions) -> Result<(), String> {
         && options.tab.is_none()
         && options.step.is_none()
         && options.size.is_none();
+    crate::platform::window::close_console_made_for_this_process();
     let (inbox, open_requests) = single_instance::OpenInbox::new();
     // Held to the end of this function: the socket is served until the window has closed.
     let _listener = match joins_running_window.then(|| single_instance::start(&options.files, &inbox)) {

@@ -1,10 +1,11 @@
 //! One window per user: a second `raiiaf FILE...` (what a double-click runs) hands its files to
-//! the window already open, over a Unix domain socket in the user's runtime directory, and exits.
+//! the window already open and exits. The bytes travel over `platform::instance` (a Unix domain
+//! socket in the user's runtime directory; a named pipe on Windows).
 //!
-//! Protocol: the client connects, writes one JSON object `{"open": ["/abs/path", ...]}`, shuts
-//! down its writing half and reads one line back: `ok N` (N paths queued for opening) or
-//! `error: REASON`. The listener reads at most [`MAX_MESSAGE_BYTES`] and rejects anything that
-//! is not such an object of non-empty, absolute UTF-8 paths.
+//! Protocol: the client sends one JSON object `{"open": ["/abs/path", ...]}` and reads one line
+//! back: `ok N` (N paths queued for opening) or `error: REASON`. The listener reads at most
+//! [`MAX_MESSAGE_BYTES`] and rejects anything that is not such an object of non-empty, absolute
+//! UTF-8 paths.
 //!
 //! UI-free apart from the `egui::Context` it wakes when files arrive. Files arrive in an
 //! [`OpenInbox`], whose receiving end the app polls each frame (on macOS, Finder's open-document
@@ -14,12 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, OnceLock};
 
+use crate::platform::instance::{self, BindError, Endpoint, SendError, Server};
+
 /// Set to `1` to turn single instance off (every start opens its own window).
 pub const DISABLE_ENV: &str = "RAIIAF_NO_SINGLE_INSTANCE";
-/// Set to `1` to have the window say on stderr which file each new tab shows.
+/// Set to `1` to have the window say on stderr which file each new tab shows, or to a file's path
+/// to have it append those lines there (a window started by a double-click on Windows has no
+/// stderr anyone reads).
 pub const LOG_OPENED_ENV: &str = "RAIIAF_LOG_OPENED";
-/// The socket's file name inside the runtime directory.
-pub const SOCKET_NAME: &str = "raiiaf-workbench.sock";
 /// The largest request the listener reads; a file manager's selection of thousands of files
 /// fits, a runaway writer does not.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -60,12 +63,25 @@ impl OpenInbox {
     }
 }
 
-/// With `RAIIAF_LOG_OPENED=1`, says on stderr which file a new tab shows and how many tabs
-/// there are (the single-instance integration test watches the running window through this).
+/// With `RAIIAF_LOG_OPENED` set, says which file a new tab shows and how many tabs there are
+/// (the single-instance and double-click tests watch the running window through this).
 pub fn log_opened(path: &Path, tab_count: usize) {
-    static ENABLED: OnceLock<bool> = OnceLock::new();
-    if *ENABLED.get_or_init(|| std::env::var_os(LOG_OPENED_ENV).is_some_and(|v| v == "1")) {
-        eprintln!("raiiaf: opened tab {tab_count}: {}", path.display());
+    static TARGET: OnceLock<Option<std::ffi::OsString>> = OnceLock::new();
+    let line = format!("raiiaf: opened tab {tab_count}: {}", path.display());
+    match TARGET.get_or_init(|| std::env::var_os(LOG_OPENED_ENV).filter(|v| !v.is_empty() && v != "0")) {
+        Some(value) if value == "1" => eprintln!("{line}"),
+        Some(file) => {
+            use std::io::Write;
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .and_then(|mut log| writeln!(log, "{line}"));
+            if let Err(e) = appended {
+                eprintln!("{line} (not written to {}: {e})", Path::new(file).display());
+            }
+        }
+        None => {}
     }
 }
 
@@ -76,15 +92,18 @@ pub enum Startup {
     /// This process is the first: keep the listener alive while the window is open; what it
     /// receives goes to the inbox given to [`start`].
     Listening(Listener),
-    /// Open a window without taking part (turned off, no safe place for the socket, or another
-    /// window holds the socket but did not take the files).
+    /// Open a window without taking part (turned off, no safe place for the endpoint, or
+    /// another window serves it but did not take the files).
     Alone,
 }
 
+/// Serves the endpoint while it lives (see [`Startup::Listening`]).
+pub struct Listener(#[allow(dead_code)] Server);
+
 /// Absolute form of a path given on the command line, for a window whose working directory
-/// is not ours: canonical when the file exists, otherwise made absolute as written.
+/// is not ours (see [`instance::absolute_path`]).
 pub fn absolute_path(path: &Path) -> PathBuf {
-    path.canonicalize().or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+    instance::absolute_path(path)
 }
 
 /// Checks a request's bytes: one JSON object `{"open": [...]}` of 1 to [`MAX_PATHS`] non-empty,
@@ -126,345 +145,151 @@ pub fn encode_request(paths: &[PathBuf]) -> Option<Vec<u8>> {
     serde_json::to_vec(&serde_json::json!({ "open": texts? })).ok()
 }
 
-#[cfg(unix)]
-pub use unix::{Listener, SendError, runtime_dir, send_paths, start, start_at};
-
-/// Outside Unix there is no single instance: every start opens its own window.
-#[cfg(not(unix))]
-pub struct Listener(std::convert::Infallible);
-
-#[cfg(not(unix))]
-pub fn start(_files: &[PathBuf], _inbox: &OpenInbox) -> Startup {
-    Startup::Alone
+/// Sends absolute paths to the window serving `endpoint`; the number it queued.
+pub fn send_paths(endpoint: &Endpoint, paths: &[PathBuf]) -> Result<usize, SendError> {
+    let request = encode_request(paths).ok_or_else(|| SendError::Failed("a path is not UTF-8".into()))?;
+    if request.len() > MAX_MESSAGE_BYTES {
+        return Err(SendError::Failed("too many paths for one request".into()));
+    }
+    let reply = instance::send(endpoint, &request)?;
+    let reply = String::from_utf8_lossy(&reply);
+    let reply = reply.trim();
+    match reply.strip_prefix("ok ").and_then(|n| n.parse().ok()) {
+        Some(count) => Ok(count),
+        None => Err(SendError::Failed(reply.strip_prefix("error: ").unwrap_or(reply).to_string())),
+    }
 }
 
-#[cfg(unix)]
-mod unix {
-    use std::ffi::OsStr;
-    use std::fs::{self, DirBuilder, File};
-    use std::io::{self, Read, Write};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    use std::os::unix::net::{UnixListener, UnixStream};
-    use std::path::{Path, PathBuf};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::thread::JoinHandle;
-    use std::time::Duration;
-
-    use super::{OpenInbox, SOCKET_NAME, Startup, absolute_path, encode_request, parse_request};
-
-    /// How long a client waits for the running window's answer before opening its own.
-    const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// How long the listener waits for a request's bytes; a client that connects and says
-    /// nothing holds up the next one for at most this long.
-    const SERVER_TIMEOUT: Duration = Duration::from_secs(2);
-
-    pub(super) fn current_uid() -> u32 {
-        // SAFETY: getuid has no preconditions and cannot fail.
-        unsafe { libc::getuid() }
-    }
-
-    /// True for a directory only its owner, this user, can enter.
-    fn is_private_dir(metadata: &fs::Metadata, uid: u32) -> bool {
-        metadata.is_dir() && metadata.uid() == uid && metadata.permissions().mode() & 0o077 == 0
-    }
-
-    /// The directory for the socket: `$XDG_RUNTIME_DIR` when it is an absolute path to a
-    /// directory of this user's that nobody else can enter (as the XDG spec requires),
-    /// otherwise `raiiaf-workbench-UID` in the temp directory, created with 0700 and refused
-    /// when it exists but is not a private directory of this user (a link or someone else's).
-    pub fn runtime_dir() -> Result<PathBuf, String> {
-        runtime_dir_from(std::env::var_os("XDG_RUNTIME_DIR").as_deref(), &std::env::temp_dir(), current_uid())
-    }
-
-    pub(super) fn runtime_dir_from(xdg: Option<&OsStr>, temp: &Path, uid: u32) -> Result<PathBuf, String> {
-        if let Some(dir) = xdg.map(Path::new).filter(|d| d.is_absolute())
-            && fs::metadata(dir).is_ok_and(|m| is_private_dir(&m, uid))
-        {
-            return Ok(dir.to_path_buf());
+/// The reply to one request's bytes (or to why they could not be read): the paths go to the
+/// inbox, anything else is refused with its reason.
+fn answer(request: Result<&[u8], String>, inbox: &OpenInbox) -> Vec<u8> {
+    let reply = match request.map_err(|e| format!("reading the request: {e}")).and_then(parse_request) {
+        Ok(paths) => {
+            let count = paths.len();
+            if inbox.deliver(paths) { format!("ok {count}\n") } else { "error: the window is closing\n".into() }
         }
-        let dir = temp.join(format!("raiiaf-workbench-{uid}"));
-        match DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
-        }
-        // symlink_metadata: a link planted by someone else must not be followed.
-        match fs::symlink_metadata(&dir) {
-            Ok(m) if is_private_dir(&m, uid) => Ok(dir),
-            Ok(_) => Err(format!("{} is not a private directory of this user", dir.display())),
-            Err(e) => Err(format!("{}: {e}", dir.display())),
+        Err(reason) => format!("error: {reason}\n"),
+    };
+    reply.into_bytes()
+}
+
+/// Serves `endpoint`, delivering what arrives to `inbox`.
+pub fn listen(endpoint: &Endpoint, inbox: &OpenInbox) -> Result<Listener, BindError> {
+    let inbox = inbox.clone();
+    Server::bind(endpoint, MAX_MESSAGE_BYTES, move |request| answer(request, &inbox)).map(Listener)
+}
+
+/// What `raiiaf FILE...` does before opening a window, unless turned off with
+/// `RAIIAF_NO_SINGLE_INSTANCE=1`: hand the files to a running window, or become the one that
+/// listens (delivering to `inbox`).
+pub fn start(files: &[PathBuf], inbox: &OpenInbox) -> Startup {
+    if std::env::var_os(DISABLE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+        return Startup::Alone;
+    }
+    match instance::default_endpoint() {
+        Ok(endpoint) => start_at(&endpoint, files, inbox),
+        Err(reason) => {
+            eprintln!("raiiaf: note: single instance is off: {reason}");
+            Startup::Alone
         }
     }
+}
 
-    /// Why [`send_paths`] did not hand the files over.
-    #[derive(Debug)]
-    pub enum SendError {
-        /// Nobody listens on the socket (no file, or a stale one from a crashed window).
-        NoListener,
-        /// A listener answered but did not take them, or did not answer in time.
-        Failed(String),
-    }
-
-    /// Sends absolute paths to the window listening on `socket`; the number it queued.
-    pub fn send_paths(socket: &Path, paths: &[PathBuf]) -> Result<usize, SendError> {
-        let request = encode_request(paths).ok_or_else(|| SendError::Failed("a path is not UTF-8".into()))?;
-        if request.len() > super::MAX_MESSAGE_BYTES {
-            return Err(SendError::Failed("too many paths for one request".into()));
+/// [`start`] with the endpoint given.
+pub fn start_at(endpoint: &Endpoint, files: &[PathBuf], inbox: &OpenInbox) -> Startup {
+    let _lock = instance::startup_lock(endpoint);
+    let paths: Vec<PathBuf> = files.iter().map(|p| absolute_path(p)).collect();
+    let hand_over = || match send_paths(endpoint, &paths) {
+        Ok(count) => Some(Startup::HandedOff(count)),
+        Err(SendError::NoListener) => None,
+        Err(SendError::Failed(reason)) => {
+            eprintln!("raiiaf: note: the running window did not take the files ({reason}); opening another");
+            None
         }
-        let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => SendError::NoListener,
-            _ => SendError::Failed(e.to_string()),
-        })?;
-        let failed = |e: io::Error| SendError::Failed(e.to_string());
-        stream.set_read_timeout(Some(CLIENT_TIMEOUT)).map_err(failed)?;
-        stream.set_write_timeout(Some(CLIENT_TIMEOUT)).map_err(failed)?;
-        stream.write_all(&request).map_err(failed)?;
-        stream.shutdown(std::net::Shutdown::Write).map_err(failed)?;
-        let mut reply = String::new();
-        stream.take(256).read_to_string(&mut reply).map_err(failed)?;
-        let reply = reply.trim();
-        match reply.strip_prefix("ok ").and_then(|n| n.parse().ok()) {
-            Some(count) => Ok(count),
-            None => Err(SendError::Failed(reply.strip_prefix("error: ").unwrap_or(reply).to_string())),
-        }
+    };
+    if !paths.is_empty()
+        && let Some(handed_off) = hand_over()
+    {
+        return handed_off;
     }
-
-    /// Why [`Listener::bind`] did not bind.
-    #[derive(Debug)]
-    pub enum BindError {
-        /// A live window answers on the socket already.
-        InUse,
-        Failed(io::Error),
-    }
-
-    /// Serves the socket on its own thread while it lives; dropping it stops the thread and
-    /// removes the socket file (when it is still the one this listener made).
-    pub struct Listener {
-        path: PathBuf,
-        /// Device and inode of the socket file this listener made.
-        identity: (u64, u64),
-        stop: Arc<AtomicBool>,
-        thread: Option<JoinHandle<()>>,
-    }
-
-    fn identity(path: &Path) -> Option<(u64, u64)> {
-        fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
-    }
-
-    impl Listener {
-        /// Binds `path` and delivers what arrives there to `inbox`. A socket file nobody answers
-        /// on (left by a window that crashed or was killed) is removed and replaced; one a live
-        /// window answers on is left alone.
-        pub fn bind(path: &Path, inbox: &OpenInbox) -> Result<Listener, BindError> {
-            let socket = match UnixListener::bind(path) {
-                Ok(socket) => socket,
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                    if UnixStream::connect(path).is_ok() {
-                        return Err(BindError::InUse);
-                    }
-                    fs::remove_file(path).map_err(BindError::Failed)?;
-                    UnixListener::bind(path).map_err(BindError::Failed)?
-                }
-                Err(e) => return Err(BindError::Failed(e)),
-            };
-            let identity = identity(path).ok_or_else(|| BindError::Failed(io::Error::other("socket file vanished")))?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let thread = {
-                let inbox = inbox.clone();
-                let stop = stop.clone();
-                std::thread::Builder::new()
-                    .name("single-instance".into())
-                    .spawn(move || accept_loop(&socket, &inbox, &stop))
-                    .map_err(BindError::Failed)?
-            };
-            Ok(Listener { path: path.to_path_buf(), identity, stop, thread: Some(thread) })
-        }
-    }
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            if identity(&self.path) != Some(self.identity) {
-                // Someone else's socket now: leave it, and the thread blocked in accept().
-                return;
-            }
-            // Wakes accept() so the thread sees the flag and ends.
-            let _ = UnixStream::connect(&self.path);
-            if let Some(thread) = self.thread.take() {
-                let _ = thread.join();
-            }
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-
-    fn accept_loop(socket: &UnixListener, inbox: &OpenInbox, stop: &AtomicBool) {
-        for stream in socket.incoming() {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            match stream {
-                Ok(stream) => serve(stream, inbox),
-                // Out of file descriptors and the like: do not spin.
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    }
-
-    fn serve(mut stream: UnixStream, inbox: &OpenInbox) {
-        let reply = match read_request(&mut stream) {
-            Ok(paths) => {
-                let count = paths.len();
-                if inbox.deliver(paths) { format!("ok {count}\n") } else { "error: the window is closing\n".into() }
-            }
-            Err(reason) => format!("error: {reason}\n"),
-        };
-        let _ = stream.write_all(reply.as_bytes());
-    }
-
-    fn read_request(stream: &mut UnixStream) -> Result<Vec<PathBuf>, String> {
-        stream.set_read_timeout(Some(SERVER_TIMEOUT)).map_err(|e| e.to_string())?;
-        stream.set_write_timeout(Some(SERVER_TIMEOUT)).map_err(|e| e.to_string())?;
-        let mut bytes = Vec::new();
-        // One byte over the cap tells an oversized request from one exactly at it.
-        (&mut *stream)
-            .take(super::MAX_MESSAGE_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("reading the request: {e}"))?;
-        parse_request(&bytes)
-    }
-
-    /// What `raiiaf FILE...` does before opening a window, unless turned off with
-    /// `RAIIAF_NO_SINGLE_INSTANCE=1`: hand the files to a running window, or become the one
-    /// that listens (delivering to `inbox`).
-    pub fn start(files: &[PathBuf], inbox: &OpenInbox) -> Startup {
-        if std::env::var_os(super::DISABLE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-            return Startup::Alone;
-        }
-        match runtime_dir() {
-            Ok(dir) => start_at(&dir.join(SOCKET_NAME), files, inbox),
-            Err(reason) => {
-                eprintln!("raiiaf: note: single instance is off: {reason}");
+    match listen(endpoint, inbox) {
+        Ok(listener) => Startup::Listening(listener),
+        // Another start began serving since we looked (where no lock orders starts): it can
+        // take the files now.
+        Err(BindError::InUse) => {
+            if paths.is_empty() {
                 Startup::Alone
+            } else {
+                hand_over().unwrap_or(Startup::Alone)
             }
         }
-    }
-
-    /// [`start`] with the socket at `socket`.
-    pub fn start_at(socket: &Path, files: &[PathBuf], inbox: &OpenInbox) -> Startup {
-        // Held until the listener is bound, so that of two starts at the same moment the
-        // second finds the first's listener instead of removing its socket as stale.
-        let lock_file = File::create(socket.with_extension("lock")).ok();
-        if let Some(file) = &lock_file {
-            let _ = file.lock();
-        }
-        if !files.is_empty() {
-            let paths: Vec<PathBuf> = files.iter().map(|p| absolute_path(p)).collect();
-            match send_paths(socket, &paths) {
-                Ok(count) => return Startup::HandedOff(count),
-                Err(SendError::NoListener) => {}
-                Err(SendError::Failed(reason)) => {
-                    eprintln!("raiiaf: note: the running window did not take the files ({reason}); opening another");
-                }
-            }
-        }
-        match Listener::bind(socket, inbox) {
-            Ok(listener) => Startup::Listening(listener),
-            Err(BindError::InUse) => Startup::Alone,
-            Err(BindError::Failed(e)) => {
-                eprintln!("raiiaf: note: single instance is off: {}: {e}", socket.display());
-                Startup::Alone
-            }
+        Err(BindError::Failed(reason)) => {
+            eprintln!("raiiaf: note: single instance is off: {reason}");
+            Startup::Alone
         }
     }
 }
 
 #[cfg(test)]
-#[cfg(unix)]
 mod tests {
-    use std::io::{Read, Write};
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    use std::os::unix::net::{UnixListener, UnixStream};
     use std::time::Duration;
 
-    use super::unix::{BindError, current_uid, runtime_dir_from};
     use super::*;
 
     const WAIT: Duration = Duration::from_secs(10);
+    /// The start of an absolute path on the platform the tests run on.
+    const ROOT: &str = if cfg!(windows) { "C:/" } else { "/" };
 
-    fn socket_in(dir: &tempfile::TempDir) -> PathBuf {
-        dir.path().join(SOCKET_NAME)
+    fn absolute(tail: &str) -> PathBuf {
+        PathBuf::from(format!("{ROOT}{tail}"))
     }
 
-    /// A listener on `socket` and the receiving end of its inbox.
-    fn listen(socket: &Path) -> (Listener, Receiver<Vec<PathBuf>>) {
+    /// A listener on an endpoint of its own and the receiving end of its inbox.
+    fn listen_in(dir: &tempfile::TempDir) -> (Endpoint, Listener, Receiver<Vec<PathBuf>>) {
+        let endpoint = instance::endpoint_in(dir.path());
         let (inbox, received) = OpenInbox::new();
-        (Listener::bind(socket, &inbox).unwrap(), received)
-    }
-
-    /// Sends raw bytes as a client would and returns the listener's reply line.
-    fn raw_request(socket: &Path, bytes: &[u8]) -> String {
-        let mut stream = UnixStream::connect(socket).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        stream.write_all(bytes).unwrap();
-        stream.shutdown(std::net::Shutdown::Write).unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).unwrap();
-        reply
+        let listener = listen(&endpoint, &inbox).unwrap();
+        (endpoint, listener, received)
     }
 
     #[test]
     fn paths_sent_by_a_client_arrive_at_the_listener() {
         let dir = tempfile::tempdir().unwrap();
-        let socket = socket_in(&dir);
-        let (_listener, received) = listen(&socket);
-        let paths = vec![PathBuf::from("/data/a b.raiiaf"), PathBuf::from("/data/ünï\ncode.gen5")];
-        assert_eq!(send_paths(&socket, &paths).unwrap(), 2);
+        let (endpoint, _listener, received) = listen_in(&dir);
+        let paths = vec![absolute("data/a b.raiiaf"), absolute("data/ünï\ncode.gen5")];
+        assert_eq!(send_paths(&endpoint, &paths).unwrap(), 2);
         assert_eq!(received.recv_timeout(WAIT).unwrap(), paths);
         // The listener keeps serving.
-        assert_eq!(send_paths(&socket, &paths[..1]).unwrap(), 1);
+        assert_eq!(send_paths(&endpoint, &paths[..1]).unwrap(), 1);
         assert_eq!(received.recv_timeout(WAIT).unwrap(), paths[..1]);
     }
 
     #[test]
     fn start_forwards_to_a_running_listener_with_absolute_paths() {
         let dir = tempfile::tempdir().unwrap();
-        let socket = socket_in(&dir);
+        let endpoint = instance::endpoint_in(dir.path());
         let (inbox, received) = OpenInbox::new();
-        let Startup::Listening(_listener) = start_at(&socket, &[], &inbox) else { panic!("first start must listen") };
+        let Startup::Listening(_listener) = start_at(&endpoint, &[], &inbox) else { panic!("first start must listen") };
         let relative = PathBuf::from("no-such-dir/file.raiiaf");
         let (other_inbox, other_received) = OpenInbox::new();
-        match start_at(&socket, std::slice::from_ref(&relative), &other_inbox) {
+        match start_at(&endpoint, std::slice::from_ref(&relative), &other_inbox) {
             Startup::HandedOff(1) => {}
             _ => panic!("second start must hand its file over"),
         }
         let got = received.recv_timeout(WAIT).unwrap();
         assert_eq!(got, vec![std::env::current_dir().unwrap().join(&relative)]);
         assert!(other_received.try_recv().is_err(), "the second start's own inbox gets nothing");
-    }
-
-    #[test]
-    fn a_stale_socket_is_replaced_and_a_live_one_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = socket_in(&dir);
-        // A socket file whose listener is gone, as a killed window leaves it.
-        drop(UnixListener::bind(&socket).unwrap());
-        assert!(socket.exists());
-        assert!(matches!(send_paths(&socket, &[PathBuf::from("/x")]), Err(SendError::NoListener)));
-        let (listener, received) = listen(&socket);
-        assert!(matches!(Listener::bind(&socket, &OpenInbox::new().0), Err(BindError::InUse)));
-        assert_eq!(send_paths(&socket, &[PathBuf::from("/x")]).unwrap(), 1);
-        assert_eq!(received.recv_timeout(WAIT).unwrap(), vec![PathBuf::from("/x")]);
-        // Dropping the listener removes its socket file.
-        drop(listener);
-        assert!(!socket.exists());
+        // A second listener on the same endpoint is refused while the first lives.
+        assert!(matches!(listen(&endpoint, &OpenInbox::new().0), Err(BindError::InUse)));
+        // Nobody listens once the listener is gone.
+        drop(_listener);
+        assert!(matches!(send_paths(&endpoint, &[absolute("x")]), Err(SendError::NoListener)));
     }
 
     #[test]
     fn bad_requests_are_refused_and_the_listener_keeps_serving() {
         let dir = tempfile::tempdir().unwrap();
-        let socket = socket_in(&dir);
-        let (_listener, received) = listen(&socket);
+        let (endpoint, _listener, received) = listen_in(&dir);
         let oversized = vec![b'a'; MAX_MESSAGE_BYTES + 1];
         let cases: [(&[u8], &str); 7] = [
             (&oversized, "over"),
@@ -473,10 +298,10 @@ mod tests {
             (br#"{"open": []}"#, "no paths"),
             (br#"{"open": ["relative.raiiaf"]}"#, "not an absolute path"),
             (br#"{"open": [""]}"#, "not an absolute path"),
-            (br#"{"open": ["/a"], "run": "rm"}"#, "not an open request"),
+            (br#"{"open": ["/a", "C:/a"], "run": "rm"}"#, "not an open request"),
         ];
         for (bytes, expected) in cases {
-            let reply = raw_request(&socket, bytes);
+            let reply = String::from_utf8(instance::send(&endpoint, bytes).unwrap()).unwrap();
             assert!(
                 reply.starts_with("error: ") && reply.contains(expected),
                 "{reply:?} for {:?}",
@@ -484,60 +309,30 @@ mod tests {
             );
         }
         assert!(received.try_recv().is_err(), "nothing bad reached the app");
-        assert_eq!(raw_request(&socket, br#"{"open": ["/ok"]}"#), "ok 1\n");
-        assert_eq!(received.recv_timeout(WAIT).unwrap(), vec![PathBuf::from("/ok")]);
-    }
-
-    #[test]
-    fn a_silent_client_does_not_block_the_listener_for_good() {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = socket_in(&dir);
-        let (_listener, received) = listen(&socket);
-        let _silent = UnixStream::connect(&socket).unwrap();
-        assert_eq!(send_paths(&socket, &[PathBuf::from("/after")]).unwrap(), 1);
-        assert_eq!(received.recv_timeout(WAIT).unwrap(), vec![PathBuf::from("/after")]);
+        let ok = absolute("ok");
+        let request = encode_request(std::slice::from_ref(&ok)).unwrap();
+        assert_eq!(instance::send(&endpoint, &request).unwrap(), b"ok 1\n");
+        assert_eq!(received.recv_timeout(WAIT).unwrap(), vec![ok]);
     }
 
     #[test]
     fn a_request_at_the_size_cap_is_read_whole() {
-        let padding = "x".repeat(MAX_MESSAGE_BYTES - r#"{"open": ["/"]}"#.len());
-        let exact = format!(r#"{{"open": ["/{padding}"]}}"#);
+        let padding = "x".repeat(MAX_MESSAGE_BYTES - format!(r#"{{"open": ["{ROOT}"]}}"#).len());
+        let exact = format!(r#"{{"open": ["{ROOT}{padding}"]}}"#);
         assert_eq!(exact.len(), MAX_MESSAGE_BYTES);
         assert_eq!(parse_request(exact.as_bytes()).unwrap().len(), 1);
         assert!(parse_request(format!("{exact} ").as_bytes()).is_err());
     }
 
     #[test]
-    fn the_runtime_dir_is_xdg_when_private_and_a_private_temp_dir_otherwise() {
-        let uid = current_uid();
-        let temp = tempfile::tempdir().unwrap();
-        let xdg = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(xdg.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(runtime_dir_from(Some(xdg.path().as_os_str()), temp.path(), uid).unwrap(), xdg.path());
-
-        let fallback = temp.path().join(format!("raiiaf-workbench-{uid}"));
-        std::fs::set_permissions(xdg.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        for xdg in [Some(xdg.path().as_os_str()), Some("relative/dir".as_ref()), Some("".as_ref()), None] {
-            assert_eq!(runtime_dir_from(xdg, temp.path(), uid).unwrap(), fallback, "{xdg:?}");
-        }
-        let mode = std::fs::metadata(&fallback).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        // Someone else's directory (here: another uid) or an open one is refused.
-        assert!(runtime_dir_from(None, temp.path(), uid + 1).is_err());
-        std::fs::set_permissions(&fallback, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(runtime_dir_from(None, temp.path(), uid).is_err());
-        // A link in its place is not followed.
-        let other = tempfile::tempdir().unwrap();
-        std::fs::DirBuilder::new().mode(0o700).create(other.path().join("target")).unwrap();
-        std::fs::remove_dir(&fallback).unwrap();
-        std::os::unix::fs::symlink(other.path().join("target"), &fallback).unwrap();
-        assert!(runtime_dir_from(None, temp.path(), uid).is_err());
+    fn requests_round_trip() {
+        let paths = vec![absolute("a/\"quoted\".raiiaf"), absolute("b c/d.gen5")];
+        assert_eq!(parse_request(&encode_request(&paths).unwrap()).unwrap(), paths);
     }
 
+    #[cfg(unix)]
     #[test]
-    fn requests_round_trip_and_non_utf8_paths_are_not_sent() {
-        let paths = vec![PathBuf::from("/a/\"quoted\".raiiaf"), PathBuf::from("/b c/d.gen5")];
-        assert_eq!(parse_request(&encode_request(&paths).unwrap()).unwrap(), paths);
+    fn non_utf8_paths_are_not_sent() {
         use std::os::unix::ffi::OsStrExt;
         let non_utf8 = PathBuf::from(std::ffi::OsStr::from_bytes(b"/x/\xff.raiiaf"));
         assert!(encode_request(&[non_utf8]).is_none());

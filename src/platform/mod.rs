@@ -9,6 +9,8 @@
 pub mod atomic;
 mod files;
 #[cfg(feature = "gui")]
+pub mod instance;
+#[cfg(feature = "gui")]
 pub mod window;
 
 pub use files::FileInput;

@@ -66,6 +66,15 @@ pub fn fetch(
 #[cfg(target_arch = "wasm32")]
 pub use super::current::window::js_error;
 
+/// Closes the console Windows opened for this process alone, as it does for a program of the
+/// console subsystem started by a double-click, so that no empty console sits behind the window.
+/// A console shared with a terminal the user typed the command in is kept (and nothing happens
+/// on other systems). Only a desktop opens windows this way.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn close_console_made_for_this_process() {
+    current::close_console_made_for_this_process()
+}
+
 /// Shows `title` as the window's title (the page's, in the browser).
 pub fn set_title(ctx: &egui::Context, title: &str) {
     current::set_title(ctx, title)

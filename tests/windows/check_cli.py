@@ -7,7 +7,8 @@ Both run in the repository root with the same relative paths, so their outputs n
 same way. Compared byte for byte (with the exit codes), for every fixture, example and
 degenerate file: `info --json`, `verify`, `extract` (every file written); for pairs: `diff
 --json`; for a folder: `verify --report` (JSON and CSV); for names with spaces and non-ASCII
-letters: `info --json`. `pack` is compared on what does not depend on the machine or the clock:
+letters: `info --json`; Ctrl-C (SIGINT, which Wine hands to the console control handler) during
+`verify` writes its partial report and exits 130. `pack` is compared on what does not depend on the machine or the clock:
 the latents' and the image's stored bytes and the manifest without its date, hardware and
 environment. STUB_DLL, the test-only bcryptprimitives.dll that tests/windows/run.sh builds from
 tests/windows/bcryptprimitives.c, sits next to the exe: Wine 8.0 lacks the DLL, which real Windows has.
@@ -16,9 +17,11 @@ tests/windows/bcryptprimitives.c, sits next to the exe: Wine 8.0 lacks the DLL, 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +133,33 @@ def main(linux, exe, stub):
                             f"{stable(infos[1])!r:.300}; wine stderr {wine[2]!r:.300}")
     print("wine: diff, folders with reports, names with spaces and non-ASCII letters, and pack (4 codecs) agree"
           if len(failures) == before else "", flush=True)
+
+    # Ctrl-C: Wine turns SIGINT into a CTRL_C_EVENT for the console control handler. `verify`
+    # stops, writes the report of the files checked so far, and exits 130.
+    many = work / "many"
+    many.mkdir()
+    for i in range(5000):
+        os.link(ROOT / "assets/examples/aurora.raiiaf", many / f"{i:04}.raiiaf")
+    with open(work / "stop.out", "wb") as out, open(work / "stop.err", "wb") as err:
+        process = subprocess.Popen([WINE, str(windows / "raiiaf.exe"), "verify", "--jobs", "1", "--report",
+                                    "stopped.json", "many"], cwd=work, stdout=out, stderr=err)
+        # Until it has checked some files (its lines reach the file), then Ctrl-C.
+        for _ in range(600):
+            if (work / "stop.out").stat().st_size > 2000 or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=120)
+    report = json.loads((work / "stopped.json").read_text(encoding="utf-8")) if (work / "stopped.json").exists() else {}
+    summary = report.get("summary", {})
+    lines = (work / "stop.out").read_bytes().count(b"\n")
+    if code != 130 or summary.get("cancelled") is not True or not 0 < summary.get("checked", 0) < 5000 \
+            or len(report.get("files", [])) != summary.get("checked") or lines != summary.get("checked"):
+        failures.append(f"Ctrl-C during verify: exit {code}, summary {summary}, {lines} lines, "
+                        f"stderr {(work / 'stop.err').read_bytes()!r:.300}")
+    else:
+        print(f"wine: Ctrl-C stopped verify after {summary['checked']} of 5000 files, exit 130, report written",
+              flush=True)
 
     for failure in failures:
         print("FAIL", failure, file=sys.stderr)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The MSI under Wine, in a fresh Wine prefix: `msiexec /i` installs it, the registry then holds
 # the file types, ProgIDs, icons and open commands; `wine start /unix FILE`, Windows' double-click
-# path, starts the installed raiiaf.exe with that file; `msiexec /x` removes every file and key.
+# path, starts the installed raiiaf.exe with that file, and a second double-click hands its file
+# to that window; `msiexec /x` removes every file and key.
 #   bash tests/windows/check_install.sh MSI STUB_DLL
 # STUB_DLL: the test-only bcryptprimitives.dll tests/windows/run.sh builds (see check_cli.py).
 set -euo pipefail
@@ -11,8 +12,15 @@ cd "$(dirname "$0")/../.."
 wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
 export WINEDEBUG=-all WINEPREFIX
 WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/raiiaf-wine-msi.XXXXXX")
-trap 'wineserver -k 2>/dev/null || true; rm -rf -- "$WINEPREFIX"' EXIT
+trap 'wineserver -k 2>/dev/null || true; kill "${xvfb_pid:-}" 2>/dev/null || true; rm -rf -- "$WINEPREFIX"' EXIT
 installed="$WINEPREFIX/drive_c/Program Files/RAIIAF Workbench"
+# One virtual display from the start: the Wine desktop (explorer.exe) that msiexec starts is the
+# one later windows open on, and it must have a display.
+displayfile="$WINEPREFIX/display"
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$displayfile" >/dev/null 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 1 50); do [ -s "$displayfile" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$displayfile")"
 failed=0
 fail() { echo "FAIL: $*" >&2; failed=1; }
 # value KEY [NAME]: the registry value (the default one without NAME), or nothing.
@@ -34,18 +42,49 @@ for type in raiiaf gen5; do
 done
 echo "install: files and registry in place"
 
-# The double-click. The test-only stub DLL goes beside the installed exe.
+# The double-click, twice: the first starts the installed exe with its file, the second hands
+# its file to that window (single instance, over the named pipe). The window writes a line per
+# tab it opens to a log (RAIIAF_LOG_OPENED=FILE; what `start` runs has no stderr to read).
+# The test-only stub DLL goes beside the installed exe.
 cp "$stub" "$installed/bcryptprimitives.dll"
-document="$PWD/tests/fixtures/f32_zfp.raiiaf"
-xvfb-run -a "$wine" start /unix "$document" >/dev/null 2>&1 &
-opened=""
-for _ in $(seq 1 120); do
-  # The started process's command line: the installed exe and the file, as Windows names it.
-  opened=$(ps -eo args | grep -F 'RAIIAF Workbench\raiiaf.exe' | grep -F 'f32_zfp.raiiaf' | grep -v grep || true)
-  [ -n "$opened" ] && break
-  sleep 0.5
-done
-[ -n "$opened" ] && echo "double-click: started $opened" || fail "wine start /unix FILE did not start raiiaf.exe with the file"
+log="$WINEPREFIX/opened.log"
+wine_log="Z:$(echo "$log" | tr / '\\')"
+# wait_for_line TEXT [SECONDS]: waits (60 s unless told) for the log to hold TEXT.
+wait_for_line() {
+  for _ in $(seq 1 $((${2:-60} * 2))); do
+    grep -qF "$1" "$log" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  return 1
+}
+first="tests/fixtures/f32_zfp.raiiaf"
+second="tests/fixtures/gen5_zstd.gen5"
+export RAIIAF_LOG_OPENED="$wine_log"
+"$wine" start /unix "$PWD/$first" >/dev/null 2>&1 || fail "wine start /unix $first failed"
+if wait_for_line "opened tab 1:" 240 && grep -q "opened tab 1: .*f32_zfp.raiiaf" "$log"; then
+  echo "double-click: $(grep -F 'opened tab 1' "$log")"
+  echo "double-click: running $(ps -eo args | grep -F 'RAIIAF Workbench\raiiaf.exe' | grep -v grep | head -n 1)"
+  # A console program started by a double-click gets a console window of its own; the window
+  # closes it, leaving only itself on the display.
+  sleep 2
+  windows=$(xwininfo -root -tree | grep -F '"raiiaf.exe"' || true)
+  consoles=$(xwininfo -root -tree | grep -F 'RAIIAF Workbench\raiiaf.exe' || true)
+  [ -n "$windows" ] || fail "no window of raiiaf.exe on the display"
+  [ -z "$consoles" ] && echo "double-click: no console window left beside it" \
+    || fail "a console window is left beside the window: $consoles"
+  # The second double-click: `start /wait` returns once that raiiaf.exe has exited, which it
+  # does at once after handing its file over.
+  timeout 60 "$wine" start /wait /unix "$PWD/$second" >/dev/null 2>&1 || fail "the second double-click did not end"
+  if wait_for_line "opened tab 2:" && grep -q "opened tab 2: .*gen5_zstd.gen5" "$log"; then
+    echo "double-click again: $(grep -F 'opened tab 2' "$log") (the same window)"
+    [ "$(pgrep -fc 'RAIIAF Workbench.raiiaf.exe')" -eq 1 ] || fail "a second raiiaf.exe is still running"
+  else
+    fail "the second double-click did not reach the running window: $(cat "$log")"
+  fi
+else
+  fail "wine start /unix FILE did not open the file in the installed raiiaf.exe: $(cat "$log" 2>/dev/null)"
+fi
+unset RAIIAF_LOG_OPENED
 pkill -f 'RAIIAF Workbench.raiiaf.exe' || true
 sleep 2
 rm -f "$installed/bcryptprimitives.dll"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Windows build under Wine: cross-builds the artefacts (packaging/windows/build.sh), checks
-# the command line against the Linux build (tests/windows/check_cli.py), installs, double-clicks
-# and uninstalls the MSI (tests/windows/check_install.sh), and draws the window
-# under Wine and Xvfb once per tab (screenshots in target/wine-screenshots).
+# the command line against the Linux build (tests/windows/check_cli.py), runs the library's unit
+# tests, installs, double-clicks (twice: one window) and uninstalls the MSI
+# (tests/windows/check_install.sh), and draws the window under Wine and Xvfb once per tab
+# (screenshots in target/wine-screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=target/windows
@@ -21,6 +22,16 @@ stub=target/wine-stub/bcryptprimitives.dll
 mkdir -p "$(dirname "$stub")"
 x86_64-w64-mingw32-gcc -shared -O2 -o "$stub" tests/windows/bcryptprimitives.c tests/windows/bcryptprimitives.def -lbcrypt
 python3 tests/windows/check_cli.py "$PWD/target/debug/raiiaf" "$out/raiiaf.exe" "$stub"
+
+# The Windows-only code (named pipe, console, Ctrl-C handler) passes clippy too.
+cargo clippy --quiet --release --target x86_64-pc-windows-gnu --bin raiiaf -- -D warnings
+
+# The library's unit tests, built for Windows and run under Wine: among them the single-instance
+# named pipe's (caps, timeouts, a live server keeping its name). Release, to reuse the release
+# build's dependencies; the stub goes beside the test binary.
+cp "$stub" target/x86_64-pc-windows-gnu/release/deps/bcryptprimitives.dll
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$(command -v wine64 || echo /usr/lib/wine/wine64)" \
+  cargo test --quiet --release --target x86_64-pc-windows-gnu --lib
 
 # The installer: install, double-click, uninstall.
 bash tests/windows/check_install.sh "$out/raiiaf-workbench.msi" "$stub"

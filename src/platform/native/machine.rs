@@ -140,11 +140,12 @@ fn hardware_info(
 mod tests {
     use super::*;
     use crate::probe::probe;
+    #[cfg(unix)]
     use std::io::Write;
     use std::path::Path;
     use std::process::Command;
-    use std::time::Duration;
-    use std::time::Instant;
+    #[cfg(unix)]
+    use std::time::{Duration, Instant};
 
     fn canonical<'a>(probe: &'a MachineProbe, id: &str) -> Option<&'a str> {
         probe.component(id).and_then(|c| c.canonical.as_deref())
@@ -170,6 +171,7 @@ mod tests {
     }
 
     /// A shell line printing `json` after the marker, with noise before it as real imports may print.
+    #[cfg(unix)]
     fn printing(json: &str) -> String {
         format!("echo 'some import chatter'\ncat <<'RAIIAF_END'\n{}{json}\nRAIIAF_END", python::RESULT_MARKER)
     }

@@ -1,5 +1,7 @@
 //! Linux, Windows and macOS: threads, files, processes and the machine's own facts are there.
 
+#[cfg(feature = "gui")]
+pub mod instance;
 mod machine;
 mod python;
 mod signals;

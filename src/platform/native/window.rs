@@ -22,6 +22,22 @@ pub fn millis_since_start() -> Option<f64> {
     START.get().map(|start| start.elapsed().as_secs_f64() * 1000.0)
 }
 
+#[cfg(windows)]
+pub fn close_console_made_for_this_process() {
+    use windows_sys::Win32::System::Console::{FreeConsole, GetConsoleProcessList};
+    let mut processes = [0u32; 2];
+    // SAFETY: the list has room for the 2 ids asked for; the count says how many are attached.
+    let attached = unsafe { GetConsoleProcessList(processes.as_mut_ptr(), 2) };
+    if attached == 1 {
+        // SAFETY: detaches this process from its console; later writes to a console handle fail
+        // quietly (std ignores an invalid stdio handle), and redirected handles stay as they are.
+        unsafe { FreeConsole() };
+    }
+}
+
+#[cfg(not(windows))]
+pub fn close_console_made_for_this_process() {}
+
 pub fn say(line: &str) {
     eprintln!("{line}");
 }

@@ -1,6 +1,8 @@
 //! The browser (`wasm32-unknown-unknown`): one thread, no files, no processes.
 
 #[cfg(feature = "gui")]
+pub mod instance;
+#[cfg(feature = "gui")]
 pub mod window;
 
 pub const CAN_SEE_MACHINE: bool = false;
