@@ -8,6 +8,7 @@ pub mod format;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod npy;
+pub mod pack;
 pub mod params;
 pub mod platform;
 pub mod probe;

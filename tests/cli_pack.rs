@@ -157,7 +157,7 @@ fn pack_imports_a_comfyui_graph_and_explicit_flags_win() {
 }
 
 #[test]
-fn pack_says_what_is_missing_and_refuses_bad_latent_specs() {
+fn pack_says_what_is_missing_and_refuses_bad_latent_specs_and_imports_stand_ins() {
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());
     let image = dir.path().join("plain.png");
@@ -166,9 +166,9 @@ fn pack_says_what_is_missing_and_refuses_bad_latent_specs() {
     let base = ["pack", "-o", out.to_str().unwrap(), "--image", image.to_str().unwrap()];
     let with = |extra: &[&str]| raiiaf(&[&base[..], extra].concat());
     let noise = dir.path().join("noise.npy");
-    let Run { code, stderr, .. } = with(&["--latent", noise.to_str().unwrap(), "--import-params", "--model", "m"]);
+    // Without --import-params, every required value must be given.
+    let Run { code, stderr, .. } = with(&["--latent", noise.to_str().unwrap(), "--model", "m"]);
     assert_ne!(code, 0);
-    assert!(stderr.contains("carries no generation parameters"), "{stderr}");
     assert!(stderr.contains("give --model-version, --prompt"), "{stderr}");
     let npz = format!("k={}", dir.path().join("steps.npz").display());
     let Run { code, stderr, .. } = with(&["--latent", &npz, "--model", "m", "--model-version", "1", "--prompt", "p"]);
@@ -179,4 +179,153 @@ fn pack_says_what_is_missing_and_refuses_bad_latent_specs() {
     assert_ne!(code, 0);
     assert!(stderr.contains("not a .npy, .npz or .latent file"), "{stderr}");
     assert!(!out.exists(), "nothing is written on an error");
+
+    // With it, what the image does not record gets a stand-in and a note, and the pack is made.
+    let Run { code, stderr, .. } = with(&[
+        "--latent",
+        noise.to_str().unwrap(),
+        "--import-params",
+        "--model",
+        "m",
+        "--hardware",
+        r#"{"os": "test"}"#,
+        "--python",
+        "no-such-python",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("carries no generation parameters"), "{stderr}");
+    assert!(stderr.contains("the version is the model's name, \"m\""), "{stderr}");
+    assert!(stderr.contains("packed with an empty prompt"), "{stderr}");
+    let (model_info, _) = manifest_model_info(&out);
+    assert_eq!((model_info["model_name"].as_str(), model_info["version"].as_str()), (Some("m"), Some("m")));
+    assert_eq!(model_info["prompt"], "");
+}
+
+/// A folder of images from several generators (and one with no parameters), paired with latents
+/// by name: `pack-batch` packs every pair, lists what is in none, keeps what exists, and reports.
+#[test]
+fn pack_batch_packs_a_mixed_folder_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, latents, out) = (dir.path().join("images"), dir.path().join("latents"), dir.path().join("out"));
+    for folder in [&images, &latents, &out] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    write_inputs(&latents);
+    let graph = r#"{"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "juggernaut.safetensors"}},
+        "3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 7, "sampler_name": "euler",
+        "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0]}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse"}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry"}}}"#;
+    let novelai = r#"{"prompt": "a fox", "uc": "lowres", "steps": 28, "scale": 5.0, "seed": 77, "sampler": "k_euler", "width": 8, "height": 8}"#;
+    let inputs: [(&str, Vec<(&str, &str)>); 5] = [
+        ("a1111", vec![("parameters", A1111_PARAMETERS)]),
+        ("comfy", vec![("prompt", graph)]),
+        ("nai", vec![("Software", "NovelAI"), ("Source", "NovelAI Diffusion V4 C1E1DE52"), ("Comment", novelai)]),
+        ("plain", vec![]),
+        ("lonely", vec![("parameters", A1111_PARAMETERS)]),
+    ];
+    for (name, texts) in &inputs {
+        std::fs::write(images.join(format!("{name}.png")), png_with_text(8, 8, texts)).unwrap();
+    }
+    let noise = std::fs::read(latents.join("noise.npy")).unwrap();
+    for name in ["a1111.npy", "comfy_initial_noise.npy", "plain.npy", "stray.npy"] {
+        std::fs::write(latents.join(name), &noise).unwrap();
+    }
+    std::fs::rename(latents.join("steps.npz"), latents.join("comfy.npz")).unwrap();
+    std::fs::rename(latents.join("ComfyUI_00001_.latent"), latents.join("nai.latent")).unwrap();
+    std::fs::remove_file(latents.join("noise.npy")).unwrap();
+    // A container that exists already is kept.
+    std::fs::write(out.join("plain.raiiaf"), b"mine").unwrap();
+
+    let report = dir.path().join("report.json");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> =
+            ["pack-batch", images.to_str().unwrap(), latents.to_str().unwrap(), "-o", out.to_str().unwrap()]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        args.extend(
+            ["--import-params", "--hardware", r#"{"os": "test"}"#, "--python", "no-such-python"].map(String::from),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let run = |extra: &[&str]| {
+        let owned = args(extra);
+        raiiaf(&owned.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    // A dry run lists the plan and writes nothing.
+    let Run { code, stderr, .. } = run(&["--dry-run"]);
+    assert_eq!(code, 1, "files in no pair: {stderr}");
+    assert!(stderr.contains("4 pair(s), 2 file(s) in no pair"), "{stderr}");
+    assert!(stderr.contains("lonely.png: no latent file has its name"), "{stderr}");
+    assert!(stderr.contains("stray.npy: no image has its name"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+
+    let Run { code, stdout, stderr } = run(&["--report", report.to_str().unwrap()]);
+    assert_eq!(code, 1, "one kept and two unmatched: {stderr}");
+    let statuses: Vec<(&str, &str)> = stdout
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields[0], Path::new(fields[1]).file_name().unwrap().to_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![("packed", "a1111.png"), ("packed", "comfy.png"), ("packed", "nai.png"), ("exists", "plain.png")]
+    );
+    assert_eq!(std::fs::read(out.join("plain.raiiaf")).unwrap(), b"mine", "an existing container is kept");
+
+    let (a1111, keys) = manifest_model_info(&out.join("a1111.raiiaf"));
+    assert_eq!(keys, ["latent"]);
+    assert_eq!(a1111["generation_settings"]["seed"], 3551078465u64);
+    let (comfy, keys) = manifest_model_info(&out.join("comfy.raiiaf"));
+    assert_eq!(keys, ["step_10", "step_20", "initial_noise"], "an .npz keeps its arrays' names");
+    assert_eq!((comfy["model_name"].as_str(), comfy["version"].as_str()), (Some("juggernaut"), Some("juggernaut")));
+    let (nai, keys) = manifest_model_info(&out.join("nai.raiiaf"));
+    assert_eq!(keys, ["latent"]);
+    assert_eq!((nai["prompt"].as_str(), nai["generation_settings"]["seed"].as_i64()), (Some("a fox"), Some(77)));
+
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(
+        report["summary"],
+        json!({"pairs": 4, "packed": 3, "exists": 1, "failed": 0, "unmatched": 2, "cancelled": false})
+    );
+    assert!(
+        report["pairs"][1]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("version is the model's name"))
+    );
+
+    // Again with --force: everything is replaced, so every pair is packed.
+    let Run { code, stdout, stderr } = run(&["--force"]);
+    assert_eq!(code, 1, "still two files in no pair: {stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("packed\t")).count(), 4, "{stdout}");
+    let (plain, _) = manifest_model_info(&out.join("plain.raiiaf"));
+    assert_eq!((plain["model_name"].as_str(), plain["prompt"].as_str()), (Some("unknown"), Some("")));
+}
+
+#[test]
+fn params_names_the_generator_of_each_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let a1111 = dir.path().join("a.png");
+    std::fs::write(&a1111, png_with_text(8, 8, &[("parameters", A1111_PARAMETERS)])).unwrap();
+    let plain = dir.path().join("plain.png");
+    std::fs::write(&plain, png_with_text(8, 8, &[])).unwrap();
+    let Run { code, stdout, .. } = raiiaf(&["params", "--json", a1111.to_str().unwrap(), plain.to_str().unwrap()]);
+    assert_eq!(code, 1, "one image carries nothing");
+    let objects: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0]["generator"], "AUTOMATIC1111/Forge parameters");
+    assert_eq!(objects[0]["settings"]["seed"], 3551078465u64);
+    assert_eq!(objects[1]["generator"], Value::Null);
+    let Run { code, stdout, .. } = raiiaf(&["params", "--raw", a1111.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("found AUTOMATIC1111/Forge parameters") && stdout.contains("raw parameters: "), "{stdout}");
+    let Run { code, .. } = raiiaf(&["params", dir.path().join("missing.png").to_str().unwrap()]);
+    assert_eq!(code, 2);
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// A target: its name (the folder its inputs are in) and its function.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 9] = [
     ("container_raiiaf", targets::container_raiiaf),
     ("container_gen5", targets::container_gen5),
     ("manifest", targets::manifest),
@@ -23,6 +23,7 @@ const TARGETS: [Target; 8] = [
     ("latent", targets::latent),
     ("png_params", targets::png_params),
     ("params_text", targets::params_text),
+    ("image_params", targets::image_params),
 ];
 
 /// libFuzzer's own per-input timeout in tests/fuzz/run.sh; a debug build is allowed five times it.

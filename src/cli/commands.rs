@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
-use crate::format::{self, Environment, Latent, Limits, ModelInfo, PackLatent, PackRequest, Verdict};
+use crate::format::{self, Environment, Latent, Limits, PackLatent, PackRequest, Verdict};
+use crate::pack::request::MetadataChoices;
 
 /// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
 /// instead of panicking, as command-line tools are expected to.
@@ -24,7 +25,7 @@ pub fn print_line(text: &str) {
     out!("{text}");
 }
 
-fn fail(message: impl std::fmt::Display) -> u8 {
+pub(super) fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("raiiaf: {message}");
     exit::FAILED
 }
@@ -193,7 +194,7 @@ fn pretty(value: &Value) -> Vec<u8> {
 }
 
 /// Reads `JSON` or `@file` into a JSON object.
-fn json_object_arg(flag: &str, text: &str) -> Result<Map<String, Value>, String> {
+pub(super) fn json_object_arg(flag: &str, text: &str) -> Result<Map<String, Value>, String> {
     let source = match text.strip_prefix('@') {
         Some(file) => std::fs::read_to_string(file).map_err(|e| format!("{flag}: cannot read {file}: {e}"))?,
         None => text.to_string(),
@@ -205,7 +206,7 @@ fn json_object_arg(flag: &str, text: &str) -> Result<Map<String, Value>, String>
     }
 }
 
-fn probe_options(python: Option<PathBuf>) -> crate::probe::ProbeOptions {
+pub(super) fn probe_options(python: Option<PathBuf>) -> crate::probe::ProbeOptions {
     crate::probe::ProbeOptions { python, ..Default::default() }
 }
 
@@ -260,47 +261,25 @@ fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<
             latents.push(PackLatent { latent, codec: args.codec, float16: args.f16 });
         }
     }
-    let generation_settings = args.settings.as_deref().map(|s| json_object_arg("--settings", s)).transpose()?;
-    let mut model_info = ModelInfo {
-        model_name: args.model.clone().unwrap_or_default(),
-        version: args.model_version.clone().unwrap_or_default(),
-        date: writer::now_iso8601(),
-        prompt: args.prompt.clone().unwrap_or_default(),
+    let choices = MetadataChoices {
+        model_name: args.model.clone(),
+        version: args.model_version.clone(),
+        prompt: args.prompt.clone(),
         tags: args.tags.clone(),
-        generation_settings,
-        hardware_info: None,
-        extra: Map::new(),
+        settings: args.settings.as_deref().map(|s| json_object_arg("--settings", s)).transpose()?,
+        import_params: args.import_params,
     };
-    if args.import_params {
-        match crate::params::import_from_png(&image) {
-            Ok(Some(imported)) => {
-                for line in imported.summary() {
-                    eprintln!("raiiaf: import: {line}");
-                }
-                imported.fill_missing(&mut model_info);
-            }
-            Ok(None) => eprintln!("raiiaf: note: {} carries no generation parameters", args.image.display()),
-            Err(error) => return Err(format!("--import-params: {}: {error}", args.image.display())),
-        }
-    }
-    let missing: Vec<&str> = [
-        ("--model", &model_info.model_name),
-        ("--model-version", &model_info.version),
-        ("--prompt", &model_info.prompt),
-    ]
-    .into_iter()
-    .filter(|(_, value)| value.is_empty())
-    .map(|(flag, _)| flag)
-    .collect();
-    if !missing.is_empty() {
-        let hint = if args.import_params { " (the image's parameters did not give them)" } else { "" };
-        return Err(format!("give {}{hint}", missing.join(", ")));
+    let metadata = crate::pack::request::metadata_for(&image, &args.image.display().to_string(), &choices)?;
+    for line in &metadata.lines {
+        let line =
+            line.strip_prefix("note: ").map_or_else(|| format!("import: {line}"), |note| format!("note: {note}"));
+        eprintln!("raiiaf: {line}");
     }
     Ok(PackRequest {
         latents,
         image: Some(image),
         image_extra: Map::new(),
-        model_info,
+        model_info: metadata.model_info,
         environment: Environment::new(Vec::new()),
     })
 }

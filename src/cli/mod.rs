@@ -1,7 +1,9 @@
 //! The `raiiaf` command line. Every subcommand is a thin layer over `crate::format`.
 
+mod batch;
 mod commands;
 mod diff;
+mod params;
 mod verify;
 
 use std::path::PathBuf;
@@ -118,6 +120,22 @@ pub enum Command {
     },
     /// Build a .raiiaf from an image and .npy latents.
     Pack(Box<PackArgs>),
+    /// Pack a folder of images, each with the latent files named after it.
+    #[command(after_help = batch::AFTER_HELP)]
+    PackBatch(Box<batch::PackBatchArgs>),
+    /// Print the generation parameters images carry, and which generator wrote them.
+    #[command(after_help = params::AFTER_HELP)]
+    Params {
+        /// PNG, JPEG or WebP images.
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<PathBuf>,
+        /// One JSON object per line and image instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also print every metadata entry as found (PNG text, EXIF, XMP, stealth data).
+        #[arg(long)]
+        raw: bool,
+    },
     /// Compare two files: latents value by value, every manifest field, environment and image.
     #[command(after_help = "Exit status: 0 the files are equivalent (identical but for the date and the chunk \
 table's offsets and sizes), 1 they differ, 2 either cannot be read, 64 usage error.")]
@@ -186,8 +204,9 @@ pub struct PackArgs {
     /// KEY=FILE or FILE (the key is then the file stem); repeat for several.
     #[arg(long = "latent", value_name = "[KEY=]FILE", required = true)]
     pub latents: Vec<String>,
-    /// Fill model, prompt and generation settings from the parameters the image carries
-    /// (AUTOMATIC1111/Forge or ComfyUI); explicit flags win.
+    /// Fill model, prompt and generation settings from the parameters the image carries (see
+    /// `raiiaf params`); explicit flags win, and what no generator recorded gets a stand-in with
+    /// a note (the checkpoint's name for a missing version, "unknown", an empty prompt).
     #[arg(long = "import-params")]
     pub import_params: bool,
     #[arg(long = "model", value_name = "NAME")]
@@ -248,6 +267,8 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Verify(args)) => verify::verify(&args, &limits),
         Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force, &limits),
         Some(Command::Pack(args)) => commands::pack(&args, &limits),
+        Some(Command::PackBatch(args)) => batch::pack_batch(&args, &limits),
+        Some(Command::Params { images, json, raw }) => params::params(&images, json, raw),
         Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all, &limits),
         Some(Command::Env { json, python }) => commands::env(json, python),
     }

@@ -9,6 +9,11 @@
 //! The last line holds `Key: value` pairs separated by commas; a value holding commas is quoted
 //! JSON-style. The last line counts as that line only when at least three pairs parse, as in
 //! the web UI's own reader, so a prompt line with a colon is not mistaken for it.
+//!
+//! Civitai's downloads add unquoted JSON values (`Civitai resources: [{"type":"checkpoint", ...}]`,
+//! `Civitai metadata: {...}`): a value opening with `[` or `{` runs to its matching bracket, commas
+//! inside included. Any value (quoted or not) that is a JSON array or object is kept as that JSON
+//! (AUTOMATIC1111's own `Hashes: "{...}"` too).
 
 use serde_json::{Value, json};
 
@@ -64,7 +69,7 @@ pub fn parse(text: &str) -> ImportedParams {
                 imported.model_version = Some(value.clone());
                 extras.push(("model_hash".to_string(), json!(value)));
             }
-            _ => extras.push((settings_key(&label), json!(value))),
+            _ => extras.push((settings_key(&label), json_or_text(&value))),
         }
     }
     if imported.model_version.is_some() {
@@ -81,6 +86,16 @@ pub fn parse(text: &str) -> ImportedParams {
         }
     }
     imported
+}
+
+/// A value that is a JSON array or object as that JSON, anything else as text.
+fn json_or_text(value: &str) -> Value {
+    if value.trim_start().starts_with(['[', '{'])
+        && let Ok(parsed @ (Value::Array(_) | Value::Object(_))) = serde_json::from_str::<Value>(value)
+    {
+        return parsed;
+    }
+    json!(value)
 }
 
 fn typed(
@@ -145,8 +160,55 @@ fn next_pair(text: &str) -> (Option<(String, String)>, &str) {
         let after = after.trim_start().strip_prefix(',').unwrap_or(after);
         return (Some((label.trim().to_string(), value)), after);
     }
+    if value_text.starts_with(['[', '{'])
+        && let Some(end) = closing_bracket(value_text)
+    {
+        let value = value_text.get(..=end).unwrap_or(value_text);
+        let after = value_text.get(end + 1..).unwrap_or("");
+        // Only when the bracket closes the value: `[a], b` yes, `[a] b, c` no.
+        if let Some(after) = after.trim_start().strip_prefix(',').or(after.trim().is_empty().then_some("")) {
+            return (Some((label.trim().to_string(), value.to_string())), after);
+        }
+    }
     let (value, after) = value_text.split_once(',').unwrap_or((value_text, ""));
     (Some((label.trim().to_string(), value.trim().to_string())), after)
+}
+
+/// Byte index of the bracket closing the `[` or `{` that opens `text`, skipping brackets inside
+/// JSON strings. `None` when it never closes (or nests deeper than anything sound would).
+fn closing_bracket(text: &str) -> Option<usize> {
+    const MAX_DEPTH: usize = 128;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return None;
+                }
+            }
+            ']' | '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(index);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Byte index of the quote closing the string that opens `text`, skipping escaped quotes.
@@ -274,6 +336,36 @@ mod tests {
             assert_eq!(imported.settings.get("seed").cloned(), case.seed, "{:?}", case.text);
             assert_eq!(imported.notes.len(), case.notes, "{:?}: {:?}", case.text, imported.notes);
         }
+    }
+
+    #[test]
+    fn civitai_json_values_are_kept_as_json() {
+        let text = "a castle, <lora:detail:0.6>\nNegative prompt: fog\n\
+            Steps: 25, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 42, Size: 512x768, \
+            Civitai resources: [{\"type\":\"checkpoint\",\"modelVersionId\":128713,\"modelName\":\"Dream, Shaper\"},\
+            {\"type\":\"lora\",\"weight\":0.6,\"modelVersionId\":62833,\"modelName\":\"Detail [x]\"}], \
+            Civitai metadata: {\"remixOfId\":1}, Hashes: {\"model\": \"879db523c3\"}, Odd: [not json], Version: v1.10.1";
+        let imported = parse(text);
+        let s = &imported.settings;
+        assert_eq!(s["seed"], json!(42));
+        assert_eq!(s["civitai_resources"][0]["modelName"], json!("Dream, Shaper"));
+        assert_eq!(s["civitai_resources"][1]["weight"], json!(0.6));
+        assert_eq!(s["civitai_metadata"], json!({"remixOfId": 1}));
+        assert_eq!(s["hashes"], json!({"model": "879db523c3"}));
+        assert_eq!(s["odd"], json!("[not json]"));
+        assert_eq!(s["version"], json!("v1.10.1"));
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        // A bracket that does not close the value, or never closes, splits at the comma as before.
+        let pairs = key_value_pairs("A: [x] y, B: [unclosed, C: {\"a\": \"]\"}");
+        assert_eq!(
+            pairs,
+            vec![
+                ("A".to_string(), "[x] y".to_string()),
+                ("B".to_string(), "[unclosed".to_string()),
+                ("C".to_string(), "{\"a\": \"]\"}".to_string()),
+            ]
+        );
+        assert_eq!(closing_bracket(&"[".repeat(200)), None);
     }
 
     #[test]

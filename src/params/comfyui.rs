@@ -5,6 +5,13 @@
 //! and `negative` links lead (through conditioning nodes) to text encoders; its `model` link leads
 //! (through LoRA and patch nodes) to the checkpoint loader. The graph and the UI `workflow` are
 //! kept whole in the settings so nothing is lost.
+//!
+//! An image with only the UI `workflow` (no `prompt`: some tools and re-savers keep only that) is
+//! read by [`parse_workflow`]: the LiteGraph document's `nodes`, each with its `widgets_values`
+//! (the widgets in the order the node shows them) and `inputs` (`{"name", "link"}`), and `links`
+//! (`[id, origin node, origin slot, target node, target slot, type]`, or objects with those names).
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
@@ -234,8 +241,211 @@ fn latent_size(walk: &Walk<'_>, link: &Value, depth: usize) -> Option<String> {
     Some(format!("{}x{}", dimension("width")?, dimension("height")?))
 }
 
+/// Control values ComfyUI puts after a seed widget.
+const SEED_CONTROLS: [&str; 4] = ["fixed", "increment", "decrement", "randomize"];
+
+/// The UI workflow's nodes (in file order, and by id) and each link's origin node. Lookups are
+/// hashed: a hostile workflow with many nodes cannot make each followed link cost a scan.
+struct Ui<'a> {
+    nodes: Vec<(String, &'a Map<String, Value>)>,
+    by_id: HashMap<String, &'a Map<String, Value>>,
+    links: HashMap<String, String>,
+    budget: std::cell::Cell<u32>,
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+impl<'a> Ui<'a> {
+    fn new(workflow: &'a Value) -> Option<Ui<'a>> {
+        let nodes: Vec<(String, &Map<String, Value>)> = workflow
+            .get("nodes")?
+            .as_array()?
+            .iter()
+            .filter_map(|node| {
+                let node = node.as_object()?;
+                Some((id_text(node.get("id")?)?, node))
+            })
+            .collect();
+        // The first node, and the first link, with an id wins.
+        let mut by_id = HashMap::new();
+        for (id, node) in &nodes {
+            by_id.entry(id.clone()).or_insert(*node);
+        }
+        let mut links = HashMap::new();
+        for link in workflow.get("links").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+            let found = match link {
+                Value::Array(fields) => fields.first().and_then(id_text).zip(fields.get(1).and_then(id_text)),
+                Value::Object(fields) => {
+                    fields.get("id").and_then(id_text).zip(fields.get("origin_id").and_then(id_text))
+                }
+                _ => None,
+            };
+            if let Some((id, origin)) = found {
+                links.entry(id).or_insert(origin);
+            }
+        }
+        Some(Ui { nodes, by_id, links, budget: std::cell::Cell::new(MAX_LINKS_FOLLOWED) })
+    }
+
+    /// The node feeding input `name` of `node`, within the depth and the budget.
+    fn input(&self, node: &Map<String, Value>, name: &str, depth: usize) -> Option<&'a Map<String, Value>> {
+        let left = self.budget.get();
+        if depth >= MAX_LINK_DEPTH || left == 0 {
+            return None;
+        }
+        self.budget.set(left - 1);
+        let input =
+            node.get("inputs")?.as_array()?.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(name))?;
+        let link = id_text(input.get("link")?)?;
+        self.by_id.get(self.links.get(&link)?).copied()
+    }
+}
+
+fn node_type(node: &Map<String, Value>) -> &str {
+    node.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn widgets(node: &Map<String, Value>) -> &[Value] {
+    node.get("widgets_values").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Bypassed (4) and muted (2) nodes did not run.
+fn is_active(node: &Map<String, Value>) -> bool {
+    !matches!(node.get("mode").and_then(Value::as_u64), Some(2 | 4))
+}
+
+/// Reads a UI `workflow` without its `prompt` graph: the first active KSampler (or
+/// KSamplerAdvanced) node's widgets — seed, its after-generate control, steps, cfg, sampler,
+/// scheduler, denoise — and, through the links, the text encoders' text, the empty latent's size
+/// and the checkpoint loader's file. The workflow is kept whole.
+pub fn parse_workflow(workflow: &str) -> Result<ImportedParams, String> {
+    let document: Value = serde_json::from_str(workflow).map_err(|e| format!("ComfyUI workflow is not JSON: {e}"))?;
+    let ui = Ui::new(&document).ok_or("ComfyUI workflow has no nodes list")?;
+    let mut imported = ImportedParams::new(ParamSource::ComfyUi);
+    imported.notes.push(
+        "only the UI workflow was found (no prompt graph): settings are its widget values, which a \
+         control such as randomize may have changed after the run"
+            .into(),
+    );
+    let mut samplers: Vec<&(String, &Map<String, Value>)> =
+        ui.nodes.iter().filter(|(_, node)| node_type(node).starts_with("KSampler") && is_active(node)).collect();
+    samplers.sort_by_key(|(id, _)| (id.parse::<u64>().unwrap_or(u64::MAX), id.clone()));
+    if samplers.len() > 1 {
+        let ids: Vec<&str> = samplers.iter().map(|(id, _)| id.as_str()).collect();
+        imported.notes.push(format!(
+            "the workflow has {} sampler nodes ({}); settings come from node {}",
+            ids.len(),
+            ids.join(", "),
+            ids.first().copied().unwrap_or_default()
+        ));
+    }
+    let Some(&&(ref sampler_id, sampler)) = samplers.first() else {
+        imported.notes.push("the workflow has no sampler node; only the workflow was kept".into());
+        if let Some(checkpoint) = ui.nodes.iter().find_map(|(_, node)| loader_file(node)) {
+            imported.model_name = Some(model_name_of_checkpoint(&checkpoint));
+            imported.settings.insert("checkpoint".into(), json!(checkpoint));
+        }
+        imported.settings.insert("comfyui_workflow".into(), document);
+        return Ok(imported);
+    };
+    let values = widgets(sampler);
+    // KSamplerAdvanced starts with add_noise; a seed widget is followed by its control.
+    let first = usize::from(node_type(sampler) == "KSamplerAdvanced");
+    let seed = values.get(first);
+    let has_control = values.get(first + 1).and_then(Value::as_str).is_some_and(|c| SEED_CONTROLS.contains(&c));
+    let at = |offset: usize| values.get(first + offset + usize::from(has_control));
+    let settings = &mut imported.settings;
+    match seed.and_then(Value::as_u64) {
+        Some(seed) => {
+            settings.insert("seed".into(), json!(seed));
+        }
+        None => imported.notes.push(format!("sampler node {sampler_id} has no whole-number seed widget")),
+    }
+    match at(1).and_then(Value::as_u64) {
+        Some(steps) => {
+            settings.insert("steps".into(), json!(steps));
+        }
+        None => imported.notes.push(format!("sampler node {sampler_id} has no whole-number steps widget")),
+    }
+    if let Some(sampler_name) = at(3).filter(|v| v.is_string()) {
+        settings.insert("sampler".into(), sampler_name.clone());
+    }
+    if let Some(cfg) = at(2).filter(|v| v.as_f64().is_some_and(|x| x >= 0.0)) {
+        settings.insert("cfg_scale".into(), cfg.clone());
+    }
+    if let Some(scheduler) = at(4).filter(|v| v.is_string()) {
+        settings.insert("scheduler".into(), scheduler.clone());
+    }
+    imported.prompt = ui.input(sampler, "positive", 0).and_then(|node| workflow_text(&ui, node, 1));
+    if let Some(negative) =
+        ui.input(sampler, "negative", 0).and_then(|node| workflow_text(&ui, node, 1)).filter(|n| !n.is_empty())
+    {
+        imported.settings.insert("negative_prompt".into(), json!(negative));
+    }
+    if node_type(sampler) == "KSampler"
+        && let Some(denoise) = at(5).filter(|v| v.is_number())
+    {
+        imported.settings.insert("denoise".into(), denoise.clone());
+    }
+    if let Some(latent) = ui.input(sampler, "latent_image", 0).filter(|node| node_type(node).starts_with("Empty")) {
+        let size = widgets(latent);
+        if let (Some(width), Some(height)) = (size.first().and_then(Value::as_u64), size.get(1).and_then(Value::as_u64))
+        {
+            imported.settings.insert("size".into(), json!(format!("{width}x{height}")));
+        }
+    }
+    let checkpoint = workflow_checkpoint(&ui, sampler, 0).or_else(|| {
+        let found = ui.nodes.iter().find_map(|(_, node)| loader_file(node))?;
+        imported.notes.push(format!(
+            "the sampler's model link does not lead to a loader; took checkpoint {found:?} from the workflow"
+        ));
+        Some(found)
+    });
+    if let Some(checkpoint) = checkpoint {
+        imported.model_name = Some(model_name_of_checkpoint(&checkpoint));
+        imported.settings.insert("checkpoint".into(), json!(checkpoint));
+    }
+    if let Some(control) = has_control.then(|| values.get(first + 1)).flatten() {
+        imported.settings.insert("seed_control".into(), control.clone());
+    }
+    imported.settings.insert("comfyui_sampler_node".into(), json!(sampler_id));
+    imported.settings.insert("comfyui_workflow".into(), document.clone());
+    Ok(imported)
+}
+
+/// The text a conditioning node leads to: a text encoder's first text widget, or through a
+/// conditioning node's first conditioning input.
+fn workflow_text(ui: &Ui<'_>, node: &Map<String, Value>, depth: usize) -> Option<String> {
+    if node_type(node).starts_with("CLIPTextEncode") {
+        return widgets(node).iter().find_map(Value::as_str).map(str::to_string);
+    }
+    ["conditioning", "conditioning_1", "conditioning_to", "positive"]
+        .iter()
+        .find_map(|name| workflow_text(ui, ui.input(node, name, depth)?, depth + 1))
+}
+
+/// The file a loader node names: its first text widget.
+fn loader_file(node: &Map<String, Value>) -> Option<String> {
+    let kind = node_type(node);
+    (kind.contains("CheckpointLoader") || kind == "UNETLoader" || kind == "UnetLoaderGGUF")
+        .then(|| widgets(node).iter().find_map(Value::as_str).map(str::to_string))
+        .flatten()
+}
+
+/// The checkpoint a sampler's model input leads to, through LoRA loaders and model patches.
+fn workflow_checkpoint(ui: &Ui<'_>, node: &Map<String, Value>, depth: usize) -> Option<String> {
+    let source = ui.input(node, "model", depth)?;
+    loader_file(source).or_else(|| workflow_checkpoint(ui, source, depth + 1))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// ComfyUI's default text-to-image graph, in the API form it stores as `prompt`.
@@ -367,5 +577,91 @@ mod tests {
         let imported = parse(&Value::Object(dense).to_string(), None).unwrap();
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
         assert_eq!(imported.prompt, None);
+    }
+
+    /// ComfyUI's default workflow in its UI form (trimmed of layout fields): what an image that
+    /// kept only `workflow` carries.
+    pub(crate) const DEFAULT_WORKFLOW: &str = r#"{"last_node_id": 9, "last_link_id": 9, "nodes": [
+        {"id": 7, "type": "CLIPTextEncode", "inputs": [{"name": "clip", "type": "CLIP", "link": 5}],
+         "outputs": [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [6]}], "widgets_values": ["text, watermark"]},
+        {"id": 6, "type": "CLIPTextEncode", "inputs": [{"name": "clip", "type": "CLIP", "link": 3}],
+         "outputs": [{"name": "CONDITIONING", "type": "CONDITIONING", "links": [4]}],
+         "widgets_values": ["beautiful scenery nature glass bottle landscape, , purple galaxy bottle,"]},
+        {"id": 5, "type": "EmptyLatentImage", "outputs": [{"name": "LATENT", "links": [2]}], "widgets_values": [512, 512, 1]},
+        {"id": 3, "type": "KSampler", "inputs": [{"name": "model", "type": "MODEL", "link": 1},
+            {"name": "positive", "type": "CONDITIONING", "link": 4}, {"name": "negative", "type": "CONDITIONING", "link": 6},
+            {"name": "latent_image", "type": "LATENT", "link": 2}],
+         "widgets_values": [156680208700286, "randomize", 20, 8, "euler", "normal", 1]},
+        {"id": 4, "type": "CheckpointLoaderSimple", "outputs": [{"name": "MODEL", "links": [1]}, {"name": "CLIP", "links": [3, 5]}],
+         "widgets_values": ["v1-5-pruned-emaonly.safetensors"]},
+        {"id": 8, "type": "VAEDecode", "inputs": [{"name": "samples", "link": 7}, {"name": "vae", "link": 8}]},
+        {"id": 9, "type": "SaveImage", "inputs": [{"name": "images", "link": 9}], "widgets_values": ["ComfyUI"]}],
+      "links": [[1, 4, 0, 3, 0, "MODEL"], [2, 5, 0, 3, 3, "LATENT"], [3, 4, 1, 6, 0, "CLIP"], [4, 6, 0, 3, 1, "CONDITIONING"],
+                [5, 4, 1, 7, 0, "CLIP"], [6, 7, 0, 3, 2, "CONDITIONING"], [7, 3, 0, 8, 0, "LATENT"], [8, 4, 2, 8, 1, "VAE"],
+                [9, 8, 0, 9, 0, "IMAGE"]],
+      "groups": [], "config": {}, "extra": {}, "version": 0.4}"#;
+
+    #[test]
+    fn a_workflow_alone_gives_the_same_settings_as_the_graph() {
+        let from_workflow = parse_workflow(DEFAULT_WORKFLOW).unwrap();
+        let from_graph = parse(DEFAULT_GRAPH, None).unwrap();
+        assert_eq!(from_workflow.source, ParamSource::ComfyUi);
+        assert_eq!(from_workflow.prompt, from_graph.prompt);
+        assert_eq!(from_workflow.model_name, from_graph.model_name);
+        for key in
+            ["seed", "steps", "sampler", "cfg_scale", "scheduler", "negative_prompt", "denoise", "size", "checkpoint"]
+        {
+            assert_eq!(from_workflow.settings.get(key), from_graph.settings.get(key), "{key}");
+        }
+        assert_eq!(from_workflow.settings["seed_control"], json!("randomize"));
+        assert_eq!(from_workflow.settings["comfyui_sampler_node"], json!("3"));
+        assert_eq!(from_workflow.settings["comfyui_workflow"]["last_node_id"], json!(9));
+        assert_eq!(from_workflow.notes.len(), 1, "{:?}", from_workflow.notes);
+    }
+
+    #[test]
+    fn odd_workflows() {
+        // Links as objects, KSamplerAdvanced, a LoRA between sampler and loader, a bypassed sampler.
+        let workflow = json!({"nodes": [
+            {"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["sdxl/juggernaut.safetensors"]},
+            {"id": 2, "type": "LoraLoader", "inputs": [{"name": "model", "link": 10}], "widgets_values": ["detail.safetensors", 1, 1]},
+            {"id": 3, "type": "CLIPTextEncode", "widgets_values": ["a lighthouse"]},
+            {"id": 4, "type": "ConditioningCombine", "inputs": [{"name": "conditioning_1", "link": 12}]},
+            {"id": 5, "type": "KSamplerAdvanced", "inputs": [{"name": "model", "link": 11}, {"name": "positive", "link": 13}],
+             "widgets_values": ["enable", 42, "fixed", 25, 4.5, "dpmpp_2m", "karras", 0, 10000, "disable"]},
+            {"id": 0, "type": "KSampler", "mode": 4, "widgets_values": [1, "fixed", 1, 1, "euler", "normal", 1]}],
+          "links": [{"id": 10, "origin_id": 1, "origin_slot": 0, "target_id": 2, "target_slot": 0, "type": "MODEL"},
+                    {"id": 11, "origin_id": 2, "origin_slot": 0, "target_id": 5, "target_slot": 0, "type": "MODEL"},
+                    {"id": 12, "origin_id": 3, "origin_slot": 0, "target_id": 4, "target_slot": 0, "type": "CONDITIONING"},
+                    {"id": 13, "origin_id": 4, "origin_slot": 0, "target_id": 5, "target_slot": 1, "type": "CONDITIONING"}]});
+        let imported = parse_workflow(&workflow.to_string()).unwrap();
+        assert_eq!(imported.prompt.as_deref(), Some("a lighthouse"));
+        assert_eq!(imported.model_name.as_deref(), Some("juggernaut"));
+        let s = &imported.settings;
+        assert_eq!(s["seed"], json!(42));
+        assert_eq!(s["steps"], json!(25));
+        assert_eq!(s["cfg_scale"], json!(4.5));
+        assert_eq!(s["sampler"], json!("dpmpp_2m"));
+        assert_eq!(s["scheduler"], json!("karras"));
+        assert_eq!(s["comfyui_sampler_node"], json!("5"));
+        assert!(!s.contains_key("denoise"));
+        assert_eq!(imported.notes.len(), 1, "{:?}", imported.notes);
+
+        assert!(parse_workflow("not json").is_err());
+        assert!(parse_workflow(r#"{"nodes": 3}"#).is_err());
+        let no_sampler =
+            parse_workflow(r#"{"nodes": [{"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["a.ckpt"]}]}"#)
+                .unwrap();
+        assert_eq!(no_sampler.model_name.as_deref(), Some("a"));
+        assert_eq!(no_sampler.notes.len(), 2, "{:?}", no_sampler.notes);
+        // A link cycle through conditioning nodes ends at the depth limit; odd widget values are notes.
+        let cyclic = json!({"nodes": [
+            {"id": 1, "type": "KSampler", "inputs": [{"name": "positive", "link": 1}, {"name": "model", "link": 1}],
+             "widgets_values": ["seed?", "fixed"]},
+            {"id": 2, "type": "ConditioningCombine", "inputs": [{"name": "conditioning_1", "link": 1}, {"name": "model", "link": 1}]}],
+          "links": [[1, 2, 0, 1, 0, "CONDITIONING"]]});
+        let imported = parse_workflow(&cyclic.to_string()).unwrap();
+        assert_eq!(imported.prompt, None);
+        assert_eq!(imported.notes.len(), 3, "{:?}", imported.notes);
     }
 }

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export RUSTC_BOOTSTRAP=1
 
-targets=(container_raiiaf container_gen5 manifest npy npz latent png_params params_text)
+targets=(container_raiiaf container_gen5 manifest npy npz latent png_params params_text image_params)
 target=${1:?usage: tests/fuzz/run.sh TARGET|all [SECONDS]}
 seconds=${2:-600}
 

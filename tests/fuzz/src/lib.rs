@@ -155,6 +155,38 @@ pub fn png_params(data: &[u8]) {
     }
 }
 
+/// Any input as an image's metadata: `import_from_image` and `metadata_entries` (PNG, JPEG and
+/// WebP containers, EXIF, XMP, stealth data, every generator's reader), and the EXIF reader alone.
+/// The first byte picks what the rest is given as, so that mutations reach past the magic bytes:
+/// 0 as it is, 1 after a JPEG's SOI, 2 inside a RIFF/WebP header, 3 as a bare TIFF structure.
+/// (PNG chunks carry CRCs that mutations break; `params_text` covers the texts they hold.)
+pub fn image_params(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let bytes = match selector % 4 {
+        0 => rest.to_vec(),
+        1 => [&[0xFF, 0xD8, 0xFF][..], rest].concat(),
+        2 => {
+            let size = u32::try_from(rest.len() + 4).unwrap_or(u32::MAX);
+            [&b"RIFF"[..], &size.to_le_bytes(), b"WEBP", rest].concat()
+        }
+        _ => {
+            let exif = params::exif::read(rest);
+            assert!(exif.fields.len() <= rest.len(), "more fields than bytes");
+            return;
+        }
+    };
+    let imported = params::import_from_image(&bytes);
+    let entries = params::metadata_entries(&bytes);
+    // Both read the same container the same way: one refuses the bytes only when the other does
+    // (a PNG `prompt` chunk that is not JSON is the one import error of a readable image).
+    if entries.is_err() {
+        assert!(imported.is_err(), "entries refused, import accepted");
+    }
+    if let Ok(Some(imported)) = imported {
+        use_imported(&imported);
+    }
+}
+
 /// The parameter parsers on text, without a PNG around it (libFuzzer's mutations would break the
 /// PNG's CRCs). First byte even: AUTOMATIC1111 `parameters`; odd: ComfyUI `prompt`, then after a
 /// NUL byte its `workflow`.

@@ -1,0 +1,233 @@
+//! `raiiaf pack-batch`: every image of a folder packed with the latent files named after it.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::{exit, parse_codec};
+use crate::format::{LatentCodec, Limits};
+use crate::pack::batch::{self, BatchOptions, Plan, Status};
+use crate::pack::request::MetadataChoices;
+
+pub const AFTER_HELP: &str = "\
+Images (.png, .jpg, .jpeg, .webp) pair with latent files (.npy, .npz, .latent) by name: 0001.png \
+with 0001.npy (its latent keyed \"latent\"), 0001_initial_noise.npy (keyed \"initial_noise\"), \
+0001.npz (one latent per array) or several of these. Each pair becomes OUT_DIR/0001.raiiaf. Files \
+in no pair are listed with the reason before anything is packed; --dry-run stops there.
+
+Each pair gets one line on stdout: STATUS<TAB>IMAGE<TAB>OUTPUT<TAB>DETAIL, where STATUS is packed, \
+exists (kept: give --force to replace it) or failed. Writes are atomic. --report writes every \
+pair and unmatched file as JSON. Ctrl-C stops before the next pair and still writes the report.
+
+Exit status: 0 every pair packed, 1 a pair failed or was kept, or a file is in no pair, \
+2 nothing to pack, 3 the report could not be written, 64 usage error, 130 stopped by Ctrl-C.";
+
+#[derive(Debug, Args)]
+pub struct PackBatchArgs {
+    /// Folder of images (or image files).
+    #[arg(value_name = "IMAGES")]
+    pub images: PathBuf,
+    /// Folder of latent files (or the same folder as the images).
+    #[arg(value_name = "LATENTS")]
+    pub latents: PathBuf,
+    /// Folder the containers are written to (created if missing).
+    #[arg(short = 'o', long = "output", value_name = "OUT_DIR")]
+    pub output: PathBuf,
+    /// Fill model, prompt and settings from each image's generation parameters; what no
+    /// generator recorded gets a stand-in with a note (the checkpoint's name for a version).
+    #[arg(long = "import-params")]
+    pub import_params: bool,
+    #[arg(long = "model", value_name = "NAME")]
+    pub model: Option<String>,
+    #[arg(long = "model-version", value_name = "V")]
+    pub model_version: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub prompt: Option<String>,
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// generation_settings for every pair, as JSON or @file (imported values fill its gaps).
+    #[arg(long, value_name = "JSON|@file")]
+    pub settings: Option<String>,
+    /// hardware_info as JSON or @file; default: this machine's.
+    #[arg(long, value_name = "JSON|@file")]
+    pub hardware: Option<String>,
+    /// auto (smaller of raw and lossless zfp, per latent), raw, zfp, or zfp-lossy:TOL.
+    #[arg(long, default_value = "auto", value_parser = parse_codec)]
+    pub codec: LatentCodec,
+    /// Store latents as float16.
+    #[arg(long)]
+    pub f16: bool,
+    /// Python interpreter to ask for torch, numpy and python versions (default: python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Replace containers that exist already.
+    #[arg(long)]
+    pub force: bool,
+    /// Show the pairs and the unmatched files, and pack nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Also write every pair's outcome to FILE.json (replaced if it exists).
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+}
+
+fn print_plan(plan: &Plan) {
+    for pair in &plan.pairs {
+        let latents: Vec<String> = pair
+            .latents
+            .iter()
+            .map(|l| format!("{} ({})", l.path.display(), l.key.as_deref().unwrap_or(batch::DEFAULT_LATENT_KEY)))
+            .collect();
+        eprintln!("raiiaf: pair: {} + {} -> {}", pair.image.display(), latents.join(", "), pair.output.display());
+    }
+    for (path, why) in &plan.unmatched {
+        eprintln!("raiiaf: unmatched: {}: {why}", path.display());
+    }
+    eprintln!("raiiaf: {} pair(s), {} file(s) in no pair", plan.pairs.len(), plan.unmatched.len());
+}
+
+/// How many pairs ended each way.
+struct Counts {
+    packed: usize,
+    exists: usize,
+    failed: usize,
+}
+
+fn report_json(plan: &Plan, rows: &[Value], counts: &Counts, cancelled: bool) -> Value {
+    let unmatched: Vec<Value> =
+        plan.unmatched.iter().map(|(path, why)| json!({"path": path.display().to_string(), "reason": why})).collect();
+    json!({
+        "pairs": rows,
+        "unmatched": unmatched,
+        "summary": {
+            "pairs": plan.pairs.len(),
+            "packed": counts.packed,
+            "exists": counts.exists,
+            "failed": counts.failed,
+            "unmatched": plan.unmatched.len(),
+            "cancelled": cancelled,
+        },
+    })
+}
+
+pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
+    let files = match batch::files_in(&[args.images.clone(), args.latents.clone()]) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("raiiaf: {error}");
+            return exit::UNREADABLE;
+        }
+    };
+    let plan = batch::plan(&files, &args.output);
+    print_plan(&plan);
+    if plan.pairs.is_empty() {
+        eprintln!("raiiaf: nothing to pack");
+        return exit::UNREADABLE;
+    }
+    if args.dry_run {
+        return if plan.unmatched.is_empty() { exit::OK } else { exit::INVALID };
+    }
+    let settings = match args.settings.as_deref().map(|s| super::commands::json_object_arg("--settings", s)).transpose()
+    {
+        Ok(settings) => settings,
+        Err(error) => return super::commands::fail(error),
+    };
+    let options = BatchOptions {
+        metadata: MetadataChoices {
+            model_name: args.model.clone(),
+            version: args.model_version.clone(),
+            prompt: args.prompt.clone(),
+            tags: args.tags.clone(),
+            settings,
+            import_params: args.import_params,
+        },
+        codec: args.codec,
+        float16: args.f16,
+        overwrite: args.force,
+        limits: *limits,
+    };
+    if let Err(error) = std::fs::create_dir_all(&args.output) {
+        return super::commands::fail(format!("cannot create {}: {error}", args.output.display()));
+    }
+    // The machine is the same for every pair: probed once.
+    let probe = crate::probe::probe(&super::commands::probe_options(args.python.clone()));
+    for note in &probe.notes {
+        eprintln!("raiiaf: note: {note}");
+    }
+    let hardware_info = match args.hardware.as_deref() {
+        Some(text) => match super::commands::json_object_arg("--hardware", text) {
+            Ok(hardware) => hardware,
+            Err(error) => return super::commands::fail(error),
+        },
+        None => probe.hardware_info.clone(),
+    };
+    let environment = probe.environment();
+    crate::platform::stop_on_interrupt();
+    let cancel = crate::platform::interrupted();
+    let mut rows = Vec::new();
+    let mut counts = Counts { packed: 0, exists: 0, failed: 0 };
+    for (index, pair) in plan.pairs.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let outcome = batch::pack_pair(pair, &options, &environment, &hardware_info);
+        let detail = match &outcome.status {
+            Status::Packed(bytes) => {
+                counts.packed += 1;
+                format!("{bytes} bytes")
+            }
+            Status::Exists => {
+                counts.exists += 1;
+                "kept (give --force to replace it)".to_string()
+            }
+            Status::Failed(reason) => {
+                counts.failed += 1;
+                reason.clone()
+            }
+        };
+        for line in &outcome.lines {
+            eprintln!("raiiaf: {}: {line}", pair.image.display());
+        }
+        super::commands::print_line(&format!(
+            "{}\t{}\t{}\t{detail}",
+            outcome.status.label(),
+            pair.image.display(),
+            pair.output.display()
+        ));
+        eprintln!("raiiaf: [{}/{}]", index + 1, plan.pairs.len());
+        rows.push(json!({
+            "image": pair.image.display().to_string(),
+            "latents": pair.latents.iter().map(|l| l.path.display().to_string()).collect::<Vec<_>>(),
+            "output": pair.output.display().to_string(),
+            "status": outcome.status.label(),
+            "detail": detail,
+            "notes": outcome.lines,
+        }));
+    }
+    let cancelled = rows.len() < plan.pairs.len();
+    eprintln!(
+        "raiiaf: {} packed, {} kept, {} failed, {} unmatched{}",
+        counts.packed,
+        counts.exists,
+        counts.failed,
+        plan.unmatched.len(),
+        if cancelled { format!("; stopped after {} of {} pairs", rows.len(), plan.pairs.len()) } else { String::new() }
+    );
+    if let Some(path) = &args.report {
+        let bytes = serde_json::to_vec_pretty(&report_json(&plan, &rows, &counts, cancelled)).unwrap_or_default();
+        if let Err(error) = crate::format::write_atomic(path, &bytes, true) {
+            eprintln!("raiiaf: {error}");
+            return exit::FAILED;
+        }
+        eprintln!("raiiaf: report written to {}", path.display());
+    }
+    if cancelled {
+        exit::INTERRUPTED
+    } else if counts.packed == plan.pairs.len() && plan.unmatched.is_empty() {
+        exit::OK
+    } else {
+        exit::INVALID
+    }
+}
