@@ -81,6 +81,8 @@ pub struct ImageInput {
     pub found_params: Option<Result<Option<ImportedParams>, String>>,
     /// Whether the user took them into the metadata.
     pub params_used: bool,
+    /// What the import filled with stand-ins, once used.
+    pub import_notes: Vec<String>,
     pub note: Option<String>,
 }
 
@@ -307,7 +309,8 @@ impl MetadataForm {
     /// Every problem, parse and schema alike, keyed by field (`seed`, `model_name`, `hardware`, ...).
     pub fn problems(&self) -> Vec<(String, String)> {
         let (info, mut problems) = self.model_info();
-        for (field, message) in [("model_name", &info.model_name), ("version", &info.version), ("prompt", &info.prompt)]
+        // An empty prompt is allowed (the schema allows it, and some generators record none).
+        for (field, message) in [("model_name", &info.model_name), ("version", &info.version)]
             .iter()
             .filter(|(_, value)| value.trim().is_empty())
             .map(|(field, _)| (*field, "required"))
@@ -333,13 +336,17 @@ impl MetadataForm {
         problems
     }
 
-    /// Fills empty fields from imported parameters; what the user typed stays.
-    pub fn import(&mut self, imported: &ImportedParams) {
+    /// Fills empty fields from imported parameters, and the required ones nothing filled with
+    /// stand-ins (see `pack::fallback`), which show as filled fields the user can change; what
+    /// the user typed stays. Returns a note for each stand-in.
+    pub fn import(&mut self, imported: &ImportedParams) -> Vec<String> {
         let (mut info, _) = self.model_info();
         let hardware = self.hardware.clone();
         imported.fill_missing(&mut info);
+        let notes = crate::pack::fallback::fill_required(&mut info);
         *self = MetadataForm::from_model_info(&info);
         self.hardware = hardware;
+        notes
     }
 }
 
@@ -851,12 +858,15 @@ impl Wizard {
                     |ui| {
                         if image.params_used {
                             ui.label("Used: they filled the empty metadata fields; edit them on the Metadata step.");
+                            for note in &image.import_notes {
+                                ui.colored_label(ui.visuals().warn_fg_color, note);
+                            }
                         } else if ui
                             .button("Use these parameters")
                             .on_hover_text("Fill the empty metadata fields with them; what you typed stays")
                             .clicked()
                         {
-                            self.metadata.import(params);
+                            image.import_notes = self.metadata.import(params);
                             image.params_used = true;
                         }
                         for line in params.summary() {
@@ -1195,10 +1205,9 @@ fn image_input(
         (None, _) => "not a readable PNG, JPEG or WebP image".into(),
     };
     let is_png = info.is_some_and(|(format, _, _)| format == "png");
-    let note = (info.is_some() && !is_png).then(|| {
-        "The reference expects PNG; this image is stored as it is, and its parameters are not imported.".into()
-    });
-    let found_params = (import && is_png).then(|| crate::params::import_from_png(&bytes));
+    let note =
+        (info.is_some() && !is_png).then(|| "The reference expects PNG; this image is stored as it is.".to_string());
+    let found_params = (import && info.is_some()).then(|| crate::params::import_from_image(&bytes));
     ImageInput {
         source,
         bytes,
@@ -1207,6 +1216,7 @@ fn image_input(
         view: ImageViewState::default(),
         found_params,
         params_used: false,
+        import_notes: Vec::new(),
         note,
     }
 }
@@ -1439,10 +1449,14 @@ mod tests {
         assert_eq!(back, info);
         let mut form = MetadataForm { model_name: "mine".into(), ..MetadataForm::default() };
         let imported = crate::params::a1111::parse("a cat\nSteps: 5, Sampler: Euler, Seed: 3, Model: other");
-        form.import(&imported);
+        let notes = form.import(&imported);
         assert_eq!(form.model_name, "mine");
         assert_eq!(form.prompt, "a cat");
         assert_eq!((form.seed.as_str(), form.steps.as_str(), form.sampler.as_str()), ("3", "5", "Euler"));
+        // No hash recorded: the version is the name, a filled field the user can change.
+        assert_eq!(form.version, "mine");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(form.problems().is_empty(), "{:?}", form.problems());
     }
 
     #[test]

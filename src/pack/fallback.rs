@@ -12,7 +12,10 @@ pub const UNKNOWN: &str = "unknown";
 /// - version: the model's name (a checkpoint's file name, when no model hash was recorded), else
 ///   [`UNKNOWN`];
 /// - model name: the version (a model hash), else [`UNKNOWN`];
-/// - prompt: left empty, which the schema allows.
+/// - prompt: left empty, which the schema allows;
+/// - generation settings without a sampler: [`UNKNOWN`]; without a seed or steps (numbers nobody
+///   can stand in for): kept whole as `model_info.recorded_settings`, outside
+///   `generation_settings`, whose seed, steps and sampler the schema requires.
 ///
 /// Returns a note for each, for the user.
 pub fn fill_required(info: &mut ModelInfo) -> Vec<String> {
@@ -40,8 +43,26 @@ pub fn fill_required(info: &mut ModelInfo) -> Vec<String> {
     if info.prompt.trim().is_empty() {
         notes.push("no prompt was recorded: packed with an empty prompt".into());
     }
+    if let Some(settings) = &mut info.generation_settings {
+        let missing: Vec<&str> = ["seed", "steps"].into_iter().filter(|key| !settings.contains_key(*key)).collect();
+        if !missing.is_empty() {
+            notes.push(format!(
+                "no {} was recorded: the settings are kept as model_info.{RECORDED_SETTINGS}, as generation_settings needs a seed and steps",
+                missing.join(" or ")
+            ));
+            let settings = std::mem::take(settings);
+            info.generation_settings = None;
+            info.extra.entry(RECORDED_SETTINGS).or_insert(serde_json::Value::Object(settings));
+        } else if !settings.contains_key("sampler") {
+            settings.insert("sampler".into(), UNKNOWN.into());
+            notes.push(format!("no sampler was recorded: the sampler is {UNKNOWN:?}"));
+        }
+    }
     notes
 }
+
+/// Where settings without a seed or steps are kept.
+pub const RECORDED_SETTINGS: &str = "recorded_settings";
 
 #[cfg(test)]
 mod tests {
@@ -68,6 +89,32 @@ mod tests {
             assert_eq!(filled, expected, "{given:?}");
             assert_eq!(notes.len(), note_count, "{notes:?}");
         }
+    }
+
+    #[test]
+    fn settings_lacking_what_the_schema_requires_are_completed_or_kept_aside() {
+        let with_settings = |settings: serde_json::Value| ModelInfo {
+            generation_settings: settings.as_object().cloned(),
+            ..info("m", "1", "p")
+        };
+        // No sampler: a stand-in.
+        let mut filled = with_settings(serde_json::json!({"seed": 1, "steps": 20, "cfg_scale": 5}));
+        assert_eq!(fill_required(&mut filled).len(), 1);
+        assert_eq!(filled.generation_settings.as_ref().and_then(|s| s.get("sampler")), Some(&UNKNOWN.into()));
+        assert!(crate::format::writer::model_info_problems(&ModelInfo { date: "d".into(), ..filled }).is_empty());
+        // No steps: kept aside whole, and the manifest is valid.
+        let recorded = serde_json::json!({"seed": 1, "sampler": "euler", "performance": "Speed"});
+        let mut filled = with_settings(recorded.clone());
+        let notes = fill_required(&mut filled);
+        assert!(notes[0].starts_with("no steps was recorded"), "{notes:?}");
+        assert_eq!(filled.generation_settings, None);
+        assert_eq!(filled.extra.get(RECORDED_SETTINGS), Some(&recorded));
+        assert!(crate::format::writer::model_info_problems(&ModelInfo { date: "d".into(), ..filled }).is_empty());
+        // Complete settings are left alone.
+        let complete = serde_json::json!({"seed": 1, "steps": 2, "sampler": "euler"});
+        let mut filled = with_settings(complete.clone());
+        assert!(fill_required(&mut filled).is_empty());
+        assert_eq!(filled.generation_settings, complete.as_object().cloned());
     }
 
     #[test]

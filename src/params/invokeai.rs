@@ -62,6 +62,13 @@ pub fn parse_metadata(metadata: &str, graph: Option<&str>, workflow: Option<&str
             keep(&mut imported, key, value);
         }
     }
+    // InvokeAI 3 and later call the sampling method the "scheduler" (euler, dpmpp_2m_k, ...):
+    // it is the manifest's sampler too.
+    if !imported.settings.contains_key("sampler")
+        && let Some(scheduler) = imported.settings.get("scheduler").cloned()
+    {
+        imported.settings.insert("sampler".into(), scheduler);
+    }
     order_settings(&mut imported);
     Ok(imported)
 }
@@ -322,11 +329,22 @@ pub(crate) mod tests {
         let s = &v4.settings;
         let keys: Vec<&str> = s.keys().map(String::as_str).collect();
         assert_eq!(
-            &keys[..8],
-            ["seed", "steps", "cfg_scale", "scheduler", "negative_prompt", "width", "height", "generation_mode"]
+            &keys[..9],
+            [
+                "seed",
+                "steps",
+                "sampler",
+                "cfg_scale",
+                "scheduler",
+                "negative_prompt",
+                "width",
+                "height",
+                "generation_mode"
+            ]
         );
         assert_eq!(s["seed"], json!(2896457302u64));
         assert_eq!(s["scheduler"], json!("dpmpp_3m_k"));
+        assert_eq!(s["sampler"], json!("dpmpp_3m_k"), "InvokeAI's scheduler is its sampler");
         assert_eq!(s["base_model"], json!("sdxl"));
         assert_eq!(s["model"]["key"], json!("9a7c2d8e"));
         assert_eq!(s["invokeai_graph"]["id"], json!("abc"));
