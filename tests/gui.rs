@@ -554,3 +554,35 @@ fn limits_from_the_command_line_apply_until_reset_in_the_settings_window() {
     assert_eq!(harness.state().documents.len(), 2);
     harness.get_by_label("VALID");
 }
+
+/// An image on its own opens as a document showing its generator and parameters (a ComfyUI
+/// graph, here, with its nodes); "Pack…" opens the packer with the parameters already filled in,
+/// the version nobody recorded standing in as the checkpoint's name.
+#[test]
+fn an_image_opens_with_its_parameters_and_packs_prefilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = r#"{"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "juggernaut.safetensors"}},
+        "3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 7, "sampler_name": "euler",
+        "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0]}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse"}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry"}}}"#;
+    let image = dir.path().join("comfy.png");
+    std::fs::write(&image, common::png_with_text(16, 12, &[("prompt", graph)])).unwrap();
+    let mut harness = harness_with(vec![image], None);
+    assert!(harness.state().packer.is_none(), "an image alone is looked at, not packed");
+    assert_eq!(harness.state().documents.len(), 1);
+    harness.get_by_label("ComfyUI prompt graph");
+    harness.get_by_label("ComfyUI graph: 4 nodes");
+    harness.get_by_label("CheckpointLoaderSimple");
+    harness.get_by_label("a lighthouse");
+    assert!(harness.query_all_by_label("Copy").count() >= 10);
+
+    harness.get_by_label("Pack…").click();
+    settle(&mut harness);
+    let packer = harness.state().packer.as_ref().expect("Pack… opened the packer");
+    assert!(packer.image.is_some());
+    let form = &packer.metadata;
+    assert_eq!((form.model_name.as_str(), form.version.as_str()), ("juggernaut", "juggernaut"));
+    assert_eq!((form.prompt.as_str(), form.seed.as_str()), ("a lighthouse", "5"));
+    harness.get_by_label_contains("no model version or hash was recorded");
+}

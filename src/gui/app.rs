@@ -12,7 +12,7 @@ use crate::probe::ProbeOptions;
 
 use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareCommand, CompareSection, CompareView};
-use super::document::{Document, DocumentState, Tab};
+use super::document::{Document, DocumentState, Loaded, Tab, is_image_file};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
 use super::folder_view::{FolderCommand, FolderSource, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
@@ -24,6 +24,12 @@ use super::worker::{Background, Completion};
 const RECENT_FILES_KEPT: usize = 10;
 
 const CONTAINER_FILTERS: [Filter<'static>; 2] = [("RAIIAF and gen5 files", &["raiiaf", "gen5"]), ("All files", &["*"])];
+/// What File > Open offers: containers, and generated images to see their parameters.
+const OPEN_FILTERS: [Filter<'static>; 3] = [
+    ("RAIIAF and gen5 files", &["raiiaf", "gen5"]),
+    ("Generated images", &crate::pack::batch::IMAGE_EXTENSIONS),
+    ("All files", &["*"]),
+];
 
 /// What is kept between sessions (eframe's storage).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -107,7 +113,8 @@ pub enum UiCommand {
     Show(View),
     /// Open the packer (a new one unless one is open), with these files added.
     Pack(Vec<FileInput>),
-    /// Open the packer prefilled from the document at this index.
+    /// Open the packer prefilled from the document at this index (a container's contents, or an
+    /// image with its parameters).
     Repack(usize),
     /// Close the packer, the comparison or the folder verification.
     CloseView(View),
@@ -433,7 +440,10 @@ impl WorkbenchApp {
                 let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) =
                     paths.into_iter().partition(is_packer_input);
                 self.pending.extend(containers.into_iter().map(UiCommand::Open));
-                if !inputs.is_empty() {
+                // Images without latents are looked at (their parameters); with latents, packed.
+                if inputs.iter().all(is_image_file) {
+                    self.pending.extend(inputs.into_iter().map(UiCommand::Open));
+                } else {
                     self.pending.push(UiCommand::Pack(inputs));
                 }
             }
@@ -453,11 +463,18 @@ impl WorkbenchApp {
                 self.view = View::Packer;
             }
             UiCommand::Repack(index) => {
-                if let Some(document) = self.documents.get(index)
-                    && let Some(loaded) = document.loaded()
-                {
-                    let max_side = ctx.input(|i| i.max_texture_side);
+                let Some(document) = self.documents.get(index) else { return };
+                let max_side = ctx.input(|i| i.max_texture_side);
+                if let Some(loaded) = document.loaded() {
                     self.packer = Some(Wizard::repack(ctx, &document.file, loaded, max_side, self.limits()));
+                    self.view = View::Packer;
+                } else if is_image_file(&document.file) {
+                    let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
+                    let mut wizard = Wizard::new(hardware.as_ref());
+                    wizard.limits = self.limits();
+                    wizard.import_when_loaded = true;
+                    wizard.add_files(ctx, vec![document.file.clone()], max_side);
+                    self.packer = Some(wizard);
                     self.view = View::Packer;
                 }
             }
@@ -474,7 +491,7 @@ impl WorkbenchApp {
             }
             UiCommand::OpenDialog => {
                 self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_files("Open .raiiaf files", &CONTAINER_FILTERS, |files| {
+                    crate::platform::window::pick_files("Open .raiiaf files or images", &OPEN_FILTERS, |files| {
                         done.finish(DialogOutcome::Open(files))
                     })
                 });
@@ -653,7 +670,8 @@ impl WorkbenchApp {
                     commands.push(UiCommand::Pack(Vec::new()));
                     ui.close();
                 }
-                let loaded = self.documents.get(self.selected).is_some_and(|d| d.loaded().is_some());
+                let loaded =
+                    self.documents.get(self.selected).is_some_and(|d| d.loaded().is_some() || is_image_file(&d.file));
                 if ui.add_enabled(loaded, egui::Button::new("Re-pack this file…")).clicked() {
                     commands.push(UiCommand::Repack(self.selected));
                     ui.close();
@@ -920,6 +938,7 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
 
 fn document_ui(
     ui: &mut egui::Ui,
+    index: usize,
     document: &mut Document,
     others: &[OtherEnvironment],
     settings: &mut Settings,
@@ -938,7 +957,16 @@ fn document_ui(
             ui.label(format!("{} could not be loaded (internal error).", document.file.display_name()));
             return;
         }
-        DocumentState::Ready(loaded) => loaded,
+        DocumentState::Ready(loaded) => match loaded.as_ref() {
+            Loaded::Container(file) => file,
+            Loaded::Image(image) => {
+                let name = document.file.display_name();
+                if super::generated_image::generated_image_ui(ui, &mut document.image_view, image, &name) {
+                    commands.push(UiCommand::Repack(index));
+                }
+                return;
+            }
+        },
     };
     let inspection = &loaded.inspection;
     ui.horizontal(|ui| {
@@ -1164,7 +1192,9 @@ impl eframe::App for WorkbenchApp {
             let others = self.other_environments();
             match self.documents.get_mut(self.selected) {
                 None => start_screen_ui(ui, &self.settings, &mut commands),
-                Some(document) => document_ui(ui, document, &others, &mut self.settings, &self.machine, &mut commands),
+                Some(document) => {
+                    document_ui(ui, self.selected, document, &others, &mut self.settings, &self.machine, &mut commands)
+                }
             }
         });
         let ctx = ui.ctx().clone();

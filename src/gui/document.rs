@@ -4,6 +4,7 @@
 use crate::format::{Inspection, Limits, Stats};
 use crate::platform::FileInput;
 
+use super::generated_image::LoadedImage;
 use super::image_view::{ImageViewState, PreparedImage};
 use super::latent_view::LatentViewState;
 use super::worker::{Background, Progress};
@@ -59,9 +60,50 @@ pub fn load(file: &FileInput, max_texture_side: usize, limits: &Limits, progress
     LoadedFile { inspection, image, latent_stats, manifest_pretty }
 }
 
+/// What an open file turned out to be.
+pub enum Loaded {
+    Container(LoadedFile),
+    /// A PNG, JPEG or WebP on its own: the image and the parameters it carries.
+    Image(LoadedImage),
+}
+
+/// An image file (by its name): shown with its parameters rather than read as a container.
+pub fn is_image_file(file: &FileInput) -> bool {
+    let name = file.name();
+    std::path::Path::new(&name).extension().and_then(|e| e.to_str()).is_some_and(|extension| {
+        crate::pack::batch::IMAGE_EXTENSIONS.iter().any(|known| extension.eq_ignore_ascii_case(known))
+    })
+}
+
+fn load_image(file: &FileInput, max_texture_side: usize, limits: &Limits, progress: &Progress) -> LoadedImage {
+    progress.set_stage("reading the image and its metadata");
+    match read_image(file, limits) {
+        Ok(bytes) => super::generated_image::load(&bytes, max_texture_side, limits),
+        Err(error) => LoadedImage::failed(&error),
+    }
+}
+
+/// The image file's bytes; one over the image size limit is refused, before it is read where
+/// the size is known.
+fn read_image<'a>(file: &'a FileInput, limits: &Limits) -> Result<std::borrow::Cow<'a, [u8]>, String> {
+    let within_limit = |size: u64| {
+        if size > limits.max_image_bytes {
+            Err(format!("{size} bytes, over the image limit of {} bytes", limits.max_image_bytes))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(size) = file.path().and_then(|path| std::fs::metadata(path).ok()).map(|m| m.len()) {
+        within_limit(size)?;
+    }
+    let bytes = file.read().map_err(|e| format!("cannot read {}: {e}", file.display_name()))?;
+    within_limit(bytes.len() as u64)?;
+    Ok(bytes)
+}
+
 pub enum DocumentState {
-    Loading(Background<LoadedFile>),
-    Ready(Box<LoadedFile>),
+    Loading(Background<Loaded>),
+    Ready(Box<Loaded>),
     /// The worker ended without a result.
     Failed,
 }
@@ -81,7 +123,15 @@ impl Document {
     pub fn open(ctx: &egui::Context, file: FileInput, tab: Tab, limits: Limits) -> Document {
         let max_texture_side = ctx.input(|i| i.max_texture_side);
         let worker_file = file.clone();
-        let task = Background::spawn(ctx, move |progress| load(&worker_file, max_texture_side, &limits, progress));
+        let task = if is_image_file(&file) {
+            Background::spawn(ctx, move |progress| {
+                Loaded::Image(load_image(&worker_file, max_texture_side, &limits, progress))
+            })
+        } else {
+            Background::spawn(ctx, move |progress| {
+                Loaded::Container(load(&worker_file, max_texture_side, &limits, progress))
+            })
+        };
         Document {
             file,
             state: DocumentState::Loading(task),
@@ -113,9 +163,13 @@ impl Document {
         }
     }
 
+    /// The container, once loaded (`None` for an image document).
     pub fn loaded(&self) -> Option<&LoadedFile> {
         match &self.state {
-            DocumentState::Ready(loaded) => Some(loaded),
+            DocumentState::Ready(loaded) => match loaded.as_ref() {
+                Loaded::Container(file) => Some(file),
+                Loaded::Image(_) => None,
+            },
             _ => None,
         }
     }

@@ -7,6 +7,7 @@ mod compare_view;
 mod document;
 mod environment_view;
 mod folder_view;
+mod generated_image;
 mod image_view;
 mod latent_view;
 #[cfg(target_os = "macos")]

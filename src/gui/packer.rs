@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::format::writer::{self, LatentCodec, ModelInfo, PackLatent, PackRequest};
 use crate::format::{Environment, Latent, Limits, Stats, StoredCodec};
+use crate::pack::batch::IMAGE_EXTENSIONS;
 use crate::params::ImportedParams;
 use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
 
@@ -55,8 +56,6 @@ impl WizardStep {
         WizardStep::ALL.get(usize::try_from(index).unwrap_or(0).min(last)).copied().unwrap_or(self)
     }
 }
-
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
 /// Whether a dropped file is something the packer takes (an image or a latent file), by its name.
 pub fn is_packer_input(file: &FileInput) -> bool {
@@ -427,6 +426,8 @@ pub struct Wizard {
     /// Whether the hardware field was given this machine's info (once, when the probe is done).
     hardware_filled: bool,
     outcome: Option<WizardOutcome>,
+    /// Apply the next image's parameters as soon as it has been read ("Pack…" on an image).
+    pub import_when_loaded: bool,
 }
 
 /// What the size table depends on.
@@ -456,6 +457,7 @@ impl Wizard {
             saving: None,
             hardware_filled: false,
             outcome: None,
+            import_when_loaded: false,
         }
     }
 
@@ -666,7 +668,16 @@ impl Wizard {
         self.loading.retain(|task| !task.is_finished());
         for input in loaded {
             match input {
-                LoadedInput::Image(image) => self.image = Some(*image),
+                LoadedInput::Image(mut image) => {
+                    // "Pack…" from an image: its parameters fill the form at once.
+                    if std::mem::take(&mut self.import_when_loaded)
+                        && let Some(Ok(Some(params))) = &image.found_params
+                    {
+                        image.import_notes = self.metadata.import(params);
+                        image.params_used = true;
+                    }
+                    self.image = Some(*image);
+                }
                 LoadedInput::Latent(mut latent) => {
                     latent.key = unique_key(&latent.key, self.latents.iter().map(|l| l.key.as_str()));
                     self.latents.push(*latent);

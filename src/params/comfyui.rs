@@ -444,12 +444,106 @@ fn workflow_checkpoint(ui: &Ui<'_>, node: &Map<String, Value>, depth: usize) -> 
     loader_file(source).or_else(|| workflow_checkpoint(ui, source, depth + 1))
 }
 
+/// One node of a ComfyUI graph, for a list: its id, class and title, and its inputs as text (a
+/// link to another node's output as `-> node N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphNode {
+    pub id: String,
+    pub class_type: String,
+    pub title: Option<String>,
+    pub inputs: Vec<(String, String)>,
+}
+
+/// The most nodes listed, and the longest input text shown, so a huge graph stays a list.
+const MAX_LISTED_NODES: usize = 5000;
+const MAX_INPUT_CHARS: usize = 200;
+
+fn input_text(value: &Value) -> String {
+    let text = match (link_target(value), value) {
+        (Some(node), _) => format!("-> node {node}"),
+        (None, Value::String(text)) => text.clone(),
+        (None, other) => other.to_string(),
+    };
+    match text.char_indices().nth(MAX_INPUT_CHARS) {
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+        None => text,
+    }
+}
+
+/// The nodes of a `prompt` graph (what ran) or, given a UI `workflow` (`{"nodes": [...]}`), of
+/// that, in id order; a workflow node's inputs are its widget values. Empty for anything else.
+pub fn graph_nodes(graph: &Value) -> Vec<GraphNode> {
+    let numeric = |id: &str| id.parse::<u64>().ok();
+    let mut nodes: Vec<GraphNode> = if let Some(list) = graph.get("nodes").and_then(Value::as_array) {
+        list.iter()
+            .take(MAX_LISTED_NODES)
+            .filter_map(Value::as_object)
+            .map(|node| GraphNode {
+                id: node.get("id").and_then(id_text).unwrap_or_default(),
+                class_type: node_type(node).to_string(),
+                title: node.get("title").and_then(Value::as_str).map(str::to_string),
+                inputs: widgets(node)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("widget {}", i + 1), input_text(v)))
+                    .collect(),
+            })
+            .collect()
+    } else if let Some(graph) = graph.as_object() {
+        graph
+            .iter()
+            .take(MAX_LISTED_NODES)
+            .filter_map(|(id, node)| {
+                let node = node.as_object()?;
+                Some(GraphNode {
+                    id: id.clone(),
+                    class_type: node.get("class_type").and_then(Value::as_str).unwrap_or("").to_string(),
+                    title: node.get("_meta").and_then(|m| m.get("title")).and_then(Value::as_str).map(str::to_string),
+                    inputs: node
+                        .get("inputs")
+                        .and_then(Value::as_object)
+                        .map(|inputs| inputs.iter().map(|(k, v)| (k.clone(), input_text(v))).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    nodes.sort_by(|a, b| (numeric(&a.id), &a.id).cmp(&(numeric(&b.id), &b.id)));
+    nodes
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     /// ComfyUI's default text-to-image graph, in the API form it stores as `prompt`.
     pub(crate) const DEFAULT_GRAPH: &str = r#"{"3": {"inputs": {"seed": 156680208700286, "steps": 20, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}, "class_type": "KSampler", "_meta": {"title": "KSampler"}}, "4": {"inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}, "class_type": "CheckpointLoaderSimple", "_meta": {"title": "Load Checkpoint"}}, "5": {"inputs": {"width": 512, "height": 512, "batch_size": 1}, "class_type": "EmptyLatentImage", "_meta": {"title": "Empty Latent Image"}}, "6": {"inputs": {"text": "beautiful scenery nature glass bottle landscape, , purple galaxy bottle,", "clip": ["4", 1]}, "class_type": "CLIPTextEncode", "_meta": {"title": "CLIP Text Encode (Prompt)"}}, "7": {"inputs": {"text": "text, watermark", "clip": ["4", 1]}, "class_type": "CLIPTextEncode", "_meta": {"title": "CLIP Text Encode (Prompt)"}}, "8": {"inputs": {"samples": ["3", 0], "vae": ["4", 2]}, "class_type": "VAEDecode", "_meta": {"title": "VAE Decode"}}, "9": {"inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}, "class_type": "SaveImage", "_meta": {"title": "Save Image"}}}"#;
+
+    #[test]
+    fn graph_nodes_list_both_forms_in_id_order() {
+        let graph: Value = serde_json::from_str(DEFAULT_GRAPH).unwrap();
+        let nodes = graph_nodes(&graph);
+        let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids, ["3", "4", "5", "6", "7", "8", "9"]);
+        let sampler = &nodes[0];
+        assert_eq!((sampler.class_type.as_str(), sampler.title.as_deref()), ("KSampler", Some("KSampler")));
+        assert!(sampler.inputs.contains(&("model".into(), "-> node 4".into())), "{:?}", sampler.inputs);
+        assert!(sampler.inputs.contains(&("seed".into(), "156680208700286".into())));
+        let workflow: Value = serde_json::from_str(DEFAULT_WORKFLOW).unwrap();
+        let from_workflow = graph_nodes(&workflow);
+        assert_eq!(from_workflow.len(), 7);
+        assert!(from_workflow.windows(2).all(|w| w[0].id.parse::<u64>().unwrap() < w[1].id.parse::<u64>().unwrap()));
+        assert!(from_workflow.iter().any(|n| n.class_type == "KSampler" && n.inputs.len() == 7));
+        // Numeric ids sort as numbers, not text; long values are cut.
+        let odd =
+            json!({"10": {"class_type": "A", "inputs": {"t": "x".repeat(500)}}, "9": {"class_type": "B"}, "x": 5});
+        let nodes = graph_nodes(&odd);
+        assert_eq!(nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["9", "10"]);
+        assert_eq!(nodes[1].inputs[0].1.chars().count(), MAX_INPUT_CHARS + 1);
+        assert!(graph_nodes(&json!([1, 2])).is_empty());
+    }
 
     #[test]
     fn the_default_graph_maps_onto_the_manifest() {
