@@ -586,3 +586,69 @@ fn an_image_opens_with_its_parameters_and_packs_prefilled() {
     assert_eq!((form.prompt.as_str(), form.seed.as_str()), ("a lighthouse", "5"));
     harness.get_by_label_contains("no model version or hash was recorded");
 }
+
+/// Several images dropped with latent files open the batch: its table pairs them by name and
+/// names each image's generator before anything is written; packing writes one container per
+/// pair, and a second run keeps what exists unless replacing is ticked.
+#[test]
+fn dropped_images_and_latents_pack_as_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise = raiiaf_workbench::format::Latent::new(
+        "noise",
+        vec![1, 4, 6, 8],
+        raiiaf_workbench::format::LatentValues::F32((0..192).map(|i| (i as f32 * 0.37).sin()).collect()),
+    )
+    .unwrap();
+    let npy = raiiaf_workbench::npy::write_npy(&noise).unwrap();
+    let mut dropped = Vec::new();
+    for (name, texts) in [("a", vec![("parameters", common::A1111_PARAMETERS)]), ("b", vec![]), ("c", vec![])] {
+        let image = dir.path().join(format!("{name}.png"));
+        std::fs::write(&image, common::png_with_text(16, 12, &texts)).unwrap();
+        dropped.push(image);
+    }
+    for name in ["a.npy", "b_initial_noise.npy", "stray.npy"] {
+        std::fs::write(dir.path().join(name), &npy).unwrap();
+        dropped.push(dir.path().join(name));
+    }
+    let mut harness = harness_with(Vec::new(), None);
+    harness.state_mut().machine.set_result(raiiaf_workbench::probe::probe(&raiiaf_workbench::probe::ProbeOptions {
+        skip_python: true,
+        ..Default::default()
+    }));
+    for path in dropped {
+        harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(path)));
+    }
+    settle(&mut harness);
+    assert_eq!(harness.state().view, View::Batch);
+    let batch = harness.state().batch.as_ref().expect("the batch opened");
+    assert_eq!(batch.plan.pairs.len(), 2);
+    assert_eq!(batch.plan.unmatched.len(), 2, "c.png and stray.npy: {:?}", batch.plan.unmatched);
+    assert_eq!(batch.generators, ["AUTOMATIC1111/Forge parameters", "none found"]);
+    harness.get_by_label_contains("c.png: no latent file has its name");
+    harness.get_by_label("AUTOMATIC1111/Forge parameters");
+    let packed = dir.path().join("packed");
+    assert!(!packed.exists(), "nothing is written before Pack");
+
+    harness.get_by_label("Pack 2 pairs").click();
+    settle(&mut harness);
+    let (outcomes, stopped) = harness.state().batch.as_ref().unwrap().outcomes.clone().expect("the run ended");
+    assert!(!stopped);
+    let labels: Vec<&str> = outcomes.iter().map(|o| o.status.label()).collect();
+    assert_eq!(labels, ["packed", "packed"]);
+    for name in ["a.raiiaf", "b.raiiaf"] {
+        assert_eq!(inspect_path(&packed.join(name), &Limits::default()).verdict(), Verdict::Valid, "{name}");
+    }
+    harness.get_by_label_contains("2 packed, 0 kept, 0 failed");
+    let before = std::fs::read(packed.join("a.raiiaf")).unwrap();
+
+    // Again: what exists is kept, unless replacing is ticked.
+    harness.get_by_label("Pack 2 pairs").click();
+    settle(&mut harness);
+    harness.get_by_label_contains("0 packed, 2 kept, 0 failed");
+    assert_eq!(std::fs::read(packed.join("a.raiiaf")).unwrap(), before);
+    harness.get_by_label("Replace containers that exist").click();
+    harness.run_steps(2);
+    harness.get_by_label("Pack 2 pairs").click();
+    settle(&mut harness);
+    harness.get_by_label_contains("2 packed, 0 kept, 0 failed");
+}

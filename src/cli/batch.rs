@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use clap::Args;
-use serde_json::{Value, json};
 
 use super::{exit, parse_codec};
 use crate::format::{LatentCodec, Limits};
-use crate::pack::batch::{self, BatchOptions, Plan, Status};
+use crate::pack::batch::{self, BatchOptions, Counts, Plan, Status};
 use crate::pack::request::MetadataChoices;
 
 pub const AFTER_HELP: &str = "\
@@ -88,30 +87,6 @@ fn print_plan(plan: &Plan) {
     eprintln!("raiiaf: {} pair(s), {} file(s) in no pair", plan.pairs.len(), plan.unmatched.len());
 }
 
-/// How many pairs ended each way.
-struct Counts {
-    packed: usize,
-    exists: usize,
-    failed: usize,
-}
-
-fn report_json(plan: &Plan, rows: &[Value], counts: &Counts, cancelled: bool) -> Value {
-    let unmatched: Vec<Value> =
-        plan.unmatched.iter().map(|(path, why)| json!({"path": path.display().to_string(), "reason": why})).collect();
-    json!({
-        "pairs": rows,
-        "unmatched": unmatched,
-        "summary": {
-            "pairs": plan.pairs.len(),
-            "packed": counts.packed,
-            "exists": counts.exists,
-            "failed": counts.failed,
-            "unmatched": plan.unmatched.len(),
-            "cancelled": cancelled,
-        },
-    })
-}
-
 pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
     let files = match batch::files_in(&[args.images.clone(), args.latents.clone()]) {
         Ok(files) => files,
@@ -166,26 +141,15 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
     let environment = probe.environment();
     crate::platform::stop_on_interrupt();
     let cancel = crate::platform::interrupted();
-    let mut rows = Vec::new();
-    let mut counts = Counts { packed: 0, exists: 0, failed: 0 };
+    let mut outcomes = Vec::new();
     for (index, pair) in plan.pairs.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
         let outcome = batch::pack_pair(pair, &options, &environment, &hardware_info);
         let detail = match &outcome.status {
-            Status::Packed(bytes) => {
-                counts.packed += 1;
-                format!("{bytes} bytes")
-            }
-            Status::Exists => {
-                counts.exists += 1;
-                "kept (give --force to replace it)".to_string()
-            }
-            Status::Failed(reason) => {
-                counts.failed += 1;
-                reason.clone()
-            }
+            Status::Exists => "kept (give --force to replace it)".to_string(),
+            other => other.detail(),
         };
         for line in &outcome.lines {
             eprintln!("raiiaf: {}: {line}", pair.image.display());
@@ -197,26 +161,24 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
             pair.output.display()
         ));
         eprintln!("raiiaf: [{}/{}]", index + 1, plan.pairs.len());
-        rows.push(json!({
-            "image": pair.image.display().to_string(),
-            "latents": pair.latents.iter().map(|l| l.path.display().to_string()).collect::<Vec<_>>(),
-            "output": pair.output.display().to_string(),
-            "status": outcome.status.label(),
-            "detail": detail,
-            "notes": outcome.lines,
-        }));
+        outcomes.push(outcome);
     }
-    let cancelled = rows.len() < plan.pairs.len();
+    let cancelled = outcomes.len() < plan.pairs.len();
+    let counts = Counts::of(&outcomes);
     eprintln!(
         "raiiaf: {} packed, {} kept, {} failed, {} unmatched{}",
         counts.packed,
         counts.exists,
         counts.failed,
         plan.unmatched.len(),
-        if cancelled { format!("; stopped after {} of {} pairs", rows.len(), plan.pairs.len()) } else { String::new() }
+        if cancelled {
+            format!("; stopped after {} of {} pairs", outcomes.len(), plan.pairs.len())
+        } else {
+            String::new()
+        }
     );
     if let Some(path) = &args.report {
-        let bytes = serde_json::to_vec_pretty(&report_json(&plan, &rows, &counts, cancelled)).unwrap_or_default();
+        let bytes = serde_json::to_vec_pretty(&batch::report(&plan, &outcomes, cancelled)).unwrap_or_default();
         if let Err(error) = crate::format::write_atomic(path, &bytes, true) {
             eprintln!("raiiaf: {error}");
             return exit::FAILED;

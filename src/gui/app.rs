@@ -10,6 +10,7 @@ use crate::platform::FileInput;
 use crate::platform::window::Filter;
 use crate::probe::ProbeOptions;
 
+use super::batch_view::{BatchCommand, BatchView};
 use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareCommand, CompareSection, CompareView};
 use super::document::{Document, DocumentState, Loaded, Tab, is_image_file};
@@ -65,6 +66,8 @@ pub enum View {
     Packer,
     Compare,
     Folder,
+    /// Packing many images with their latents.
+    Batch,
 }
 
 /// How the window starts (from the command line).
@@ -113,6 +116,12 @@ pub enum UiCommand {
     Show(View),
     /// Open the packer (a new one unless one is open), with these files added.
     Pack(Vec<FileInput>),
+    /// Pack these images with the latent files named after them, in a batch.
+    PackBatch(Vec<PathBuf>),
+    /// Ask for folders of images and latents to pack in a batch.
+    PackBatchDialog,
+    /// Ask where to save the batch's report, and save these bytes.
+    SaveBatchReport(Vec<u8>),
     /// Open the packer prefilled from the document at this index (a container's contents, or an
     /// image with its parameters).
     Repack(usize),
@@ -129,6 +138,7 @@ pub enum UiCommand {
 
 enum DialogOutcome {
     Open(Vec<FileInput>),
+    PackBatch(Vec<PathBuf>),
     Compare(Vec<FileInput>),
     Folders(Vec<PathBuf>),
     Verify(Vec<FileInput>),
@@ -184,6 +194,8 @@ pub struct WorkbenchApp {
     pub compare: Option<CompareView>,
     /// The folder verification, when open.
     pub folder: Option<FolderView>,
+    /// The batch of images being packed, when open.
+    pub batch: Option<BatchView>,
     pub view: View,
     start_step: Option<WizardStep>,
     /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
@@ -227,6 +239,7 @@ impl WorkbenchApp {
             packer: None,
             compare: None,
             folder: None,
+            batch: None,
             view: View::Documents,
             start_step: options.step,
             open_requests: None,
@@ -320,6 +333,7 @@ impl WorkbenchApp {
             && self.packer.as_ref().is_none_or(|p| !p.is_busy())
             && self.compare.as_ref().is_none_or(|c| !c.is_loading())
             && self.folder.as_ref().is_none_or(|f| !f.is_running())
+            && self.batch.as_ref().is_none_or(|b| !b.is_busy())
             && self.machine.task.is_none()
             && self.incoming.is_empty()
             && self.pending.is_empty()
@@ -426,6 +440,7 @@ impl WorkbenchApp {
                     View::Packer => self.packer.is_some(),
                     View::Compare => self.compare.is_some(),
                     View::Folder => self.folder.is_some(),
+                    View::Batch => self.batch.is_some(),
                 };
                 if open {
                     self.view = view;
@@ -440,11 +455,15 @@ impl WorkbenchApp {
                 let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) =
                     paths.into_iter().partition(is_packer_input);
                 self.pending.extend(containers.into_iter().map(UiCommand::Open));
-                // Images without latents are looked at (their parameters); with latents, packed.
-                if inputs.iter().all(is_image_file) {
-                    self.pending.extend(inputs.into_iter().map(UiCommand::Open));
-                } else {
-                    self.pending.push(UiCommand::Pack(inputs));
+                // Images without latents are looked at (their parameters); one image with latents
+                // is packed; several images with latents (from disk) are packed in a batch.
+                let images = inputs.iter().filter(|input| is_image_file(input)).count();
+                let on_disk: Option<Vec<PathBuf>> =
+                    inputs.iter().map(|input| input.path().map(PathBuf::from)).collect();
+                match on_disk {
+                    _ if images == inputs.len() => self.pending.extend(inputs.into_iter().map(UiCommand::Open)),
+                    Some(paths) if images >= 2 => self.pending.push(UiCommand::PackBatch(paths)),
+                    _ => self.pending.push(UiCommand::Pack(inputs)),
                 }
             }
             UiCommand::Pack(paths) => {
@@ -461,6 +480,26 @@ impl WorkbenchApp {
                     packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
                 }
                 self.view = View::Packer;
+            }
+            UiCommand::PackBatch(files) => {
+                self.batch = Some(BatchView::new(ctx, files, self.limits()));
+                self.view = View::Batch;
+            }
+            UiCommand::SaveBatchReport(bytes) => {
+                self.save_file(
+                    ctx,
+                    "Save the batch report",
+                    "batch-report.json".into(),
+                    vec![("JSON report", &["json"])],
+                    move |_| Ok(bytes),
+                );
+            }
+            UiCommand::PackBatchDialog => {
+                self.start_dialog(ctx, |done| {
+                    crate::platform::window::pick_folders("Folders of images and latents to pack", |folders| {
+                        done.finish(DialogOutcome::PackBatch(folders))
+                    })
+                });
             }
             UiCommand::Repack(index) => {
                 let Some(document) = self.documents.get(index) else { return };
@@ -483,6 +522,7 @@ impl WorkbenchApp {
                     View::Packer => self.packer = None,
                     View::Compare => self.compare = None,
                     View::Folder => self.folder = None,
+                    View::Batch => self.batch = None,
                     View::Documents => {}
                 }
                 if self.view == view {
@@ -545,6 +585,9 @@ impl WorkbenchApp {
         if let Some(folder) = &mut self.folder {
             folder.poll();
         }
+        if let Some(batch) = &mut self.batch {
+            batch.poll();
+        }
         let probed = self.machine.task.as_mut().and_then(Background::poll);
         if self.machine.task.as_ref().is_some_and(Background::is_finished) {
             self.machine.task = None;
@@ -555,6 +598,13 @@ impl WorkbenchApp {
         if let Some(dialog) = &mut self.dialog {
             match dialog.poll() {
                 Some(DialogOutcome::Open(paths)) => self.pending.extend(paths.into_iter().map(UiCommand::Open)),
+                Some(DialogOutcome::PackBatch(folders)) if !folders.is_empty() => {
+                    match crate::pack::batch::files_in(&folders) {
+                        Ok(files) => self.pending.push(UiCommand::PackBatch(files)),
+                        Err(error) => self.status = Some(error),
+                    }
+                }
+                Some(DialogOutcome::PackBatch(_)) => {}
                 Some(DialogOutcome::Folders(folders)) => {
                     self.pending.push(UiCommand::Verify(FolderSource::Folders(folders)))
                 }
@@ -668,6 +718,10 @@ impl WorkbenchApp {
             ui.menu_button("File", |ui| {
                 if ui.add(egui::Button::new("New (pack files)…").shortcut_text("Ctrl+N")).clicked() {
                     commands.push(UiCommand::Pack(Vec::new()));
+                    ui.close();
+                }
+                if crate::platform::window::can_pick_folders() && ui.button("Pack a folder of images…").clicked() {
+                    commands.push(UiCommand::PackBatchDialog);
                     ui.close();
                 }
                 let loaded =
@@ -1083,6 +1137,7 @@ impl eframe::App for WorkbenchApp {
         }
         let title = match (self.view, &self.compare, self.documents.get(self.selected)) {
             (View::Packer, _, _) => "Packer - RAIIAF Workbench".to_string(),
+            (View::Batch, _, _) => "Batch packing - RAIIAF Workbench".to_string(),
             (View::Compare, Some(compare), _) => format!("{} - RAIIAF Workbench", compare.title()),
             (View::Folder, _, _) => {
                 format!("Verify {} - RAIIAF Workbench", self.folder.as_ref().map(FolderView::title).unwrap_or_default())
@@ -1123,6 +1178,9 @@ impl eframe::App for WorkbenchApp {
                 if let Some(folder) = &self.folder {
                     views.push((View::Folder, format!("Verify: {}", folder.title())));
                 }
+                if let Some(batch) = &self.batch {
+                    views.push((View::Batch, format!("Pack: {}", batch.title())));
+                }
                 file_tabs_ui(ui, &self.documents, selected, &views, self.view, &mut commands);
             });
         });
@@ -1148,6 +1206,18 @@ impl eframe::App for WorkbenchApp {
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.view == View::Batch
+                && let Some(batch) = &mut self.batch
+            {
+                let mut batch_commands = Vec::new();
+                batch.ui(ui, self.machine.result(), &mut batch_commands);
+                commands.extend(batch_commands.into_iter().map(|command| match command {
+                    BatchCommand::Open(file) => UiCommand::Open(file),
+                    BatchCommand::SaveReport(bytes) => UiCommand::SaveBatchReport(bytes),
+                    BatchCommand::Close => UiCommand::CloseView(View::Batch),
+                }));
+                return;
+            }
             if self.view == View::Folder
                 && let Some(folder) = &mut self.folder
             {

@@ -2,6 +2,7 @@
 //! chunks and checks, environment against this machine's).
 
 mod app;
+mod batch_view;
 mod chunks_view;
 mod compare_view;
 mod document;

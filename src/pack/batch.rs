@@ -156,6 +156,66 @@ impl Status {
             Status::Failed(_) => "failed",
         }
     }
+
+    /// What a person reads beside the label.
+    pub fn detail(&self) -> String {
+        match self {
+            Status::Packed(bytes) => format!("{bytes} bytes"),
+            Status::Exists => "kept: it exists already (replacing was not asked for)".to_string(),
+            Status::Failed(reason) => reason.clone(),
+        }
+    }
+}
+
+/// How many pairs ended each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub packed: usize,
+    pub exists: usize,
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn of(outcomes: &[Outcome]) -> Counts {
+        let count = |label: &str| outcomes.iter().filter(|o| o.status.label() == label).count();
+        Counts { packed: count("packed"), exists: count("exists"), failed: count("failed") }
+    }
+}
+
+/// The report of a batch as JSON: a row per pair packed or tried (`outcomes` follow the plan's
+/// pairs; fewer when the batch was stopped), the files in no pair, and a summary.
+pub fn report(plan: &Plan, outcomes: &[Outcome], cancelled: bool) -> serde_json::Value {
+    use serde_json::json;
+    let rows: Vec<serde_json::Value> = plan
+        .pairs
+        .iter()
+        .zip(outcomes)
+        .map(|(pair, outcome)| {
+            json!({
+                "image": pair.image.display().to_string(),
+                "latents": pair.latents.iter().map(|l| l.path.display().to_string()).collect::<Vec<_>>(),
+                "output": pair.output.display().to_string(),
+                "status": outcome.status.label(),
+                "detail": outcome.status.detail(),
+                "notes": outcome.lines,
+            })
+        })
+        .collect();
+    let unmatched: Vec<serde_json::Value> =
+        plan.unmatched.iter().map(|(path, why)| json!({"path": path.display().to_string(), "reason": why})).collect();
+    let counts = Counts::of(outcomes);
+    json!({
+        "pairs": rows,
+        "unmatched": unmatched,
+        "summary": {
+            "pairs": plan.pairs.len(),
+            "packed": counts.packed,
+            "exists": counts.exists,
+            "failed": counts.failed,
+            "unmatched": plan.unmatched.len(),
+            "cancelled": cancelled,
+        },
+    })
 }
 
 /// One pair's outcome, with what was imported and noted on the way.

@@ -1,0 +1,333 @@
+//! Packing many images at once. The pairs the files make by name, the files in no pair and the
+//! generator each image's parameters come from are shown before anything is written; packing
+//! runs off the frame with progress, can be stopped, never replaces a file unless asked to, and
+//! ends with a report that can be saved.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::format::{Environment, LatentCodec, Limits};
+use crate::pack::batch::{self, BatchOptions, Counts, Outcome, Plan, Status};
+use crate::pack::request::MetadataChoices;
+use crate::platform::FileInput;
+
+use super::worker::Background;
+
+/// What the view asks the app to do.
+pub enum BatchCommand {
+    Open(FileInput),
+    /// Save the report (the app asks where); the bytes are made for the name chosen.
+    SaveReport(Vec<u8>),
+    Close,
+}
+
+/// A packing run: its outcomes, in the plan's order, and the flag that stops it.
+struct Packing {
+    task: Background<Vec<Outcome>>,
+    stop: Arc<AtomicBool>,
+}
+
+pub struct BatchView {
+    files: Vec<PathBuf>,
+    pub output_dir: PathBuf,
+    pub plan: Plan,
+    pub import_params: bool,
+    pub codec: LatentCodec,
+    pub float16: bool,
+    pub overwrite: bool,
+    pub limits: Limits,
+    /// The generator each pair's image names (or why none), read on a worker.
+    found: Option<Background<Vec<String>>>,
+    pub generators: Vec<String>,
+    packing: Option<Packing>,
+    /// The finished (or stopped) run's outcomes and whether it was stopped.
+    pub outcomes: Option<(Vec<Outcome>, bool)>,
+    dialog: Option<Background<Vec<PathBuf>>>,
+}
+
+/// The folder next to the first image, `packed`, for containers: beside the images, apart from them.
+fn default_output(files: &[PathBuf]) -> PathBuf {
+    files.first().and_then(|f| f.parent()).unwrap_or(Path::new(".")).join("packed")
+}
+
+impl BatchView {
+    pub fn new(ctx: &egui::Context, files: Vec<PathBuf>, limits: Limits) -> BatchView {
+        let output_dir = default_output(&files);
+        let mut view = BatchView {
+            plan: batch::plan(&files, &output_dir),
+            files,
+            output_dir,
+            import_params: true,
+            codec: LatentCodec::Auto,
+            float16: false,
+            overwrite: false,
+            limits,
+            found: None,
+            generators: Vec::new(),
+            packing: None,
+            outcomes: None,
+            dialog: None,
+        };
+        view.read_generators(ctx);
+        view
+    }
+
+    pub fn title(&self) -> String {
+        format!("{} images", self.plan.pairs.len())
+    }
+
+    fn read_generators(&mut self, ctx: &egui::Context) {
+        let images: Vec<PathBuf> = self.plan.pairs.iter().map(|pair| pair.image.clone()).collect();
+        self.generators.clear();
+        self.found = Some(Background::spawn(ctx, move |progress| {
+            let mut names = Vec::with_capacity(images.len());
+            for (index, image) in images.iter().enumerate() {
+                if progress.is_cancelled() {
+                    break;
+                }
+                progress.set_stage(format!("reading parameters: {} of {}", index + 1, images.len()));
+                names.push(
+                    match std::fs::read(image)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| crate::params::import_from_image(&bytes))
+                    {
+                        Ok(Some(found)) => found.source.name().to_string(),
+                        Ok(None) => "none found".to_string(),
+                        Err(error) => format!("unreadable: {error}"),
+                    },
+                );
+            }
+            names
+        }));
+    }
+
+    fn set_output(&mut self, ctx: &egui::Context, dir: PathBuf) {
+        self.output_dir = dir;
+        self.plan = batch::plan(&self.files, &self.output_dir);
+        self.outcomes = None;
+        self.read_generators(ctx);
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.found.is_some() || self.packing.is_some()
+    }
+
+    /// Takes what the workers have finished (the app calls it every frame, shown or not).
+    pub fn poll(&mut self) {
+        if let Some(found) = &mut self.found {
+            if let Some(names) = found.poll() {
+                self.generators = names;
+            }
+            if found.is_finished() {
+                self.found = None;
+            }
+        }
+        if let Some(packing) = &mut self.packing {
+            if let Some(outcomes) = packing.task.poll() {
+                let stopped = packing.stop.load(Ordering::Relaxed);
+                self.outcomes = Some((outcomes, stopped));
+            }
+            if packing.task.is_finished() {
+                self.packing = None;
+            }
+        }
+    }
+
+    fn poll_dialog(&mut self, ctx: &egui::Context) {
+        if let Some(dialog) = &mut self.dialog {
+            let chosen = dialog.poll();
+            if dialog.is_finished() {
+                self.dialog = None;
+            }
+            if let Some(dir) = chosen.and_then(|dirs| dirs.into_iter().next()) {
+                self.set_output(ctx, dir);
+            }
+        }
+    }
+
+    /// Packs every pair with this machine's environment and hardware info, off the frame.
+    fn start(
+        &mut self,
+        ctx: &egui::Context,
+        environment: Environment,
+        hardware: serde_json::Map<String, serde_json::Value>,
+    ) {
+        let options = BatchOptions {
+            metadata: MetadataChoices { import_params: self.import_params, ..MetadataChoices::default() },
+            codec: self.codec,
+            float16: self.float16,
+            overwrite: self.overwrite,
+            limits: self.limits,
+        };
+        let pairs = self.plan.pairs.clone();
+        let output_dir = self.output_dir.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = stop.clone();
+        self.outcomes = None;
+        let task = Background::spawn(ctx, move |progress| {
+            let mut outcomes = Vec::with_capacity(pairs.len());
+            if let Err(error) = std::fs::create_dir_all(&output_dir) {
+                let reason = format!("cannot create {}: {error}", output_dir.display());
+                return pairs
+                    .iter()
+                    .map(|_| Outcome { status: Status::Failed(reason.clone()), lines: Vec::new() })
+                    .collect();
+            }
+            for (index, pair) in pairs.iter().enumerate() {
+                if worker_stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let name = pair.image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                progress.set_stage(format!("packing {} of {}: {name}", index + 1, pairs.len()));
+                outcomes.push(batch::pack_pair(pair, &options, &environment, &hardware));
+            }
+            outcomes
+        });
+        self.packing = Some(Packing { task, stop });
+    }
+
+    fn plan_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<BatchCommand>) {
+        let outcomes = self.outcomes.as_ref().map(|(outcomes, _)| outcomes.as_slice()).unwrap_or_default();
+        egui::Grid::new("batch-pairs").num_columns(5).striped(true).spacing([14.0, 4.0]).show(ui, |ui| {
+            for header in ["Image", "Latents (key)", "Parameters", "Container", "Result"] {
+                ui.strong(header);
+            }
+            ui.end_row();
+            for (index, pair) in self.plan.pairs.iter().enumerate() {
+                let name = |path: &Path| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if ui.link(name(&pair.image)).on_hover_text("Open this image with its parameters").clicked() {
+                    commands.push(BatchCommand::Open(FileInput::Path(pair.image.clone())));
+                }
+                let latents: Vec<String> = pair
+                    .latents
+                    .iter()
+                    .map(|l| format!("{} ({})", name(&l.path), l.key.as_deref().unwrap_or(batch::DEFAULT_LATENT_KEY)))
+                    .collect();
+                ui.label(latents.join("\n"));
+                ui.label(self.generators.get(index).map_or("…", String::as_str));
+                let exists = pair.output.exists();
+                match outcomes.get(index) {
+                    Some(Outcome { status: Status::Packed(_), .. }) => {
+                        if ui.link(name(&pair.output)).clicked() {
+                            commands.push(BatchCommand::Open(FileInput::Path(pair.output.clone())));
+                        }
+                    }
+                    _ if exists && !self.overwrite => {
+                        ui.label(format!("{} (exists: kept)", name(&pair.output)));
+                    }
+                    _ if exists => {
+                        ui.label(format!("{} (exists: replaced)", name(&pair.output)));
+                    }
+                    _ => {
+                        ui.label(name(&pair.output));
+                    }
+                }
+                match outcomes.get(index) {
+                    Some(outcome) => {
+                        let text = format!("{}: {}", outcome.status.label(), outcome.status.detail());
+                        let label = match outcome.status {
+                            Status::Packed(_) => ui.label(text),
+                            _ => ui.colored_label(ui.visuals().warn_fg_color, text),
+                        };
+                        if !outcome.lines.is_empty() {
+                            label.on_hover_text(outcome.lines.join("\n"));
+                        }
+                    }
+                    None => {
+                        ui.weak("not packed yet");
+                    }
+                }
+                ui.end_row();
+            }
+        });
+        if !self.plan.unmatched.is_empty() {
+            ui.add_space(8.0);
+            egui::CollapsingHeader::new(format!("{} files in no pair", self.plan.unmatched.len()))
+                .default_open(true)
+                .show(ui, |ui| {
+                    for (path, why) in &self.plan.unmatched {
+                        ui.label(format!("{}: {why}", path.display()));
+                    }
+                });
+        }
+    }
+
+    /// The view. `machine` is this machine's probe, whose environment every container records.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        machine: Option<&crate::probe::MachineProbe>,
+        commands: &mut Vec<BatchCommand>,
+    ) {
+        let ctx = ui.ctx().clone();
+        self.poll_dialog(&ctx);
+        ui.horizontal(|ui| {
+            ui.heading(format!("Pack {} images with their latents", self.plan.pairs.len()));
+            if ui.button("Close").clicked() {
+                commands.push(BatchCommand::Close);
+            }
+        });
+        ui.label(
+            "Images pair with latent files by name: 0001.png with 0001.npy (key \"latent\"), 0001_initial_noise.npy \
+             (key \"initial_noise\") or 0001.npz (one latent per array). Nothing is written until you pack.",
+        );
+        ui.separator();
+        let running = self.packing.is_some();
+        ui.add_enabled_ui(!running, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(format!("Containers go to {}", self.output_dir.display()));
+                if crate::platform::window::can_pick_folders() && ui.button("Choose…").clicked() {
+                    Background::start_in(&mut self.dialog, &ctx, |done| {
+                        crate::platform::window::pick_folders("Folder for the containers", |dirs| done.finish(dirs))
+                    });
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.import_params, "Import each image's generation parameters")
+                    .on_hover_text("What no generator recorded gets a stand-in, with a note: see each row's result");
+                ui.checkbox(&mut self.overwrite, "Replace containers that exist");
+                ui.checkbox(&mut self.float16, "Store latents as float16");
+                egui::ComboBox::from_label("codec").selected_text(self.codec.to_string()).show_ui(ui, |ui| {
+                    for codec in [LatentCodec::Auto, LatentCodec::Raw, LatentCodec::Zfp] {
+                        let text = codec.to_string();
+                        ui.selectable_value(&mut self.codec, codec, text);
+                    }
+                });
+            });
+        });
+        ui.horizontal(|ui| match (&self.packing, machine) {
+            (Some(packing), _) => {
+                ui.spinner();
+                ui.label(packing.task.stage());
+                if ui.button("Stop").on_hover_text("Stop after the pair being packed").clicked() {
+                    packing.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            (None, None) => {
+                ui.spinner();
+                ui.label("Probing this machine's environment, which every container records…");
+            }
+            (None, Some(probe)) => {
+                let label = format!("Pack {} pairs", self.plan.pairs.len());
+                if ui.add_enabled(!self.plan.pairs.is_empty(), egui::Button::new(label)).clicked() {
+                    self.start(&ctx, probe.environment(), probe.hardware_info.clone());
+                }
+                if let Some((outcomes, stopped)) = &self.outcomes {
+                    let counts = Counts::of(outcomes);
+                    let stopped = if *stopped { format!(", stopped after {}", outcomes.len()) } else { String::new() };
+                    ui.label(format!(
+                        "{} packed, {} kept, {} failed{stopped}",
+                        counts.packed, counts.exists, counts.failed
+                    ));
+                    if ui.button("Save report…").clicked() {
+                        let report = batch::report(&self.plan, outcomes, self.outcomes.as_ref().is_some_and(|o| o.1));
+                        commands.push(BatchCommand::SaveReport(serde_json::to_vec_pretty(&report).unwrap_or_default()));
+                    }
+                }
+            }
+        });
+        ui.separator();
+        egui::ScrollArea::vertical().id_salt("batch-plan").show(ui, |ui| self.plan_ui(ui, commands));
+    }
+}
