@@ -243,13 +243,16 @@ impl BatchView {
         });
         if !self.plan.unmatched.is_empty() {
             ui.add_space(8.0);
-            egui::CollapsingHeader::new(format!("{} files in no pair", self.plan.unmatched.len()))
-                .default_open(true)
-                .show(ui, |ui| {
-                    for (path, why) in &self.plan.unmatched {
-                        ui.label(format!("{}: {why}", path.display()));
-                    }
-                });
+            egui::CollapsingHeader::new(match self.plan.unmatched.len() {
+                1 => "1 file in no pair".to_string(),
+                count => format!("{count} files in no pair"),
+            })
+            .default_open(true)
+            .show(ui, |ui| {
+                for (path, why) in &self.plan.unmatched {
+                    ui.label(format!("{}: {why}", path.display()));
+                }
+            });
         }
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the real binary in a virtual X server with --screenshot: once per tab, once comparing two
-# files, once verifying a folder (FOLDER, default tests/fixtures); checks that every PNG was
+# files, once verifying a folder (FOLDER, default tests/fixtures), once showing a generated image's
+# parameters and once planning a batch of images with latents; checks that every PNG was
 # written at the window's size. Used by tests/scripts/test.sh, and to refresh the README's pictures:
 #   bash tests/scripts/screenshots.sh assets/examples/aurora.raiiaf assets/screenshots
 set -euo pipefail
@@ -40,6 +41,17 @@ done
 # Two runs compared, and a folder verified.
 shoot compare assets/examples/aurora.raiiaf assets/examples/aurora-rerun.raiiaf --compare --tab image
 shoot verify-folder "${FOLDER:-tests/fixtures}"
+# The example's image on its own (its generation parameters), and a batch of images with latents.
+work=$(mktemp -d)
+"$binary" extract assets/examples/aurora.raiiaf -o "$work/extracted" >/dev/null
+shoot generated-image "$work/extracted/image.png"
+mkdir "$work/batch"
+for name in dusk night dawn; do cp "$work/extracted/image.png" "$work/batch/$name.png"; done
+cp "$work/extracted/initial_noise.npy" "$work/batch/dusk.npy"
+cp "$work/extracted/initial_noise.npy" "$work/batch/night_initial_noise.npy"
+cp "$work/extracted/final_latent.npy" "$work/batch/night_final_latent.npy"
+shoot batch "$work/batch"/*
+rm -rf "$work"
 # When wgpu cannot start (here: Vulkan asked for, and no Vulkan driver to find), the window falls
 # back to glow (OpenGL) and says so.
 log=$(mktemp)
