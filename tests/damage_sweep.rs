@@ -74,6 +74,9 @@ fn reference_subjects() -> Vec<Subject> {
         })
         .collect();
     subjects.sort_by(|a, b| a.name.cmp(&b.name));
+    // tests/fixtures holds the reference's files (written by tests/scripts/reference.py make):
+    // a sweep over none of them would pass having checked nothing.
+    assert!(subjects.len() >= 10, "only {} reference files in {}", subjects.len(), common::fixtures_dir().display());
     subjects
 }
 
@@ -251,6 +254,7 @@ impl SplitMix {
 }
 
 fn truncations(subjects: &[Subject]) -> Tally {
+    assert!(!subjects.is_empty(), "nothing to truncate");
     let mut tally = Tally::default();
     for subject in subjects {
         let cap = memory_cap(baseline(subject).1);
@@ -262,6 +266,7 @@ fn truncations(subjects: &[Subject]) -> Tally {
 }
 
 fn flips(subjects: &[Subject], per_file: usize, seed: u64) -> Tally {
+    assert!(!subjects.is_empty(), "nothing to flip bits in");
     let mut tally = Tally::default();
     let mut positions = SplitMix(seed);
     for subject in subjects {
@@ -334,6 +339,7 @@ fn every_truncation_of_a_reference_written_file_is_refused() {
 fn every_single_bit_flip_in_a_small_project_written_file_is_refused() {
     // Every bit of the smallest file, not a sample.
     let subjects: Vec<Subject> = project_subjects().into_iter().filter(|s| s.name == "raw + zfp + png").collect();
+    assert_eq!(subjects.len(), 1, "the subject named \"raw + zfp + png\" is gone");
     assert_all_refused("project-written, every bit flipped", &flips(&subjects, usize::MAX, 0));
 }
 
