@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::format::{Limits, Verdict};
+use crate::format::Limits;
 use crate::platform::FileInput;
 use crate::platform::window::Filter;
 use crate::probe::ProbeOptions;
@@ -20,6 +20,7 @@ use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
 use super::packer::{Wizard, WizardOutcome, WizardStep, is_packer_input};
+use super::style::{self, verdict_badge};
 use super::worker::{Background, Completion};
 
 const RECENT_FILES_KEPT: usize = 10;
@@ -847,17 +848,6 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-pub fn verdict_badge(ui: &mut egui::Ui, verdict: Verdict) {
-    let (fill, text) = match verdict {
-        Verdict::Valid => (egui::Color32::from_rgb(30, 130, 60), "VALID"),
-        Verdict::Invalid => (egui::Color32::from_rgb(190, 120, 20), "INVALID"),
-        Verdict::Unreadable => (egui::Color32::from_rgb(180, 40, 40), "UNREADABLE"),
-    };
-    egui::Frame::new().fill(fill).corner_radius(4.0).inner_margin(egui::Margin::symmetric(6, 2)).show(ui, |ui| {
-        ui.label(egui::RichText::new(text).color(egui::Color32::WHITE).strong());
-    });
-}
-
 /// The tabs of the top bar: the open views that are not documents (packer, comparison), each
 /// with its title, then one per document.
 fn file_tabs_ui(
@@ -1031,7 +1021,7 @@ fn document_ui(
         }
     });
     if let Some(error) = &inspection.fatal {
-        ui.colored_label(egui::Color32::from_rgb(220, 80, 60), format!("This file cannot be read: {error}"));
+        ui.colored_label(style::BAD, format!("This file cannot be read: {error}"));
     }
     ui.separator();
     let name = document.file.display_name();

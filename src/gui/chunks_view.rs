@@ -4,8 +4,7 @@
 use crate::format::verify::code;
 use crate::format::{Inspection, Location};
 
-const FAIL_COLOR: egui::Color32 = egui::Color32::from_rgb(220, 80, 60);
-const PASS_COLOR: egui::Color32 = egui::Color32::from_rgb(60, 160, 80);
+use super::style;
 
 pub fn chunks_ui(ui: &mut egui::Ui, inspection: &Inspection, only_failures: &mut bool) {
     egui::ScrollArea::both().id_salt("chunks-scroll").show(ui, |ui| {
@@ -41,10 +40,10 @@ pub fn chunks_ui(ui: &mut egui::Ui, inspection: &Inspection, only_failures: &mut
                 });
                 match hash_check {
                     Some(check) if check.ok => {
-                        ui.colored_label(PASS_COLOR, "ok").on_hover_text(&check.message);
+                        ui.colored_label(style::GOOD, "ok").on_hover_text(&check.message);
                     }
                     Some(check) => {
-                        ui.colored_label(FAIL_COLOR, format!("MISMATCH: {}", check.message));
+                        ui.colored_label(style::BAD, format!("MISMATCH: {}", check.message));
                     }
                     None => {
                         ui.weak("not checked");
@@ -66,9 +65,9 @@ pub fn chunks_ui(ui: &mut egui::Ui, inspection: &Inspection, only_failures: &mut
             ui.end_row();
             for check in inspection.report.checks.iter().filter(|c| !*only_failures || !c.ok) {
                 if check.ok {
-                    ui.colored_label(PASS_COLOR, "pass");
+                    ui.colored_label(style::GOOD, "pass");
                 } else {
-                    ui.colored_label(FAIL_COLOR, "FAIL");
+                    ui.colored_label(style::BAD, "FAIL");
                 }
                 ui.monospace(check.code);
                 ui.label(check.location.to_string());

@@ -15,6 +15,7 @@ use crate::format::{EnvComponent, Inspection, Limits, Stats, StoredCodec, Verdic
 use super::environment_view::MachineEnvironment;
 use super::image_view::{ImageViewState, PreparedImage, paint_checkerboard, pixel_under_pointer, zoom_and_pan};
 use super::latent_view::{ExportRequest, HeatmapSettings, LatentViewState, latents_ui};
+use super::style;
 use super::worker::{Background, Progress};
 
 /// The parts of a comparison, one shown at a time.
@@ -296,7 +297,7 @@ fn files_ui(ui: &mut egui::Ui, a: &FileInput, b: &FileInput, done: &ComparedFile
     egui::Grid::new("compare-files").show(ui, |ui| {
         for (side, path, inspection) in [("A", a, &done.a), ("B", b, &done.b)] {
             ui.strong(side);
-            super::app::verdict_badge(ui, inspection.verdict());
+            super::style::verdict_badge(ui, inspection.verdict());
             ui.add(egui::Label::new(path.name()).selectable(true)).on_hover_text(path.display_name());
             if ui.small_button("open").on_hover_text("Open this file in its own tab").clicked() {
                 commands.push(CompareCommand::Open(path.clone()));
@@ -317,11 +318,11 @@ fn files_ui(ui: &mut egui::Ui, a: &FileInput, b: &FileInput, done: &ComparedFile
 fn verdict_ui(ui: &mut egui::Ui, comparison: &Comparison) {
     let unreadable = comparison.a_verdict == Verdict::Unreadable || comparison.b_verdict == Verdict::Unreadable;
     let color = if unreadable {
-        Color32::from_rgb(200, 60, 50)
+        style::BAD
     } else if comparison.equivalent() {
-        Color32::from_rgb(40, 150, 70)
+        style::GOOD
     } else {
-        Color32::from_rgb(200, 130, 20)
+        style::CHANGED
     };
     let line = comparison.verdict_line();
     ui.add_space(4.0);
@@ -336,9 +337,9 @@ fn verdict_ui(ui: &mut egui::Ui, comparison: &Comparison) {
 
 fn status_label(ui: &mut egui::Ui, status: RowStatus, volatile: bool) {
     let color = match status {
-        RowStatus::Same => Color32::from_rgb(60, 160, 80),
+        RowStatus::Same => style::GOOD,
         _ if volatile => Color32::GRAY,
-        _ => Color32::from_rgb(220, 130, 30),
+        _ => style::CHANGED,
     };
     let text = if volatile && status != RowStatus::Same {
         format!("{} (volatile)", status.name())
@@ -368,11 +369,9 @@ fn highlighted(ui: &egui::Ui, segments: &[Segment], first: bool) -> egui::text::
         let format = match (segment.kind, first) {
             (SegmentKind::Same, _) => normal.clone(),
             (SegmentKind::Removed, true) => {
-                egui::TextFormat { background: Color32::from_rgba_unmultiplied(220, 60, 60, 90), ..normal.clone() }
+                egui::TextFormat { background: style::REMOVED_BACKGROUND, ..normal.clone() }
             }
-            (SegmentKind::Added, false) => {
-                egui::TextFormat { background: Color32::from_rgba_unmultiplied(60, 180, 80, 90), ..normal.clone() }
-            }
+            (SegmentKind::Added, false) => egui::TextFormat { background: style::ADDED_BACKGROUND, ..normal.clone() },
             _ => continue,
         };
         job.append(&segment.text, 0.0, format);
@@ -468,11 +467,7 @@ fn environment_ui(ui: &mut egui::Ui, done: &ComparedFiles, machine: &MachineEnvi
                     ComponentStatus::OnlyInFile => "only in A".to_string(),
                     ComponentStatus::OnlyHere => "only in B".to_string(),
                 };
-                let color = if row.status == ComponentStatus::Same {
-                    Color32::from_rgb(60, 160, 80)
-                } else {
-                    Color32::from_rgb(220, 130, 30)
-                };
+                let color = if row.status == ComponentStatus::Same { style::GOOD } else { style::CHANGED };
                 ui.colored_label(color, status);
                 ui.label(here_status(&a_here, &row.component_id, row.file.as_ref()));
                 ui.label(here_status(&b_here, &row.component_id, row.other.as_ref()));
@@ -507,9 +502,9 @@ fn latent_pairs_ui(ui: &mut egui::Ui, comparison: &Comparison) {
             match latent.values {
                 Some(v) => {
                     if v.identical {
-                        ui.colored_label(Color32::from_rgb(60, 160, 80), "yes");
+                        ui.colored_label(style::GOOD, "yes");
                     } else {
-                        ui.colored_label(Color32::from_rgb(220, 130, 30), "no");
+                        ui.colored_label(style::CHANGED, "no");
                     }
                     ui.label(format!("{} of {}", v.differing_values, v.value_count));
                     ui.monospace(format!("{:.6e}", v.max_abs_diff));
@@ -522,7 +517,7 @@ fn latent_pairs_ui(ui: &mut egui::Ui, comparison: &Comparison) {
                         (None, Some(_)) => "only in B",
                         _ => "shapes differ",
                     };
-                    ui.colored_label(Color32::from_rgb(220, 130, 30), reason);
+                    ui.colored_label(style::CHANGED, reason);
                     for _ in 0..4 {
                         ui.label("-");
                     }
@@ -549,9 +544,9 @@ impl ImageCompareUi<'_> {
         };
         ui.horizontal_wrapped(|ui| {
             if image.bytes_identical {
-                ui.colored_label(Color32::from_rgb(60, 160, 80), "identical files");
+                ui.colored_label(style::GOOD, "identical files");
             } else if image.identical {
-                ui.colored_label(Color32::from_rgb(60, 160, 80), "identical pixels (stored differently)");
+                ui.colored_label(style::GOOD, "identical pixels (stored differently)");
             }
             if let Some(p) = image.pixels {
                 ui.label(format!(
@@ -563,7 +558,7 @@ impl ImageCompareUi<'_> {
                 ));
             }
             if let Some(problem) = &image.problem {
-                ui.colored_label(Color32::from_rgb(220, 130, 30), problem);
+                ui.colored_label(style::CHANGED, problem);
             }
         });
         let [Some(a_texture), Some(b_texture), difference] = textures else {

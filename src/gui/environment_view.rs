@@ -2,6 +2,7 @@
 //! file's, component by component, with the Python interpreter used for the probe as a setting.
 //! A browser cannot see its machine: there the comparison is with another file only.
 
+use super::style;
 use crate::format::environment::{ComponentComparison, ComponentStatus, compare};
 use crate::format::{EnvComponent, Inspection};
 use crate::probe::MachineProbe;
@@ -182,11 +183,10 @@ pub fn environment_ui(
                 ui.add(egui::Label::new(row.file.as_deref().unwrap_or("-")).selectable(true).extend());
                 match component {
                     Some(c) if c.digest_ok() => {
-                        ui.colored_label(egui::Color32::from_rgb(60, 160, 80), "ok");
+                        ui.colored_label(style::GOOD, "ok");
                     }
                     Some(c) => {
-                        ui.colored_label(egui::Color32::from_rgb(220, 80, 60), "MISMATCH")
-                            .on_hover_text(format!("stored digest {}", c.digest));
+                        ui.colored_label(style::BAD, "MISMATCH").on_hover_text(format!("stored digest {}", c.digest));
                     }
                     None => {
                         ui.label("-");

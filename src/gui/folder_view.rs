@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-use egui::Color32;
-
 use crate::audit::folder::{self, FileRow, Summary, VerifyOptions};
 use crate::audit::table::{self, Facets, RowFilter, SortColumn};
 use crate::format::Verdict;
 use crate::platform::FileInput;
+
+use super::style;
 
 /// What the worker reports, in order: the file count, each row, then the summary.
 enum FolderMessage {
@@ -262,7 +262,7 @@ impl FolderView {
                             self.cancel();
                         }
                     } else if counts.cancelled {
-                        ui.colored_label(Color32::from_rgb(220, 130, 30), "cancelled");
+                        ui.colored_label(style::CHANGED, "cancelled");
                     } else {
                         ui.label(format!("done in {:.1} s", self.elapsed.as_secs_f64()));
                     }
@@ -274,9 +274,9 @@ impl FolderView {
         }
         ui.horizontal(|ui| {
             for (verdict, count, color) in [
-                (Verdict::Valid, counts.valid, Color32::from_rgb(40, 150, 70)),
-                (Verdict::Invalid, counts.invalid, Color32::from_rgb(200, 130, 20)),
-                (Verdict::Unreadable, counts.unreadable, Color32::from_rgb(200, 60, 50)),
+                (Verdict::Valid, counts.valid, style::verdict_color(Verdict::Valid)),
+                (Verdict::Invalid, counts.invalid, style::verdict_color(Verdict::Invalid)),
+                (Verdict::Unreadable, counts.unreadable, style::verdict_color(Verdict::Unreadable)),
             ] {
                 let selected = self.filter.verdict == Some(verdict);
                 let text = egui::RichText::new(format!("{count} {}", verdict.name())).color(color);
@@ -405,11 +405,7 @@ impl FolderView {
                 body.rows(20.0, visible.len(), |mut table_row| {
                     let Some(row) = visible.get(table_row.index()).and_then(|&i| self.rows.get(i)) else { return };
                     table_row.col(|ui| {
-                        let color = match row.verdict {
-                            Verdict::Valid => Color32::from_rgb(40, 150, 70),
-                            Verdict::Invalid => Color32::from_rgb(200, 130, 20),
-                            Verdict::Unreadable => Color32::from_rgb(200, 60, 50),
-                        };
+                        let color = style::verdict_color(row.verdict);
                         ui.add(
                             egui::Label::new(egui::RichText::new(row.verdict.name()).color(color)).selectable(false),
                         );

@@ -1,6 +1,7 @@
 //! The Manifest tab: what generated the image, every generation setting, hardware, and the
 //! stored JSON with search; schema problems shown at their field.
 
+use super::style;
 use serde_json::Value;
 
 use crate::format::Inspection;
@@ -39,7 +40,7 @@ fn field_row(ui: &mut egui::Ui, name: &str, value: Option<&Value>, pointer: &str
             }
         }
         if let Some(problem) = problems_at(problems, pointer) {
-            ui.colored_label(egui::Color32::from_rgb(220, 80, 60), "schema problem").on_hover_text(problem);
+            ui.colored_label(style::BAD, "schema problem").on_hover_text(problem);
         }
     });
     ui.end_row();
@@ -55,7 +56,7 @@ fn tree_ui(ui: &mut egui::Ui, key: &str, value: &Value, pointer: &str, problems:
                 ui.strong(format!("{key}:"));
                 ui.add(egui::Label::new(value_text(value)).selectable(true));
                 if let Some(problem) = problems_at(problems, pointer) {
-                    ui.colored_label(egui::Color32::from_rgb(220, 80, 60), "schema problem").on_hover_text(problem);
+                    ui.colored_label(style::BAD, "schema problem").on_hover_text(problem);
                 }
             });
             return;
@@ -85,7 +86,7 @@ pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, pretty: &str, sea
     egui::ScrollArea::vertical().id_salt("manifest-scroll").show(ui, |ui| {
         if !problems.is_empty() {
             ui.colored_label(
-                egui::Color32::from_rgb(220, 80, 60),
+                style::BAD,
                 format!("{} schema problem(s); hover a marked field for details", problems.len()),
             );
         }
@@ -119,7 +120,7 @@ pub fn manifest_ui(ui: &mut egui::Ui, inspection: &Inspection, pretty: &str, sea
             }
         }
         for problem in problems.iter().filter(|p| !p.pointer.starts_with(&info_pointer)) {
-            ui.colored_label(egui::Color32::from_rgb(220, 80, 60), format!("{}: {}", problem.pointer, problem.message));
+            ui.colored_label(style::BAD, format!("{}: {}", problem.pointer, problem.message));
         }
         ui.separator();
         ui.horizontal(|ui| {

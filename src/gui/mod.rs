@@ -16,6 +16,7 @@ mod macos_open;
 mod manifest_view;
 mod packer;
 pub mod single_instance;
+mod style;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 mod worker;
