@@ -4,4 +4,5 @@
 
 pub mod batch;
 pub mod fallback;
+pub mod form;
 pub mod request;

@@ -56,7 +56,7 @@ pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -
         if !missing.is_empty() {
             return Err(format!("give {} (or --import-params to read them from the image)", missing.join(", ")));
         }
-        return Ok(Metadata { model_info, lines });
+        return checked(Metadata { model_info, lines });
     }
     match crate::params::import_from_image(image) {
         Ok(Some(imported)) => {
@@ -67,7 +67,17 @@ pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -
         Err(error) => return Err(format!("--import-params: {image_name}: {error}")),
     }
     lines.extend(super::fallback::fill_required(&mut model_info).into_iter().map(|note| format!("note: {note}")));
-    Ok(Metadata { model_info, lines })
+    checked(Metadata { model_info, lines })
+}
+
+/// `metadata`, unless the packer's form would refuse it: both decide alike what may be packed.
+fn checked(metadata: Metadata) -> Result<Metadata, String> {
+    let problems = super::form::model_info_problems(&metadata.model_info);
+    if problems.is_empty() {
+        return Ok(metadata);
+    }
+    let listed: Vec<String> = problems.iter().map(|(field, message)| format!("{field}: {message}")).collect();
+    Err(format!("the metadata cannot be packed: {}", listed.join("; ")))
 }
 
 /// The latents in a latent file, each stored with `codec` (as float16 with `float16`), and the
@@ -121,6 +131,36 @@ mod tests {
         let metadata = metadata_for(&image, "a.png", &given).unwrap();
         assert_eq!((metadata.model_info.model_name.as_str(), metadata.model_info.prompt.as_str()), ("m", "p"));
         assert!(metadata.model_info.generation_settings.is_none(), "nothing imported without --import-params");
+    }
+
+    #[test]
+    fn the_command_line_refuses_what_the_packer_form_refuses() {
+        let image = png_with_text("Software", "an editor");
+        let choices = MetadataChoices {
+            model_name: Some("m".into()),
+            version: Some("1".into()),
+            prompt: Some("p".into()),
+            settings: serde_json::json!({"seed": 1, "steps": 0, "sampler": "euler"}).as_object().cloned(),
+            ..MetadataChoices::default()
+        };
+        let error = metadata_for(&image, "a.png", &choices).unwrap_err();
+        assert!(error.contains("steps: 0 is less than the minimum of 1"), "{error}");
+        let info = ModelInfo {
+            model_name: "m".into(),
+            version: "1".into(),
+            prompt: "p".into(),
+            date: "d".into(),
+            generation_settings: choices.settings.clone(),
+            ..ModelInfo::default()
+        };
+        let form = super::super::form::MetadataForm::from_model_info(&info);
+        assert!(form.problems().iter().any(|(field, _)| field == "steps"), "{:?}", form.problems());
+        // And both accept the same request once it is right.
+        let fixed = MetadataChoices {
+            settings: serde_json::json!({"seed": 1, "steps": 2, "sampler": "euler"}).as_object().cloned(),
+            ..choices
+        };
+        assert!(metadata_for(&image, "a.png", &fixed).is_ok());
     }
 
     #[test]
