@@ -329,3 +329,45 @@ fn params_names_the_generator_of_each_image() {
     let Run { code, .. } = raiiaf(&["params", dir.path().join("missing.png").to_str().unwrap()]);
     assert_eq!(code, 2);
 }
+
+/// `raiiaf diff` shows a changed prompt word by word, as the compare view highlights it (both
+/// from `audit::compare`).
+#[test]
+fn diff_shows_a_changed_prompt_word_by_word() {
+    let dir = tempfile::tempdir().unwrap();
+    write_inputs(dir.path());
+    let image = dir.path().join("plain.png");
+    std::fs::write(&image, png_with_text(8, 8, &[])).unwrap();
+    let noise = dir.path().join("noise.npy");
+    for (name, prompt) in [("a.raiiaf", "a red cat on a mat"), ("b.raiiaf", "a blue cat on a mat")] {
+        let out = dir.path().join(name);
+        let Run { code, stderr, .. } = raiiaf(&[
+            "pack",
+            "-o",
+            out.to_str().unwrap(),
+            "--image",
+            image.to_str().unwrap(),
+            "--latent",
+            noise.to_str().unwrap(),
+            "--model",
+            "m",
+            "--model-version",
+            "1",
+            "--prompt",
+            prompt,
+            "--hardware",
+            r#"{"os": "test"}"#,
+            "--python",
+            "no-such-python",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (a, b) = (dir.path().join("a.raiiaf"), dir.path().join("b.raiiaf"));
+    let Run { code, stdout, .. } = raiiaf(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("    word by word: a [-red-]{+blue+} cat on a mat"), "{stdout}");
+    let Run { stdout, .. } = raiiaf(&["diff", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["prompt_words"][0]["path"], "model_info.prompt");
+    assert_eq!(json["prompt_words"][0]["segments"][1], json!({"kind": "removed", "text": "red"}));
+}

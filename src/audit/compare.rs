@@ -9,7 +9,10 @@ use image::RgbaImage;
 use serde_json::{Map, Value, json};
 
 use crate::format::environment::{self, ComponentComparison, ComponentStatus};
-use crate::format::{Inspection, Latent, LatentValues, Limits, Verdict};
+use crate::format::reader::DecodedLatent;
+use crate::format::{Inspection, Latent, LatentValues, Limits, StoredCodec, Verdict};
+
+use super::words::{self, Segment};
 use crate::platform::FileInput;
 
 /// How a row of two-sided values relates.
@@ -134,6 +137,9 @@ pub struct Comparison {
     pub latents: Vec<LatentComparison>,
     /// `None` when neither file has an image.
     pub image: Option<ImageComparison>,
+    /// Word by word, each prompt field (`model_info.prompt`, a `negative_prompt`) that differs,
+    /// by manifest path.
+    pub prompt_words: Vec<(String, Vec<Segment>)>,
 }
 
 /// A decoded image, `Err` when its bytes do not decode.
@@ -180,12 +186,14 @@ impl Comparison {
                 b_pixels,
             )),
         };
+        let manifest = compare_manifests(a, b);
         Comparison {
             a_verdict: a.verdict(),
             b_verdict: b.verdict(),
             a_error: a.fatal.as_ref().map(|e| e.root().to_string()),
             b_error: b.fatal.as_ref().map(|e| e.root().to_string()),
-            manifest: compare_manifests(a, b),
+            prompt_words: prompt_words(&manifest),
+            manifest,
             environment: environment::compare(a_components, b_components),
             latents: compare_latents(a, b),
             image,
@@ -381,6 +389,8 @@ impl Comparison {
                 "problem": i.problem,
             })
         });
+        let prompt_words: Vec<Value> =
+            self.prompt_words.iter().map(|(path, segments)| json!({"path": path, "segments": segments})).collect();
         json!({
             "equivalent": self.equivalent(),
             "summary": self.verdict_line(),
@@ -390,8 +400,32 @@ impl Comparison {
             "manifest_differences": manifest,
             "environment_differences": environment,
             "image": image,
+            "prompt_words": prompt_words,
         })
     }
+}
+
+/// The differing prompt rows (paths ending in `prompt`), word by word.
+fn prompt_words(manifest: &[ManifestRow]) -> Vec<(String, Vec<Segment>)> {
+    manifest
+        .iter()
+        .filter(|row| row.status == RowStatus::Differs && row.path.ends_with("prompt"))
+        .filter_map(|row| Some((row.path.clone(), words::diff(row.a.as_ref()?.as_str()?, row.b.as_ref()?.as_str()?))))
+        .collect()
+}
+
+/// B - A for each latent of A whose key B has too, in the same shape: what the difference
+/// heatmaps show. Each keeps the position of A's latent as its record.
+pub fn difference_latents(a: &Inspection, b: &Inspection) -> Vec<DecodedLatent> {
+    a.latents
+        .iter()
+        .enumerate()
+        .filter_map(|(position, decoded)| {
+            let partner = b.latents.iter().find(|other| other.latent.key == decoded.latent.key)?;
+            let latent = difference_latent(&decoded.latent, &partner.latent)?;
+            Some(DecodedLatent { record: position, codec: StoredCodec::Raw, latent, sha256: None })
+        })
+        .collect()
 }
 
 /// Fields expected to differ between two writes of the same content: the date, the size the

@@ -90,6 +90,19 @@ pub fn diff(a: &str, b: &str) -> Vec<Segment> {
     out
 }
 
+/// Both texts in one line, removed words as `[-...-]` and added ones as `{+...+}` (the marks of
+/// `git diff --word-diff=plain`).
+pub fn marked(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|segment| match segment.kind {
+            SegmentKind::Same => segment.text.clone(),
+            SegmentKind::Removed => format!("[-{}-]", segment.text),
+            SegmentKind::Added => format!("{{+{}+}}", segment.text),
+        })
+        .collect()
+}
+
 /// The text of `a` (`Same` and `Removed` segments) or of `b` (`Same` and `Added`).
 pub fn side_text(segments: &[Segment], first: bool) -> String {
     let hidden = if first { SegmentKind::Added } else { SegmentKind::Removed };
@@ -152,17 +165,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn shown(segments: &[Segment]) -> String {
-        segments
-            .iter()
-            .map(|s| match s.kind {
-                SegmentKind::Same => s.text.clone(),
-                SegmentKind::Removed => format!("[-{}]", s.text),
-                SegmentKind::Added => format!("[+{}]", s.text),
-            })
-            .collect()
-    }
-
     #[test]
     fn tokens_split_words_punctuation_and_spaces_and_rejoin() {
         let cases: &[(&str, &[&str])] = &[
@@ -184,15 +186,15 @@ mod tests {
     fn diff_marks_changed_words() {
         let cases = [
             ("a red cat", "a red cat", "a red cat"),
-            ("a red cat", "a blue cat", "a [-red][+blue] cat"),
-            ("a cat", "a fluffy cat", "a [+fluffy ]cat"),
-            ("a fluffy cat", "a cat", "a [-fluffy ]cat"),
-            ("cat, dog", "cat dog", "cat[-,] dog"),
-            ("", "new", "[+new]"),
-            ("old", "", "[-old]"),
+            ("a red cat", "a blue cat", "a [-red-]{+blue+} cat"),
+            ("a cat", "a fluffy cat", "a {+fluffy +}cat"),
+            ("a fluffy cat", "a cat", "a [-fluffy -]cat"),
+            ("cat, dog", "cat dog", "cat[-,-] dog"),
+            ("", "new", "{+new+}"),
+            ("old", "", "[-old-]"),
         ];
         for (a, b, expected) in cases {
-            assert_eq!(shown(&diff(a, b)), expected, "{a:?} -> {b:?}");
+            assert_eq!(marked(&diff(a, b)), expected, "{a:?} -> {b:?}");
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::exit;
 use crate::audit::compare::{self, Comparison};
+use crate::audit::words;
 use crate::format::Limits;
 use crate::platform::FileInput;
 
@@ -64,6 +65,9 @@ fn print_text(comparison: &Comparison, a: &Path, b: &Path, all: bool) {
         for row in differences {
             let show = |v: &Option<serde_json::Value>| v.as_ref().map_or("(absent)".into(), |v| v.to_string());
             line(&format!("  {}: {} -> {}", row.path, show(&row.a), show(&row.b)));
+            if let Some((_, segments)) = comparison.prompt_words.iter().find(|(path, _)| *path == row.path) {
+                line(&format!("    word by word: {}", words::marked(segments)));
+            }
         }
     }
     let environment: Vec<_> = comparison.environment_differences().collect();

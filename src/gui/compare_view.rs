@@ -7,10 +7,10 @@ use crate::platform::FileInput;
 use egui::{Color32, Pos2, Rect, Sense, Vec2};
 
 use crate::audit::compare::{self, Comparison, RowStatus};
-use crate::audit::words::{self, Segment, SegmentKind};
+use crate::audit::words::{Segment, SegmentKind};
 use crate::format::environment::{ComponentStatus, compare as compare_components};
 use crate::format::reader::DecodedLatent;
-use crate::format::{EnvComponent, Inspection, Limits, Stats, StoredCodec, Verdict};
+use crate::format::{EnvComponent, Inspection, Limits, Stats, Verdict};
 
 use super::environment_view::MachineEnvironment;
 use super::image_view::{ImageViewState, PreparedImage, paint_checkerboard, pixel_under_pointer, zoom_and_pan};
@@ -64,8 +64,6 @@ pub struct ComparedFiles {
     /// B - A for each pair of latents of one shape, with statistics, for the heatmaps.
     pub difference_latents: Vec<DecodedLatent>,
     pub difference_stats: Vec<Stats>,
-    /// Word-level differences of the differing prompt fields, by manifest path.
-    pub text_differences: Vec<(String, Vec<Segment>)>,
 }
 
 pub fn compare_files(
@@ -101,25 +99,8 @@ pub fn compare_files(
         })
     };
     progress.set_stage("difference heatmaps");
-    let mut difference_latents = Vec::new();
-    for (position, decoded) in a_inspection.latents.iter().enumerate() {
-        let partner = b_inspection.latents.iter().find(|other| other.latent.key == decoded.latent.key);
-        if let Some(difference) = partner.and_then(|other| compare::difference_latent(&decoded.latent, &other.latent)) {
-            difference_latents.push(DecodedLatent {
-                record: position,
-                codec: StoredCodec::Raw,
-                latent: difference,
-                sha256: None,
-            });
-        }
-    }
+    let difference_latents = compare::difference_latents(&a_inspection, &b_inspection);
     let difference_stats = difference_latents.iter().map(|d| d.latent.stats()).collect();
-    let text_differences = comparison
-        .manifest
-        .iter()
-        .filter(|row| row.status == RowStatus::Differs && row.path.ends_with("prompt"))
-        .filter_map(|row| Some((row.path.clone(), words::diff(row.a.as_ref()?.as_str()?, row.b.as_ref()?.as_str()?))))
-        .collect();
     ComparedFiles {
         a_image: prepare(a_pixels, &a_inspection),
         b_image: prepare(b_pixels, &b_inspection),
@@ -129,7 +110,6 @@ pub fn compare_files(
         difference_image,
         difference_latents,
         difference_stats,
-        text_differences,
     }
 }
 
@@ -398,7 +378,7 @@ fn manifest_ui(ui: &mut egui::Ui, done: &ComparedFiles, only_differences: &mut b
                     continue;
                 }
                 ui.monospace(&row.path);
-                match done.text_differences.iter().find(|(path, _)| *path == row.path) {
+                match done.comparison.prompt_words.iter().find(|(path, _)| *path == row.path) {
                     Some((_, segments)) => {
                         ui.add(egui::Label::new(highlighted(ui, segments, true)).selectable(true));
                         ui.add(egui::Label::new(highlighted(ui, segments, false)).selectable(true));
