@@ -13,7 +13,7 @@ use crate::probe::ProbeOptions;
 use super::batch_view::{BatchCommand, BatchView};
 use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareCommand, CompareSection, CompareView};
-use super::document::{Document, DocumentState, Loaded, Tab, is_image_file};
+use super::document::{Document, Loaded, Tab, is_image_file};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
 use super::folder_view::{FolderCommand, FolderSource, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
@@ -21,7 +21,7 @@ use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
 use super::packer::{Wizard, WizardOutcome, WizardStep, is_packer_input};
 use super::style::{self, verdict_badge};
-use super::worker::{Background, Completion};
+use super::worker::{Background, Completion, Load};
 
 const RECENT_FILES_KEPT: usize = 10;
 
@@ -330,7 +330,7 @@ impl WorkbenchApp {
     }
 
     pub fn all_loaded(&self) -> bool {
-        self.documents.iter().all(|d| !matches!(d.state, DocumentState::Loading(_)))
+        self.documents.iter().all(|d| !d.state.is_loading())
             && self.packer.as_ref().is_none_or(|p| !p.is_busy())
             && self.compare.as_ref().is_none_or(|c| !c.is_loading())
             && self.folder.as_ref().is_none_or(|f| !f.is_running())
@@ -578,10 +578,10 @@ impl WorkbenchApp {
         }
         self.incoming.retain(|task| !task.is_finished());
         for document in &mut self.documents {
-            document.poll();
+            document.state.poll();
         }
         if let Some(compare) = &mut self.compare {
-            compare.poll();
+            compare.state.poll();
         }
         if let Some(folder) = &mut self.folder {
             folder.poll();
@@ -990,18 +990,18 @@ fn document_ui(
     commands: &mut Vec<UiCommand>,
 ) {
     let loaded = match &document.state {
-        DocumentState::Loading(task) => {
+        Load::Loading(task) => {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label(format!("{}: {}", document.file.display_name(), task.stage()));
             });
             return;
         }
-        DocumentState::Failed => {
-            ui.label(format!("{} could not be loaded (internal error).", document.file.display_name()));
+        Load::Failed(why) => {
+            ui.colored_label(style::BAD, format!("{} could not be loaded: {why}", document.file.display_name()));
             return;
         }
-        DocumentState::Ready(loaded) => match loaded.as_ref() {
+        Load::Ready(loaded) => match loaded.as_ref() {
             Loaded::Container(file) => file,
             Loaded::Image(image) => {
                 let name = document.file.display_name();

@@ -44,6 +44,8 @@ pub struct BatchView {
     /// The finished (or stopped) run's outcomes and whether it was stopped.
     pub outcomes: Option<(Vec<Outcome>, bool)>,
     dialog: Option<Background<Vec<PathBuf>>>,
+    /// Why the last run ended without outcomes (its worker failed).
+    failure: Option<String>,
 }
 
 /// The folder next to the first image, `packed`, for containers: beside the images, apart from them.
@@ -68,6 +70,7 @@ impl BatchView {
             packing: None,
             outcomes: None,
             dialog: None,
+            failure: None,
         };
         view.read_generators(ctx);
         view
@@ -129,6 +132,7 @@ impl BatchView {
                 self.outcomes = Some((outcomes, stopped));
             }
             if packing.task.is_finished() {
+                self.failure = packing.task.failure().map(str::to_string);
                 self.packing = None;
             }
         }
@@ -330,6 +334,9 @@ impl BatchView {
                 }
             }
         });
+        if let Some(why) = &self.failure {
+            ui.colored_label(super::style::BAD, format!("Packing stopped: {why}"));
+        }
         ui.separator();
         egui::ScrollArea::vertical().id_salt("batch-plan").show(ui, |ui| self.plan_ui(ui, commands));
     }

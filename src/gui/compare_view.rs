@@ -16,7 +16,7 @@ use super::environment_view::MachineEnvironment;
 use super::image_view::{ImageViewState, PreparedImage, paint_checkerboard, pixel_under_pointer, zoom_and_pan};
 use super::latent_view::{ExportRequest, HeatmapSettings, LatentViewState, latents_ui};
 use super::style;
-use super::worker::{Background, Progress};
+use super::worker::{Load, Progress};
 
 /// The parts of a comparison, one shown at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -113,12 +113,6 @@ pub fn compare_files(
     }
 }
 
-pub enum CompareState {
-    Loading(Background<ComparedFiles>),
-    Ready(Box<ComparedFiles>),
-    Failed,
-}
-
 /// What the view asks the app to do.
 pub enum CompareCommand {
     Open(FileInput),
@@ -129,7 +123,7 @@ pub enum CompareCommand {
 pub struct CompareView {
     pub a: FileInput,
     pub b: FileInput,
-    pub state: CompareState,
+    pub state: Load<ComparedFiles>,
     pub section: CompareSection,
     pub only_differences: bool,
     pub image_mode: ImageMode,
@@ -152,12 +146,11 @@ impl CompareView {
     ) -> CompareView {
         let max_side = ctx.input(|i| i.max_texture_side);
         let (worker_a, worker_b) = (a.clone(), b.clone());
-        let task =
-            Background::spawn(ctx, move |progress| compare_files(&worker_a, &worker_b, max_side, &limits, progress));
+        let state = Load::start(ctx, move |progress| compare_files(&worker_a, &worker_b, max_side, &limits, progress));
         CompareView {
             a,
             b,
-            state: CompareState::Loading(task),
+            state,
             section,
             only_differences: false,
             image_mode: ImageMode::default(),
@@ -171,24 +164,12 @@ impl CompareView {
         }
     }
 
-    pub fn poll(&mut self) {
-        let CompareState::Loading(task) = &mut self.state else { return };
-        match task.poll() {
-            Some(done) => self.state = CompareState::Ready(Box::new(done)),
-            None if task.is_finished() => self.state = CompareState::Failed,
-            None => {}
-        }
-    }
-
     pub fn is_loading(&self) -> bool {
-        matches!(self.state, CompareState::Loading(_))
+        self.state.is_loading()
     }
 
     pub fn loaded(&self) -> Option<&ComparedFiles> {
-        match &self.state {
-            CompareState::Ready(done) => Some(done),
-            _ => None,
-        }
+        self.state.ready()
     }
 
     pub fn title(&self) -> String {
@@ -203,18 +184,18 @@ impl CompareView {
         exports: &mut Vec<ExportRequest>,
     ) {
         let done = match &self.state {
-            CompareState::Loading(task) => {
+            Load::Loading(task) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label(format!("Comparing {}: {}", self.title(), task.stage()));
                 });
                 return;
             }
-            CompareState::Failed => {
-                ui.label("The comparison could not be made (internal error).");
+            Load::Failed(why) => {
+                ui.colored_label(style::BAD, format!("The comparison could not be made: {why}"));
                 return;
             }
-            CompareState::Ready(done) => done,
+            Load::Ready(done) => done,
         };
         files_ui(ui, &self.a, &self.b, done, commands);
         verdict_ui(ui, &done.comparison);

@@ -7,7 +7,7 @@ use crate::platform::FileInput;
 use super::generated_image::LoadedImage;
 use super::image_view::{ImageViewState, PreparedImage};
 use super::latent_view::LatentViewState;
-use super::worker::{Background, Progress};
+use super::worker::{Load, Progress};
 
 /// The file's tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -101,16 +101,9 @@ fn read_image<'a>(file: &'a FileInput, limits: &Limits) -> Result<std::borrow::C
     Ok(bytes)
 }
 
-pub enum DocumentState {
-    Loading(Background<Loaded>),
-    Ready(Box<Loaded>),
-    /// The worker ended without a result.
-    Failed,
-}
-
 pub struct Document {
     pub file: FileInput,
-    pub state: DocumentState,
+    pub state: Load<Loaded>,
     pub tab: Tab,
     pub image_view: ImageViewState,
     pub latent_view: LatentViewState,
@@ -123,18 +116,16 @@ impl Document {
     pub fn open(ctx: &egui::Context, file: FileInput, tab: Tab, limits: Limits) -> Document {
         let max_texture_side = ctx.input(|i| i.max_texture_side);
         let worker_file = file.clone();
-        let task = if is_image_file(&file) {
-            Background::spawn(ctx, move |progress| {
+        let state = if is_image_file(&file) {
+            Load::start(ctx, move |progress| {
                 Loaded::Image(load_image(&worker_file, max_texture_side, &limits, progress))
             })
         } else {
-            Background::spawn(ctx, move |progress| {
-                Loaded::Container(load(&worker_file, max_texture_side, &limits, progress))
-            })
+            Load::start(ctx, move |progress| Loaded::Container(load(&worker_file, max_texture_side, &limits, progress)))
         };
         Document {
             file,
-            state: DocumentState::Loading(task),
+            state,
             tab,
             image_view: ImageViewState::default(),
             latent_view: LatentViewState::default(),
@@ -147,30 +138,11 @@ impl Document {
         self.file.name()
     }
 
-    /// Moves a finished load into place; true when something changed.
-    pub fn poll(&mut self) -> bool {
-        let DocumentState::Loading(task) = &mut self.state else { return false };
-        match task.poll() {
-            Some(loaded) => {
-                self.state = DocumentState::Ready(Box::new(loaded));
-                true
-            }
-            None if task.is_finished() => {
-                self.state = DocumentState::Failed;
-                true
-            }
-            None => false,
-        }
-    }
-
     /// The container, once loaded (`None` for an image document).
     pub fn loaded(&self) -> Option<&LoadedFile> {
-        match &self.state {
-            DocumentState::Ready(loaded) => match loaded.as_ref() {
-                Loaded::Container(file) => Some(file),
-                Loaded::Image(_) => None,
-            },
-            _ => None,
+        match self.state.ready()? {
+            Loaded::Container(file) => Some(file),
+            Loaded::Image(_) => None,
         }
     }
 }

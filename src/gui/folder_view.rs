@@ -22,6 +22,8 @@ enum FolderMessage {
     Found(usize),
     Row(FileRow),
     Done(Summary),
+    /// The worker panicked: its message.
+    Failed(String),
 }
 
 /// The running verification; dropping it cancels it.
@@ -58,6 +60,8 @@ pub struct FolderView {
     pub rows: Vec<FileRow>,
     pub total: Option<usize>,
     pub summary: Option<Summary>,
+    /// Why the verification stopped early, when its worker failed.
+    pub failure: Option<String>,
     pub filter: RowFilter,
     pub sort: SortColumn,
     pub ascending: bool,
@@ -80,30 +84,43 @@ impl FolderView {
         let worker_source = source.clone();
         let worker_ctx = ctx.clone();
         crate::platform::window::spawn(move || {
-            let targets = match &worker_source {
-                FolderSource::Folders(roots) => folder::discover(roots, true),
-                FolderSource::Files(files) => folder::Target::of_inputs(files),
+            let failure_sender = sender.clone();
+            let verify = move || {
+                let targets = match &worker_source {
+                    FolderSource::Folders(roots) => folder::discover(roots, true),
+                    FolderSource::Files(files) => folder::Target::of_inputs(files),
+                };
+                let _ = sender.send(FolderMessage::Found(targets.len()));
+                worker_ctx.request_repaint();
+                let mut last_repaint = Instant::now();
+                let summary = folder::verify_targets(
+                    &targets,
+                    &VerifyOptions { jobs: 0, limits },
+                    &worker_cancel,
+                    |_, _, row| {
+                        let _ = sender.send(FolderMessage::Row(row));
+                        // Repainting for every one of thousands of rows would keep the UI thread busy.
+                        if last_repaint.elapsed() > Duration::from_millis(50) {
+                            worker_ctx.request_repaint();
+                            last_repaint = Instant::now();
+                        }
+                    },
+                );
+                let _ = sender.send(FolderMessage::Done(summary));
+                worker_ctx.request_repaint();
             };
-            let _ = sender.send(FolderMessage::Found(targets.len()));
-            worker_ctx.request_repaint();
-            let mut last_repaint = Instant::now();
-            let summary =
-                folder::verify_targets(&targets, &VerifyOptions { jobs: 0, limits }, &worker_cancel, |_, _, row| {
-                    let _ = sender.send(FolderMessage::Row(row));
-                    // Repainting for every one of thousands of rows would keep the UI thread busy.
-                    if last_repaint.elapsed() > Duration::from_millis(50) {
-                        worker_ctx.request_repaint();
-                        last_repaint = Instant::now();
-                    }
-                });
-            let _ = sender.send(FolderMessage::Done(summary));
-            worker_ctx.request_repaint();
+            // Rows stream as they come, so the verification is not a `Load`; a panic still
+            // reaches the view with its message.
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(verify)) {
+                let _ = failure_sender.send(FolderMessage::Failed(super::worker::panic_message(payload.as_ref())));
+            }
         });
         FolderView {
             source,
             rows: Vec::new(),
             total: None,
             summary: None,
+            failure: None,
             filter: RowFilter::default(),
             sort: SortColumn::Path,
             ascending: true,
@@ -126,6 +143,10 @@ impl FolderView {
                 Ok(FolderMessage::Row(row)) => self.rows.push(row),
                 Ok(FolderMessage::Done(summary)) => {
                     self.summary = Some(summary);
+                    finished = true;
+                }
+                Ok(FolderMessage::Failed(why)) => {
+                    self.failure = Some(why);
                     finished = true;
                 }
                 Err(TryRecvError::Empty) => break,
@@ -240,6 +261,9 @@ impl FolderView {
                 }
             }
         });
+        if let Some(why) = &self.failure {
+            ui.colored_label(style::BAD, format!("The verification stopped: {why}"));
+        }
         let counts = self.counts();
         let done = self.rows.len();
         match (self.is_running(), self.total) {

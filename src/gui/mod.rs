@@ -23,10 +23,11 @@ mod worker;
 
 pub use app::{Settings, StartOptions, UiCommand, View, WorkbenchApp};
 pub use compare_view::{CompareSection, CompareView, ImageMode};
-pub use document::{Document, DocumentState, Tab};
+pub use document::{Document, Tab};
 pub use folder_view::FolderView;
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
 pub use packer::{CodecChoice, EnvironmentChoice, Wizard, WizardStep};
+pub use worker::Load;
 
 #[cfg(not(target_arch = "wasm32"))]
 const WINDOW_ICON_PNG: &[u8] = include_bytes!("../../assets/icons/hicolor/64x64/apps/raiiaf-workbench.png");

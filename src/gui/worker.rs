@@ -28,25 +28,46 @@ impl Progress {
 
 /// The sending end of a [`Background`]: whoever does the work finishes it with the result.
 pub struct Completion<T> {
-    sender: Sender<T>,
+    sender: Sender<Result<T, String>>,
     pub progress: Progress,
 }
 
 impl<T> Completion<T> {
     pub fn finish(self, result: T) {
+        self.end(Ok(result));
+    }
+
+    /// Ends the task without a result, saying why (a panic's message).
+    fn fail(self, why: String) {
+        self.end(Err(why));
+    }
+
+    fn end(self, outcome: Result<T, String>) {
         if !self.progress.is_cancelled() {
-            let _ = self.sender.send(result);
+            let _ = self.sender.send(outcome);
         }
         self.progress.ctx.request_repaint();
     }
 }
 
+/// A panic's message, as a person reads it.
+pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    format!("internal error: {message}")
+}
+
 /// One task producing one `T`. Dropping it (closing the tab that waits for it, starting a new
 /// probe) cancels it: the worker sees `is_cancelled` and its result is discarded.
 pub struct Background<T> {
-    receiver: Receiver<T>,
+    receiver: Receiver<Result<T, String>>,
     progress: Progress,
     finished: bool,
+    /// Why the task ended without a result, once it has.
+    failure: Option<String>,
 }
 
 impl<T: Send + 'static> Background<T> {
@@ -60,7 +81,7 @@ impl<T: Send + 'static> Background<T> {
             stage: Arc::new(Mutex::new(String::new())),
         };
         let completion = Completion { sender, progress: progress.clone() };
-        (Background { receiver, progress, finished: false }, completion)
+        (Background { receiver, progress, finished: false, failure: None }, completion)
     }
 
     /// Hands a new task's completion to `start` and keeps the task in `slot`, unless `slot` holds
@@ -75,12 +96,16 @@ impl<T: Send + 'static> Background<T> {
         true
     }
 
-    /// `work` run off the frame.
+    /// `work` run off the frame. Should it panic, the task ends with the panic's message as its
+    /// [`failure`](Background::failure), for the view to show.
     pub fn spawn(ctx: &egui::Context, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Background<T> {
         let (task, completion) = Background::pending(ctx);
         crate::platform::window::spawn(move || {
-            let result = work(&completion.progress);
-            completion.finish(result);
+            let progress = completion.progress.clone();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&progress))) {
+                Ok(result) => completion.finish(result),
+                Err(payload) => completion.fail(panic_message(payload.as_ref())),
+            }
         });
         task
     }
@@ -91,12 +116,17 @@ impl<T: Send + 'static> Background<T> {
             return None;
         }
         match self.receiver.try_recv() {
-            Ok(result) => {
+            Ok(Ok(result)) => {
                 self.finished = true;
                 Some(result)
             }
+            Ok(Err(why)) => {
+                self.finished = true;
+                self.failure = Some(why);
+                None
+            }
             Err(TryRecvError::Empty) => None,
-            // The worker ended without a result (it panicked, or was cancelled).
+            // The worker ended without a word (it was cancelled, or its thread is gone).
             Err(TryRecvError::Disconnected) => {
                 self.finished = true;
                 None
@@ -108,6 +138,11 @@ impl<T: Send + 'static> Background<T> {
         self.finished
     }
 
+    /// Why the task ended without a result, when it said.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
     pub fn stage(&self) -> String {
         self.progress.stage.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -116,5 +151,75 @@ impl<T: Send + 'static> Background<T> {
 impl<T> Drop for Background<T> {
     fn drop(&mut self) {
         self.progress.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Something loaded off the frame: documents and comparisons are one of these. Dropping it while
+/// it loads cancels the work.
+pub enum Load<T> {
+    Loading(Background<T>),
+    Ready(Box<T>),
+    /// The work ended without a result: why (a panic's message, or that the worker stopped).
+    Failed(String),
+}
+
+impl<T: Send + 'static> Load<T> {
+    pub fn start(ctx: &egui::Context, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Load<T> {
+        Load::Loading(Background::spawn(ctx, work))
+    }
+
+    /// Moves a finished load into place; true when something changed.
+    pub fn poll(&mut self) -> bool {
+        let Load::Loading(task) = self else { return false };
+        match task.poll() {
+            Some(done) => *self = Load::Ready(Box::new(done)),
+            None if task.is_finished() => {
+                let why = task.failure().unwrap_or("internal error: the worker stopped without a result").to_string();
+                *self = Load::Failed(why);
+            }
+            None => return false,
+        }
+        true
+    }
+
+    pub fn is_loading(&self) -> bool {
+        matches!(self, Load::Loading(_))
+    }
+
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Load::Ready(done) => Some(done),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_for<T: Send + 'static>(load: &mut Load<T>) {
+        let start = std::time::Instant::now();
+        while !load.poll() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10), "the load never ended");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_load_ends_ready_or_failed_with_the_panic_message() {
+        let ctx = egui::Context::default();
+        let mut done = Load::start(&ctx, |progress| {
+            progress.set_stage("working");
+            41 + 1
+        });
+        wait_for(&mut done);
+        assert_eq!(done.ready(), Some(&42));
+        let mut failed: Load<u32> = Load::start(&ctx, |_| panic!("a worker's own words"));
+        wait_for(&mut failed);
+        match failed {
+            Load::Failed(why) => assert!(why.contains("a worker's own words"), "{why}"),
+            _ => panic!("a panicking worker must fail its load"),
+        }
     }
 }
