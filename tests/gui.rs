@@ -206,71 +206,71 @@ fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_rea
     }
     settle(&mut harness);
     assert!(harness.state().documents.is_empty());
-    let packer = harness.state().packer.as_ref().expect("the packer opened");
+    let packer = harness.state().packer().expect("the packer opened");
     assert_eq!(packer.step, WizardStep::Image);
     assert_eq!(packer.latents.len(), 1);
     assert_eq!(packer.latents[0].key, "initial_noise");
     harness.get_by_label("Generation parameters found in the image");
     harness.get_by_label_contains("found AUTOMATIC1111/Forge parameters");
     // Found parameters are offered, and used only when the user says so.
-    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.seed, "");
+    assert_eq!(harness.state().packer().unwrap().metadata.seed, "");
     harness.get_by_label("Use these parameters").click();
     harness.run_steps(3);
     harness.get_by_label_contains("Used: they filled the empty metadata fields");
 
     harness.get_by_label("Next").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Latents);
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Latents);
     harness.get_by_label("key of latent 1");
 
     harness.get_by_label("Next").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Metadata);
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Metadata);
     // Imported values fill the fields; a bad value is shown at its field and blocks Next.
-    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.seed, "3551078465");
-    harness.state_mut().packer.as_mut().unwrap().metadata.steps = "0".into();
+    assert_eq!(harness.state().packer().unwrap().metadata.seed, "3551078465");
+    harness.state_mut().packer_mut().unwrap().metadata.steps = "0".into();
     harness.run_steps(3);
     harness.get_by_label_contains("steps: 0 is less than the minimum of 1");
     harness.get_by_label("Next").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Metadata, "Next is blocked");
-    harness.state_mut().packer.as_mut().unwrap().metadata.steps = "28".into();
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Metadata, "Next is blocked");
+    harness.state_mut().packer_mut().unwrap().metadata.steps = "28".into();
     harness.get_by_label("Model version").click();
     harness.run_steps(2);
     harness.get_by_label("Model version").type_text("-audited");
     harness.run_steps(3);
-    assert_eq!(harness.state().packer.as_ref().unwrap().metadata.version, "31e35c80fc-audited");
+    assert_eq!(harness.state().packer().unwrap().metadata.version, "31e35c80fc-audited");
     harness.get_by_label("Next").click();
     harness.run_steps(3);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Environment);
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Environment);
 
     // The environment of an existing file, as the file dialog would give it (this test has no
     // machine probe).
     let source = fixture("f32_raw.raiiaf");
     let environment = inspect_path(&source, &Limits::default()).environment.unwrap();
-    harness.state_mut().packer.as_mut().unwrap().environment =
+    harness.state_mut().packer_mut().unwrap().environment =
         EnvironmentChoice::FromFile { source: FileInput::Path(source), environment: environment.clone() };
     harness.run_steps(2);
     harness.get_by_label("Next").click();
     settle(&mut harness);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Options);
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Options);
     harness.get_by_label("Store latents as float16 (halves the size; rounds values)").click();
     settle(&mut harness);
     harness.get_by_label("Next").click();
     settle(&mut harness);
-    assert_eq!(harness.state().packer.as_ref().unwrap().step, WizardStep::Review);
+    assert_eq!(harness.state().packer().unwrap().step, WizardStep::Review);
     harness.get_by_label_contains("in all");
     harness.get_by_label("Save as…");
 
     // What the save dialog leads to.
     let out = dir.path().join("packed.raiiaf");
     let ctx = harness.ctx.clone();
-    harness.state_mut().packer.as_mut().unwrap().save_to(&ctx, out.clone(), None);
+    harness.state_mut().packer_mut().unwrap().save_to(&ctx, out.clone(), None);
     settle(&mut harness);
     settle(&mut harness);
     // The new file opens in the viewer and the packer closes.
     let state = harness.state();
-    assert!(state.packer.is_none(), "status: {:?}", state.packer.as_ref().and_then(|p| p.status.clone()));
+    assert!(state.packer().is_none(), "status: {:?}", state.packer().and_then(|p| p.status.clone()));
     assert_eq!(state.documents.len(), 1);
     assert_eq!(state.documents[0].file, FileInput::Path(out.clone()));
     harness.get_by_label("VALID");
@@ -300,7 +300,7 @@ fn repack_prefills_the_packer_from_an_open_file() {
     harness.get_by_label("Re-pack…").click();
     settle(&mut harness);
     let state = harness.state();
-    let packer = state.packer.as_ref().expect("the packer opened");
+    let packer = state.packer().expect("the packer opened");
     let inspection = inspect_path(&fixture("f32_zfp.raiiaf"), &Limits::default());
     let info = &inspection.manifest_body().unwrap()["model_info"];
     assert_eq!(packer.metadata.model_name, info["model_name"].as_str().unwrap());
@@ -344,7 +344,7 @@ fn two_dropped_files_are_compared_section_by_section() {
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Compare);
     assert!(harness.state().documents.is_empty(), "a comparison opens no tabs");
-    let verdict = harness.state().compare.as_ref().unwrap().loaded().unwrap().comparison.verdict_line();
+    let verdict = harness.state().compare().unwrap().loaded().unwrap().comparison.verdict_line();
     assert!(verdict.contains("settings differ in seed (42 vs 43)"), "{verdict}");
     harness.get_by_label(&verdict);
 
@@ -375,13 +375,13 @@ fn two_dropped_files_are_compared_section_by_section() {
     harness.get_by_label("Split");
     harness.get_by_label("Difference").click();
     harness.run_steps(3);
-    let compare = harness.state().compare.as_ref().unwrap();
+    let compare = harness.state().compare().unwrap();
     assert_eq!(compare.section, CompareSection::Image);
     assert_eq!(compare.image_mode, raiiaf_workbench::gui::ImageMode::Difference);
 
     harness.get_by_label("Swap A and B").click();
     settle(&mut harness);
-    let compare = harness.state().compare.as_ref().unwrap();
+    let compare = harness.state().compare().unwrap();
     assert_eq!((compare.a.clone(), compare.b.clone()), (b_path.clone().into(), a_path.clone().into()));
     assert_eq!(compare.section, CompareSection::Image, "swapping keeps the section");
     let swapped = compare.loaded().unwrap().comparison.verdict_line();
@@ -443,7 +443,7 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(dir.path().to_path_buf())));
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Folder);
-    let folder = harness.state().folder.as_ref().unwrap();
+    let folder = harness.state().folder().unwrap();
     assert_eq!(folder.rows.len(), 5, "four containers found, the text file ignored");
     let counts = folder.counts();
     assert_eq!((counts.valid, counts.invalid, counts.unreadable), (3, 1, 1));
@@ -459,11 +459,11 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     harness.get_by_label("truncated.raiiaf");
 
     // Environment filter: torch 2.1.0 is one file.
-    harness.state_mut().folder.as_mut().unwrap().filter.environment =
+    harness.state_mut().folder_mut().unwrap().filter.environment =
         Some(("torch".into(), Some("version=2.1.0;cuda=12.1".into())));
     harness.run_steps(3);
     harness.get_by_label("1 of 5 files shown · click a heading to sort · double-click a file to open it");
-    harness.state_mut().folder.as_mut().unwrap().filter = Default::default();
+    harness.state_mut().folder_mut().unwrap().filter = Default::default();
     harness.run_steps(3);
 
     // Sorting by seed, descending on the second click.
@@ -471,7 +471,7 @@ fn a_dropped_folder_is_verified_filtered_sorted_and_opened_by_double_click() {
     harness.run_steps(3);
     harness.get_by_label("seed (asc)").click();
     harness.run_steps(3);
-    let folder = harness.state_mut().folder.as_mut().unwrap();
+    let folder = harness.state_mut().folder_mut().unwrap();
     let order: Vec<Option<u64>> = folder.visible().to_vec().iter().map(|&i| folder.rows[i].seed).collect();
     assert_eq!(order[..3], [Some(103), Some(102), Some(101)], "{order:?}");
 
@@ -505,7 +505,7 @@ fn three_dropped_containers_are_verified_as_a_set_and_the_report_is_exported() {
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Folder);
     assert!(harness.state().documents.is_empty(), "verified, not opened as tabs");
-    let folder = harness.state().folder.as_ref().unwrap();
+    let folder = harness.state().folder().unwrap();
     assert_eq!(folder.title(), "3 files");
     let counts = folder.counts();
     assert_eq!((counts.valid, counts.invalid, counts.unreadable), (2, 0, 1));
@@ -569,7 +569,7 @@ fn an_image_opens_with_its_parameters_and_packs_prefilled() {
     let image = dir.path().join("comfy.png");
     std::fs::write(&image, common::png_with_text(16, 12, &[("prompt", graph)])).unwrap();
     let mut harness = harness_with(vec![image], None);
-    assert!(harness.state().packer.is_none(), "an image alone is looked at, not packed");
+    assert!(harness.state().packer().is_none(), "an image alone is looked at, not packed");
     assert_eq!(harness.state().documents.len(), 1);
     harness.get_by_label("ComfyUI prompt graph");
     harness.get_by_label("ComfyUI graph: 4 nodes");
@@ -579,7 +579,7 @@ fn an_image_opens_with_its_parameters_and_packs_prefilled() {
 
     harness.get_by_label("Pack…").click();
     settle(&mut harness);
-    let packer = harness.state().packer.as_ref().expect("Pack… opened the packer");
+    let packer = harness.state().packer().expect("Pack… opened the packer");
     assert!(packer.image.is_some());
     let form = &packer.metadata;
     assert_eq!((form.model_name.as_str(), form.version.as_str()), ("juggernaut", "juggernaut"));
@@ -620,7 +620,7 @@ fn dropped_images_and_latents_pack_as_a_batch() {
     }
     settle(&mut harness);
     assert_eq!(harness.state().view, View::Batch);
-    let batch = harness.state().batch.as_ref().expect("the batch opened");
+    let batch = harness.state().batch().expect("the batch opened");
     assert_eq!(batch.plan.pairs.len(), 2);
     assert_eq!(batch.plan.unmatched.len(), 2, "c.png and stray.npy: {:?}", batch.plan.unmatched);
     assert_eq!(batch.generators, ["AUTOMATIC1111/Forge parameters", "none found"]);
@@ -631,7 +631,7 @@ fn dropped_images_and_latents_pack_as_a_batch() {
 
     harness.get_by_label("Pack 2 pairs").click();
     settle(&mut harness);
-    let (outcomes, stopped) = harness.state().batch.as_ref().unwrap().outcomes.clone().expect("the run ended");
+    let (outcomes, stopped) = harness.state().batch().unwrap().outcomes.clone().expect("the run ended");
     assert!(!stopped);
     let labels: Vec<&str> = outcomes.iter().map(|o| o.status.label()).collect();
     assert_eq!(labels, ["packed", "packed"]);

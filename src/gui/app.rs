@@ -10,16 +10,17 @@ use crate::platform::FileInput;
 use crate::platform::window::Filter;
 use crate::probe::ProbeOptions;
 
-use super::batch_view::{BatchCommand, BatchView};
+use super::batch_view::BatchView;
 use super::chunks_view::chunks_ui;
-use super::compare_view::{CompareCommand, CompareSection, CompareView};
+use super::compare_view::{CompareSection, CompareView};
 use super::document::{Document, Loaded, Tab, is_image_file};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
-use super::folder_view::{FolderCommand, FolderSource, FolderView};
+use super::folder_view::{FolderSource, FolderView};
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
-use super::packer::{Wizard, WizardOutcome, WizardStep, is_packer_input};
+use super::open_view::{OpenView, View, ViewCommand};
+use super::packer::{Wizard, WizardStep, is_packer_input};
 use super::style::{self, verdict_badge};
 use super::worker::{Background, Completion, Load};
 
@@ -56,19 +57,6 @@ impl Settings {
         self.recent_files.insert(0, path);
         self.recent_files.truncate(RECENT_FILES_KEPT);
     }
-}
-
-/// What fills the window below the top bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum View {
-    /// The selected document (or the start screen when none is open).
-    #[default]
-    Documents,
-    Packer,
-    Compare,
-    Folder,
-    /// Packing many images with their latents.
-    Batch,
 }
 
 /// How the window starts (from the command line).
@@ -189,14 +177,9 @@ pub struct WorkbenchApp {
     screenshot: Option<ScreenshotRequest>,
     first_frame: FirstFrame,
     window_title: String,
-    /// The packer, when open.
-    pub packer: Option<Wizard>,
-    /// The comparison of two files, when open.
-    pub compare: Option<CompareView>,
-    /// The folder verification, when open.
-    pub folder: Option<FolderView>,
-    /// The batch of images being packed, when open.
-    pub batch: Option<BatchView>,
+    /// The views open beside the documents, at most one of each kind.
+    pub views: Vec<OpenView>,
+    /// What is shown: the selected document, or one of `views`.
     pub view: View,
     start_step: Option<WizardStep>,
     /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
@@ -237,10 +220,7 @@ impl WorkbenchApp {
             limits_override: options.limits,
             persist,
             window_title: String::new(),
-            packer: None,
-            compare: None,
-            folder: None,
-            batch: None,
+            views: Vec::new(),
             view: View::Documents,
             start_step: options.step,
             open_requests: None,
@@ -331,10 +311,7 @@ impl WorkbenchApp {
 
     pub fn all_loaded(&self) -> bool {
         self.documents.iter().all(|d| !d.state.is_loading())
-            && self.packer.as_ref().is_none_or(|p| !p.is_busy())
-            && self.compare.as_ref().is_none_or(|c| !c.is_loading())
-            && self.folder.as_ref().is_none_or(|f| !f.is_running())
-            && self.batch.as_ref().is_none_or(|b| !b.is_busy())
+            && self.views.iter().all(|view| !view.is_busy())
             && self.machine.task.is_none()
             && self.incoming.is_empty()
             && self.pending.is_empty()
@@ -343,6 +320,64 @@ impl WorkbenchApp {
     /// The limits files are read under now.
     pub fn limits(&self) -> Limits {
         self.limits_override.unwrap_or(self.settings.limits)
+    }
+
+    fn open_view(&self, kind: View) -> Option<&OpenView> {
+        self.views.iter().find(|view| view.kind() == kind)
+    }
+
+    fn open_view_mut(&mut self, kind: View) -> Option<&mut OpenView> {
+        self.views.iter_mut().find(|view| view.kind() == kind)
+    }
+
+    /// Opens `view` in place of any of its kind, and shows it.
+    fn show_new(&mut self, view: OpenView) {
+        let kind = view.kind();
+        self.views.retain(|open| open.kind() != kind);
+        self.views.push(view);
+        self.view = kind;
+    }
+
+    pub fn packer(&self) -> Option<&Wizard> {
+        match self.open_view(View::Packer)? {
+            OpenView::Packer(packer) => Some(packer),
+            _ => None,
+        }
+    }
+
+    pub fn packer_mut(&mut self) -> Option<&mut Wizard> {
+        match self.open_view_mut(View::Packer)? {
+            OpenView::Packer(packer) => Some(packer),
+            _ => None,
+        }
+    }
+
+    pub fn compare(&self) -> Option<&CompareView> {
+        match self.open_view(View::Compare)? {
+            OpenView::Compare(compare) => Some(compare),
+            _ => None,
+        }
+    }
+
+    pub fn folder(&self) -> Option<&FolderView> {
+        match self.open_view(View::Folder)? {
+            OpenView::Folder(folder) => Some(folder),
+            _ => None,
+        }
+    }
+
+    pub fn folder_mut(&mut self) -> Option<&mut FolderView> {
+        match self.open_view_mut(View::Folder)? {
+            OpenView::Folder(folder) => Some(folder),
+            _ => None,
+        }
+    }
+
+    pub fn batch(&self) -> Option<&BatchView> {
+        match self.open_view(View::Batch)? {
+            OpenView::Batch(batch) => Some(batch),
+            _ => None,
+        }
     }
 
     fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
@@ -371,14 +406,13 @@ impl WorkbenchApp {
             }
             UiCommand::Compare(a, b) => {
                 // A new comparison keeps the section shown (swapping A and B, say).
-                let section = self.compare.as_ref().map(|c| c.section).unwrap_or(match self.start_tab {
+                let section = self.compare().map(|c| c.section).unwrap_or(match self.start_tab {
                     Some(Tab::Image) => CompareSection::Image,
                     Some(Tab::Latents) => CompareSection::Latents,
                     Some(Tab::Environment) => CompareSection::Environment,
                     _ => CompareSection::Manifest,
                 });
-                self.compare = Some(CompareView::open(ctx, a, b, section, self.limits()));
-                self.view = View::Compare;
+                self.show_new(OpenView::Compare(Box::new(CompareView::open(ctx, a, b, section, self.limits()))));
             }
             UiCommand::CompareDialog => {
                 self.start_dialog(ctx, |done| {
@@ -389,8 +423,7 @@ impl WorkbenchApp {
             }
             UiCommand::Verify(source) => {
                 // Replacing a running verification cancels it (dropping its task).
-                self.folder = Some(FolderView::start(ctx, source, self.limits()));
-                self.view = View::Folder;
+                self.show_new(OpenView::Folder(Box::new(FolderView::start(ctx, source, self.limits()))));
             }
             UiCommand::VerifyFilesDialog => {
                 self.start_dialog(ctx, |done| {
@@ -407,7 +440,7 @@ impl WorkbenchApp {
                 });
             }
             UiCommand::ExportFolderReport => {
-                if let Some(folder) = &self.folder {
+                if let Some(folder) = self.folder() {
                     let (rows, summary) = (folder.rows.clone(), folder.counts());
                     let name = format!("{}-report.json", crate::npy::safe_file_stem(&folder.title()));
                     self.save_file(
@@ -436,14 +469,7 @@ impl WorkbenchApp {
                 self.incoming.push(task);
             }
             UiCommand::Show(view) => {
-                let open = match view {
-                    View::Documents => true,
-                    View::Packer => self.packer.is_some(),
-                    View::Compare => self.compare.is_some(),
-                    View::Folder => self.folder.is_some(),
-                    View::Batch => self.batch.is_some(),
-                };
-                if open {
+                if view == View::Documents || self.open_view(view).is_some() {
                     self.view = view;
                 }
             }
@@ -470,21 +496,22 @@ impl WorkbenchApp {
             UiCommand::Pack(paths) => {
                 let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
                 let limits = self.limits();
-                let packer = self.packer.get_or_insert_with(|| {
+                if self.packer().is_none() {
                     let mut wizard = Wizard::new(hardware.as_ref());
                     // The command line's --step applies to the first packer only.
                     wizard.step = self.start_step.take().unwrap_or_default();
-                    wizard
-                });
-                packer.limits = limits;
-                if !paths.is_empty() {
-                    packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
+                    self.views.push(OpenView::Packer(Box::new(wizard)));
+                }
+                if let Some(packer) = self.packer_mut() {
+                    packer.limits = limits;
+                    if !paths.is_empty() {
+                        packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
+                    }
                 }
                 self.view = View::Packer;
             }
             UiCommand::PackBatch(files) => {
-                self.batch = Some(BatchView::new(ctx, files, self.limits()));
-                self.view = View::Batch;
+                self.show_new(OpenView::Batch(Box::new(BatchView::new(ctx, files, self.limits()))));
             }
             UiCommand::SaveBatchReport(bytes) => {
                 self.save_file(
@@ -506,26 +533,20 @@ impl WorkbenchApp {
                 let Some(document) = self.documents.get(index) else { return };
                 let max_side = ctx.input(|i| i.max_texture_side);
                 if let Some(loaded) = document.loaded() {
-                    self.packer = Some(Wizard::repack(ctx, &document.file, loaded, max_side, self.limits()));
-                    self.view = View::Packer;
+                    let wizard = Wizard::repack(ctx, &document.file, loaded, max_side, self.limits());
+                    self.show_new(OpenView::Packer(Box::new(wizard)));
                 } else if is_image_file(&document.file) {
                     let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
                     let mut wizard = Wizard::new(hardware.as_ref());
                     wizard.limits = self.limits();
                     wizard.import_when_loaded = true;
                     wizard.add_files(ctx, vec![document.file.clone()], max_side);
-                    self.packer = Some(wizard);
-                    self.view = View::Packer;
+                    self.show_new(OpenView::Packer(Box::new(wizard)));
                 }
             }
             UiCommand::CloseView(view) => {
-                match view {
-                    View::Packer => self.packer = None,
-                    View::Compare => self.compare = None,
-                    View::Folder => self.folder = None,
-                    View::Batch => self.batch = None,
-                    View::Documents => {}
-                }
+                // Dropping a view cancels its work.
+                self.views.retain(|open| open.kind() != view);
                 if self.view == view {
                     self.view = View::Documents;
                 }
@@ -580,14 +601,8 @@ impl WorkbenchApp {
         for document in &mut self.documents {
             document.state.poll();
         }
-        if let Some(compare) = &mut self.compare {
-            compare.state.poll();
-        }
-        if let Some(folder) = &mut self.folder {
-            folder.poll();
-        }
-        if let Some(batch) = &mut self.batch {
-            batch.poll();
+        for view in &mut self.views {
+            view.poll();
         }
         let probed = self.machine.task.as_mut().and_then(Background::poll);
         if self.machine.task.as_ref().is_some_and(Background::is_finished) {
@@ -1125,16 +1140,12 @@ impl eframe::App for WorkbenchApp {
                 self.apply(ctx, command);
             }
         }
-        let title = match (self.view, &self.compare, self.documents.get(self.selected)) {
-            (View::Packer, _, _) => "Packer - RAIIAF Workbench".to_string(),
-            (View::Batch, _, _) => "Batch packing - RAIIAF Workbench".to_string(),
-            (View::Compare, Some(compare), _) => format!("{} - RAIIAF Workbench", compare.title()),
-            (View::Folder, _, _) => {
-                format!("Verify {} - RAIIAF Workbench", self.folder.as_ref().map(FolderView::title).unwrap_or_default())
-            }
-            (_, _, Some(document)) => format!("{} - RAIIAF Workbench", document.title()),
-            _ => "RAIIAF Workbench".to_string(),
+        let shown = match (self.open_view(self.view), self.documents.get(self.selected)) {
+            (Some(view), _) => Some(view.window_title()),
+            (None, Some(document)) => Some(document.title()),
+            (None, None) => None,
         };
+        let title = shown.map_or_else(|| "RAIIAF Workbench".to_string(), |shown| format!("{shown} - RAIIAF Workbench"));
         if title != self.window_title {
             crate::platform::window::set_title(ctx, &title);
             self.window_title = title;
@@ -1158,19 +1169,8 @@ impl eframe::App for WorkbenchApp {
                     }
                 }
                 let selected = (self.view == View::Documents).then_some(self.selected);
-                let mut views = Vec::new();
-                if self.packer.is_some() {
-                    views.push((View::Packer, "Packer".to_string()));
-                }
-                if let Some(compare) = &self.compare {
-                    views.push((View::Compare, format!("Compare: {}", compare.title())));
-                }
-                if let Some(folder) = &self.folder {
-                    views.push((View::Folder, format!("Verify: {}", folder.title())));
-                }
-                if let Some(batch) = &self.batch {
-                    views.push((View::Batch, format!("Pack: {}", batch.title())));
-                }
+                let views: Vec<(View, String)> =
+                    self.views.iter().map(|view| (view.kind(), view.tab_title())).collect();
                 file_tabs_ui(ui, &self.documents, selected, &views, self.view, &mut commands);
             });
         });
@@ -1196,57 +1196,18 @@ impl eframe::App for WorkbenchApp {
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.view == View::Batch
-                && let Some(batch) = &mut self.batch
-            {
-                let mut batch_commands = Vec::new();
-                batch.ui(ui, self.machine.result(), &mut batch_commands);
-                commands.extend(batch_commands.into_iter().map(|command| match command {
-                    BatchCommand::Open(file) => UiCommand::Open(file),
-                    BatchCommand::SaveReport(bytes) => UiCommand::SaveBatchReport(bytes),
-                    BatchCommand::Close => UiCommand::CloseView(View::Batch),
+            let shown = self.view;
+            if let Some(view) = self.views.iter_mut().find(|view| view.kind() == shown) {
+                let mut view_commands = Vec::new();
+                view.ui(ui, &self.machine, &mut view_commands);
+                commands.extend(view_commands.into_iter().map(|command| match command {
+                    ViewCommand::Open(file) => UiCommand::Open(file),
+                    ViewCommand::Compare(a, b) => UiCommand::Compare(a, b),
+                    ViewCommand::Export(request) => UiCommand::Export(request),
+                    ViewCommand::ExportFolderReport => UiCommand::ExportFolderReport,
+                    ViewCommand::SaveBatchReport(bytes) => UiCommand::SaveBatchReport(bytes),
+                    ViewCommand::Close(kind) => UiCommand::CloseView(kind),
                 }));
-                return;
-            }
-            if self.view == View::Folder
-                && let Some(folder) = &mut self.folder
-            {
-                let mut folder_commands = Vec::new();
-                folder.ui(ui, &mut folder_commands);
-                commands.extend(folder_commands.into_iter().map(|command| match command {
-                    FolderCommand::Open(file) => UiCommand::Open(file),
-                    FolderCommand::Export => UiCommand::ExportFolderReport,
-                    FolderCommand::Close => UiCommand::CloseView(View::Folder),
-                }));
-                return;
-            }
-            if self.view == View::Compare
-                && let Some(compare) = &mut self.compare
-            {
-                let mut compare_commands = Vec::new();
-                let mut exports = Vec::new();
-                compare.ui(ui, &self.machine, &mut compare_commands, &mut exports);
-                commands.extend(exports.into_iter().map(UiCommand::Export));
-                for command in compare_commands {
-                    commands.push(match command {
-                        CompareCommand::Open(path) => UiCommand::Open(path),
-                        CompareCommand::Swap => UiCommand::Compare(compare.b.clone(), compare.a.clone()),
-                        CompareCommand::Close => UiCommand::CloseView(View::Compare),
-                    });
-                }
-                return;
-            }
-            if self.view == View::Packer
-                && let Some(packer) = &mut self.packer
-            {
-                match packer.ui(ui, self.machine.result()) {
-                    Some(WizardOutcome::Saved(file)) => {
-                        commands.push(UiCommand::CloseView(View::Packer));
-                        commands.push(UiCommand::Open(file));
-                    }
-                    Some(WizardOutcome::Close) => commands.push(UiCommand::CloseView(View::Packer)),
-                    None => {}
-                }
                 return;
             }
             let others = self.other_environments();

@@ -14,6 +14,7 @@ mod latent_view;
 #[cfg(target_os = "macos")]
 mod macos_open;
 mod manifest_view;
+mod open_view;
 mod packer;
 pub mod single_instance;
 mod style;
@@ -21,11 +22,12 @@ mod style;
 pub mod web;
 mod worker;
 
-pub use app::{Settings, StartOptions, UiCommand, View, WorkbenchApp};
+pub use app::{Settings, StartOptions, UiCommand, WorkbenchApp};
 pub use compare_view::{CompareSection, CompareView, ImageMode};
 pub use document::{Document, Tab};
 pub use folder_view::FolderView;
 pub use latent_view::{HeatmapSettings, heatmap_png, slice_npy};
+pub use open_view::{OpenView, View};
 pub use packer::{CodecChoice, EnvironmentChoice, Wizard, WizardStep};
 pub use worker::Load;
 
