@@ -3,7 +3,6 @@
 //! [`UiCommand`]s and applied at the end of it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use crate::format::Limits;
 use crate::platform::FileInput;
@@ -16,6 +15,7 @@ use super::compare_view::{CompareSection, CompareView};
 use super::document::{Document, Loaded, Tab, is_image_file};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
 use super::folder_view::{FolderSource, FolderView};
+use super::harness::{Harness, ScreenshotOutcome};
 use super::image_view::{image_ui, thumbnail_ui};
 use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
 use super::manifest_view::manifest_ui;
@@ -135,24 +135,19 @@ enum DialogOutcome {
     Saved(Result<Option<FileInput>, String>),
 }
 
-/// Filled in once a screenshot has been saved, or has failed.
-pub type ScreenshotOutcome = Arc<Mutex<Option<Result<(), String>>>>;
-
-/// Where a `--screenshot` run stands; the outcome is read by `run` after the window closes.
-pub struct ScreenshotRequest {
-    pub target: PathBuf,
-    pub outcome: ScreenshotOutcome,
-    settled_frames: u32,
-    requested: bool,
+/// What the command line chose for the first things opened: used once.
+#[derive(Default)]
+struct FirstOpen {
+    tab: Option<Tab>,
+    step: Option<WizardStep>,
 }
 
-/// Progress of the `RAIIAF_TIMING` start-up report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FirstFrame {
-    NotTimed,
-    Waiting,
-    Drawn,
-    Reported,
+/// The small windows over the main one.
+#[derive(Default)]
+struct Windows {
+    about: bool,
+    shortcuts: bool,
+    limits: bool,
 }
 
 pub struct WorkbenchApp {
@@ -160,7 +155,7 @@ pub struct WorkbenchApp {
     pub documents: Vec<Document>,
     pub selected: usize,
     pub machine: MachineEnvironment,
-    start_tab: Option<Tab>,
+    first_open: FirstOpen,
     skip_probe: bool,
     pending: Vec<UiCommand>,
     dialog: Option<Background<DialogOutcome>>,
@@ -168,20 +163,15 @@ pub struct WorkbenchApp {
     incoming: Vec<Background<Result<Vec<FileInput>, String>>>,
     /// Last message about an export or a dialog, shown in the status bar.
     pub status: Option<String>,
-    show_about: bool,
-    show_shortcuts: bool,
-    show_limits: bool,
+    windows: Windows,
     /// The command line's limits, in force over `settings.limits` until the user edits those.
     limits_override: Option<Limits>,
-    persist: bool,
-    screenshot: Option<ScreenshotRequest>,
-    first_frame: FirstFrame,
+    harness: Harness,
     window_title: String,
     /// The views open beside the documents, at most one of each kind.
     pub views: Vec<OpenView>,
     /// What is shown: the selected document, or one of `views`.
     pub view: View,
-    start_step: Option<WizardStep>,
     /// Files handed over while the window runs (by another `raiiaf FILE...`, or by Finder on
     /// macOS; see `single_instance`), opened like files given on the command line.
     pub(super) open_requests: Option<std::sync::mpsc::Receiver<Vec<PathBuf>>>,
@@ -190,10 +180,9 @@ pub struct WorkbenchApp {
 impl WorkbenchApp {
     /// `storage` is eframe's persisted state; `None` starts from defaults (tests, screenshots).
     pub fn new(ctx: &egui::Context, options: StartOptions, storage: Option<&dyn eframe::Storage>) -> WorkbenchApp {
-        // Screenshots must not depend on, or change, what a user's own sessions left behind.
-        let persist = options.screenshot.is_none();
+        let harness = Harness::new(options.screenshot, options.timing);
         let settings = storage
-            .filter(|_| persist)
+            .filter(|_| harness.persists_settings())
             .and_then(|s| eframe::get_value::<Settings>(s, eframe::APP_KEY))
             .unwrap_or_default();
         let mut app = WorkbenchApp {
@@ -201,7 +190,7 @@ impl WorkbenchApp {
             documents: Vec::new(),
             selected: 0,
             machine: MachineEnvironment::default(),
-            start_tab: options.tab,
+            first_open: FirstOpen { tab: options.tab, step: options.step },
             skip_probe: options.skip_probe,
             pending: match <[PathBuf; 2]>::try_from(options.files) {
                 Ok([a, b]) if options.compare => vec![UiCommand::Compare(a.into(), b.into())],
@@ -214,27 +203,13 @@ impl WorkbenchApp {
             dialog: None,
             incoming: Vec::new(),
             status: None,
-            show_about: false,
-            show_shortcuts: false,
-            show_limits: false,
+            windows: Windows::default(),
             limits_override: options.limits,
-            persist,
+            harness,
             window_title: String::new(),
             views: Vec::new(),
             view: View::Documents,
-            start_step: options.step,
             open_requests: None,
-            first_frame: if options.timing || std::env::var_os("RAIIAF_TIMING").is_some() {
-                FirstFrame::Waiting
-            } else {
-                FirstFrame::NotTimed
-            },
-            screenshot: options.screenshot.map(|target| ScreenshotRequest {
-                target,
-                outcome: Arc::new(Mutex::new(None)),
-                settled_frames: 0,
-                requested: false,
-            }),
         };
         app.start_probe(ctx);
         app
@@ -265,7 +240,7 @@ impl WorkbenchApp {
     }
 
     pub fn screenshot_outcome(&self) -> Option<ScreenshotOutcome> {
-        self.screenshot.as_ref().map(|s| s.outcome.clone())
+        self.harness.screenshot_outcome()
     }
 
     /// Opens a file as a new tab (what dropping it on the window does).
@@ -384,7 +359,7 @@ impl WorkbenchApp {
         match command {
             UiCommand::Open(file) => {
                 self.settings.remember(&file);
-                let tab = self.start_tab.unwrap_or_default();
+                let tab = self.first_open.tab.unwrap_or_default();
                 if let Some(path) = file.path() {
                     super::single_instance::log_opened(path, self.documents.len() + 1);
                 }
@@ -406,7 +381,7 @@ impl WorkbenchApp {
             }
             UiCommand::Compare(a, b) => {
                 // A new comparison keeps the section shown (swapping A and B, say).
-                let section = self.compare().map(|c| c.section).unwrap_or(match self.start_tab {
+                let section = self.compare().map(|c| c.section).unwrap_or(match self.first_open.tab {
                     Some(Tab::Image) => CompareSection::Image,
                     Some(Tab::Latents) => CompareSection::Latents,
                     Some(Tab::Environment) => CompareSection::Environment,
@@ -499,7 +474,7 @@ impl WorkbenchApp {
                 if self.packer().is_none() {
                     let mut wizard = Wizard::new(hardware.as_ref());
                     // The command line's --step applies to the first packer only.
-                    wizard.step = self.start_step.take().unwrap_or_default();
+                    wizard.step = self.first_open.step.take().unwrap_or_default();
                     self.views.push(OpenView::Packer(Box::new(wizard)));
                 }
                 if let Some(packer) = self.packer_mut() {
@@ -671,62 +646,14 @@ impl WorkbenchApp {
 
     /// For `--screenshot`: once everything has loaded and a few frames have settled the
     /// layout, capture the window, save it and close.
-    fn handle_screenshot(&mut self, ctx: &egui::Context) {
-        let all_loaded = self.all_loaded();
-        let Some(request) = &mut self.screenshot else { return };
-        if request.requested {
-            return;
-        }
-        if all_loaded {
-            request.settled_frames += 1;
-        }
-        if request.settled_frames >= 5 {
-            request.requested = true;
-            let target = request.target.clone();
-            let outcome = request.outcome.clone();
-            let closer = ctx.clone();
-            ctx.request_screenshot(move |image| {
-                let size = [image.size[0] as u32, image.size[1] as u32];
-                let pixels: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
-                let saved = image::RgbaImage::from_raw(size[0], size[1], pixels)
-                    .ok_or_else(|| "screenshot has the wrong size".to_string())
-                    .and_then(|img| img.save(&target).map_err(|e| format!("{}: {e}", target.display())));
-                if let Ok(mut slot) = outcome.lock() {
-                    *slot = Some(saved);
-                }
-                closer.send_viewport_cmd(egui::ViewportCommand::Close);
-                closer.request_repaint();
-            });
-        }
-        ctx.request_repaint();
-    }
-
-    /// With `RAIIAF_TIMING` set (`?timing` on the web page): says (see `platform::window::say`) when a frame showing the image and every
-    /// heatmap of the selected file has been drawn (the viewer's start-up benchmark reads this).
-    /// The frame is marked at the end of its UI pass and reported when the next frame begins,
-    /// that is after it was rendered and presented.
-    fn report_timing(&mut self, ctx: &egui::Context) {
-        match self.first_frame {
-            FirstFrame::Drawn => {
-                if let Some(millis) = crate::platform::window::millis_since_start() {
-                    crate::platform::window::say(&format!(
-                        "raiiaf: first frame with the image and all heatmaps: {millis:.0} ms after start"
-                    ));
-                }
-                self.first_frame = FirstFrame::Reported;
-            }
-            FirstFrame::Waiting => {
-                let Some(document) = self.documents.get(self.selected) else { return };
-                let Some(loaded) = document.loaded() else { return };
-                let image_shown = !matches!(loaded.image, Some(Ok(_))) || document.image_view.has_texture();
-                let heatmaps_shown = loaded.inspection.latents.is_empty() || document.latent_view.has_heatmaps();
-                if document.tab == Tab::Latents && image_shown && heatmaps_shown {
-                    self.first_frame = FirstFrame::Drawn;
-                    ctx.request_repaint();
-                }
-            }
-            FirstFrame::Reported | FirstFrame::NotTimed => {}
-        }
+    /// Whether the frame drawn showed the image and every heatmap of the selected file (what
+    /// the start-up timing waits for).
+    fn first_frame_complete(&self) -> bool {
+        let Some(document) = self.documents.get(self.selected) else { return false };
+        let Some(loaded) = document.loaded() else { return false };
+        let image_shown = !matches!(loaded.image, Some(Ok(_))) || document.image_view.has_texture();
+        let heatmaps_shown = loaded.inspection.latents.is_empty() || document.latent_view.has_heatmaps();
+        document.tab == Tab::Latents && image_shown && heatmaps_shown
     }
 
     fn menu_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<UiCommand>) {
@@ -804,17 +731,17 @@ impl WorkbenchApp {
             });
             ui.menu_button("Settings", |ui| {
                 if ui.button("Limits…").clicked() {
-                    self.show_limits = true;
+                    self.windows.limits = true;
                     ui.close();
                 }
             });
             ui.menu_button("Help", |ui| {
                 if ui.button("Keyboard shortcuts").clicked() {
-                    self.show_shortcuts = true;
+                    self.windows.shortcuts = true;
                     ui.close();
                 }
                 if ui.button("About").clicked() {
-                    self.show_about = true;
+                    self.windows.about = true;
                     ui.close();
                 }
             });
@@ -822,7 +749,7 @@ impl WorkbenchApp {
     }
 
     fn dialogs_ui(&mut self, ctx: &egui::Context) {
-        let mut show_limits = self.show_limits;
+        let mut show_limits = self.windows.limits;
         egui::Window::new("Limits").open(&mut show_limits).collapsible(false).resizable(false).show(ctx, |ui| {
             let mut limits = self.limits();
             if limits_ui(ui, &mut limits, self.limits_override.is_some()) {
@@ -831,13 +758,13 @@ impl WorkbenchApp {
                 self.limits_override = None;
             }
         });
-        self.show_limits = show_limits;
-        egui::Window::new("About RAIIAF Workbench").open(&mut self.show_about).collapsible(false).show(ctx, |ui| {
+        self.windows.limits = show_limits;
+        egui::Window::new("About RAIIAF Workbench").open(&mut self.windows.about).collapsible(false).show(ctx, |ui| {
             ui.label(format!("RAIIAF Workbench {}", env!("CARGO_PKG_VERSION")));
             ui.label("Viewer, verifier and packer for .raiiaf files.");
             ui.label("MIT licence.");
         });
-        egui::Window::new("Keyboard shortcuts").open(&mut self.show_shortcuts).collapsible(false).show(ctx, |ui| {
+        egui::Window::new("Keyboard shortcuts").open(&mut self.windows.shortcuts).collapsible(false).show(ctx, |ui| {
             egui::Grid::new("shortcuts").show(ui, |ui| {
                 for (keys, action) in [
                     ("Ctrl+O", "open files"),
@@ -1124,9 +1051,7 @@ impl eframe::App for WorkbenchApp {
             crate::platform::window::read_dropped(dropped, move |files| done.finish(Ok(files)));
             self.incoming.push(task);
         }
-        if self.first_frame == FirstFrame::Drawn {
-            self.report_timing(ctx);
-        }
+        self.harness.before_frame();
         self.poll_workers();
         self.shortcuts(ctx);
         // A command may queue others (a drop becomes opens); they run in this frame too. The
@@ -1150,7 +1075,8 @@ impl eframe::App for WorkbenchApp {
             crate::platform::window::set_title(ctx, &title);
             self.window_title = title;
         }
-        self.handle_screenshot(ctx);
+        let all_loaded = self.all_loaded();
+        self.harness.after_frame(ctx, all_loaded);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -1220,8 +1146,8 @@ impl eframe::App for WorkbenchApp {
         });
         let ctx = ui.ctx().clone();
         self.dialogs_ui(&ctx);
-        if self.first_frame == FirstFrame::Waiting {
-            self.report_timing(&ctx);
+        if self.harness.waits_for_first_frame() && self.first_frame_complete() {
+            self.harness.first_frame_drawn(&ctx);
         }
         for command in commands {
             self.apply(&ctx, command);
@@ -1233,7 +1159,7 @@ impl eframe::App for WorkbenchApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.persist {
+        if self.harness.persists_settings() {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }
     }

@@ -9,6 +9,7 @@ mod document;
 mod environment_view;
 mod folder_view;
 mod generated_image;
+mod harness;
 mod image_view;
 mod latent_view;
 #[cfg(target_os = "macos")]
