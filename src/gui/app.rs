@@ -355,6 +355,83 @@ impl WorkbenchApp {
         }
     }
 
+    /// Files given or dropped: folders are verified, containers open as tabs, images alone open
+    /// with their parameters, one image with latents goes to the packer, several (from disk) to a
+    /// batch.
+    fn open_any(&mut self, paths: Vec<FileInput>) {
+        let (folders, paths): (Vec<FileInput>, Vec<FileInput>) = paths.into_iter().partition(|p| p.is_dir());
+        let folders: Vec<PathBuf> = folders.iter().filter_map(|f| f.path().map(PathBuf::from)).collect();
+        if !folders.is_empty() {
+            self.pending.push(UiCommand::Verify(FolderSource::Folders(folders)));
+        }
+        let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) = paths.into_iter().partition(is_packer_input);
+        self.pending.extend(containers.into_iter().map(UiCommand::Open));
+        // Images without latents are looked at (their parameters); one image with latents
+        // is packed; several images with latents (from disk) are packed in a batch.
+        let images = inputs.iter().filter(|input| is_image_file(input)).count();
+        let on_disk: Option<Vec<PathBuf>> = inputs.iter().map(|input| input.path().map(PathBuf::from)).collect();
+        match on_disk {
+            _ if images == inputs.len() => self.pending.extend(inputs.into_iter().map(UiCommand::Open)),
+            Some(paths) if images >= 2 => self.pending.push(UiCommand::PackBatch(paths)),
+            _ => self.pending.push(UiCommand::Pack(inputs)),
+        }
+    }
+
+    /// Shows the packer (a new one unless one is open) with `paths` added.
+    fn pack(&mut self, ctx: &egui::Context, paths: Vec<FileInput>) {
+        let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
+        let limits = self.limits();
+        if self.packer().is_none() {
+            let mut wizard = Wizard::new(hardware.as_ref());
+            // The command line's --step applies to the first packer only.
+            wizard.step = self.first_open.step.take().unwrap_or_default();
+            self.views.push(OpenView::Packer(Box::new(wizard)));
+        }
+        if let Some(packer) = self.packer_mut() {
+            packer.limits = limits;
+            if !paths.is_empty() {
+                packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
+            }
+        }
+        self.view = View::Packer;
+    }
+
+    /// Opens the packer prefilled from document `index`: its contents, or an image with its
+    /// parameters.
+    fn repack(&mut self, ctx: &egui::Context, index: usize) {
+        let Some(document) = self.documents.get(index) else { return };
+        let max_side = ctx.input(|i| i.max_texture_side);
+        if let Some(loaded) = document.loaded() {
+            let wizard = Wizard::repack(ctx, &document.file, loaded, max_side, self.limits());
+            self.show_new(OpenView::Packer(Box::new(wizard)));
+        } else if is_image_file(&document.file) {
+            let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
+            let mut wizard = Wizard::new(hardware.as_ref());
+            wizard.limits = self.limits();
+            wizard.import_when_loaded = true;
+            wizard.add_files(ctx, vec![document.file.clone()], max_side);
+            self.show_new(OpenView::Packer(Box::new(wizard)));
+        }
+    }
+
+    /// Downloads `url`, with progress in the status bar; the file then opens as if dropped.
+    fn fetch(&mut self, ctx: &egui::Context, url: &str) {
+        let (task, done) = Background::pending(ctx);
+        let progress = done.progress.clone();
+        self.status = Some(format!("Downloading {url}"));
+        crate::platform::window::fetch(
+            url,
+            move |received, total| {
+                progress.set_stage(match total {
+                    Some(total) => format!("downloading: {} of {}", megabytes(received), megabytes(total)),
+                    None => format!("downloading: {}", megabytes(received)),
+                })
+            },
+            move |fetched| done.finish(fetched.map(|file| vec![file])),
+        );
+        self.incoming.push(task);
+    }
+
     fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
         match command {
             UiCommand::Open(file) => {
@@ -427,64 +504,14 @@ impl WorkbenchApp {
                     );
                 }
             }
-            UiCommand::Fetch(url) => {
-                let (task, done) = Background::pending(ctx);
-                let progress = done.progress.clone();
-                self.status = Some(format!("Downloading {url}"));
-                crate::platform::window::fetch(
-                    &url,
-                    move |received, total| {
-                        progress.set_stage(match total {
-                            Some(total) => format!("downloading: {} of {}", megabytes(received), megabytes(total)),
-                            None => format!("downloading: {}", megabytes(received)),
-                        })
-                    },
-                    move |fetched| done.finish(fetched.map(|file| vec![file])),
-                );
-                self.incoming.push(task);
-            }
+            UiCommand::Fetch(url) => self.fetch(ctx, &url),
             UiCommand::Show(view) => {
                 if view == View::Documents || self.open_view(view).is_some() {
                     self.view = view;
                 }
             }
-            UiCommand::OpenAny(paths) => {
-                let (folders, paths): (Vec<FileInput>, Vec<FileInput>) = paths.into_iter().partition(|p| p.is_dir());
-                let folders: Vec<PathBuf> = folders.iter().filter_map(|f| f.path().map(PathBuf::from)).collect();
-                if !folders.is_empty() {
-                    self.pending.push(UiCommand::Verify(FolderSource::Folders(folders)));
-                }
-                let (inputs, containers): (Vec<FileInput>, Vec<FileInput>) =
-                    paths.into_iter().partition(is_packer_input);
-                self.pending.extend(containers.into_iter().map(UiCommand::Open));
-                // Images without latents are looked at (their parameters); one image with latents
-                // is packed; several images with latents (from disk) are packed in a batch.
-                let images = inputs.iter().filter(|input| is_image_file(input)).count();
-                let on_disk: Option<Vec<PathBuf>> =
-                    inputs.iter().map(|input| input.path().map(PathBuf::from)).collect();
-                match on_disk {
-                    _ if images == inputs.len() => self.pending.extend(inputs.into_iter().map(UiCommand::Open)),
-                    Some(paths) if images >= 2 => self.pending.push(UiCommand::PackBatch(paths)),
-                    _ => self.pending.push(UiCommand::Pack(inputs)),
-                }
-            }
-            UiCommand::Pack(paths) => {
-                let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
-                let limits = self.limits();
-                if self.packer().is_none() {
-                    let mut wizard = Wizard::new(hardware.as_ref());
-                    // The command line's --step applies to the first packer only.
-                    wizard.step = self.first_open.step.take().unwrap_or_default();
-                    self.views.push(OpenView::Packer(Box::new(wizard)));
-                }
-                if let Some(packer) = self.packer_mut() {
-                    packer.limits = limits;
-                    if !paths.is_empty() {
-                        packer.add_files(ctx, paths, ctx.input(|i| i.max_texture_side));
-                    }
-                }
-                self.view = View::Packer;
-            }
+            UiCommand::OpenAny(paths) => self.open_any(paths),
+            UiCommand::Pack(paths) => self.pack(ctx, paths),
             UiCommand::PackBatch(files) => {
                 self.show_new(OpenView::Batch(Box::new(BatchView::new(ctx, files, self.limits()))));
             }
@@ -504,21 +531,7 @@ impl WorkbenchApp {
                     })
                 });
             }
-            UiCommand::Repack(index) => {
-                let Some(document) = self.documents.get(index) else { return };
-                let max_side = ctx.input(|i| i.max_texture_side);
-                if let Some(loaded) = document.loaded() {
-                    let wizard = Wizard::repack(ctx, &document.file, loaded, max_side, self.limits());
-                    self.show_new(OpenView::Packer(Box::new(wizard)));
-                } else if is_image_file(&document.file) {
-                    let hardware = self.machine.result().map(|probe| probe.hardware_info.clone());
-                    let mut wizard = Wizard::new(hardware.as_ref());
-                    wizard.limits = self.limits();
-                    wizard.import_when_loaded = true;
-                    wizard.add_files(ctx, vec![document.file.clone()], max_side);
-                    self.show_new(OpenView::Packer(Box::new(wizard)));
-                }
-            }
+            UiCommand::Repack(index) => self.repack(ctx, index),
             UiCommand::CloseView(view) => {
                 // Dropping a view cancels its work.
                 self.views.retain(|open| open.kind() != view);
