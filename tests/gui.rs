@@ -611,10 +611,9 @@ fn dropped_images_and_latents_pack_as_a_batch() {
         dropped.push(dir.path().join(name));
     }
     let mut harness = harness_with(Vec::new(), None);
-    harness.state_mut().machine.set_result(raiiaf_workbench::probe::probe(&raiiaf_workbench::probe::ProbeOptions {
-        skip_python: true,
-        ..Default::default()
-    }));
+    harness.state_mut().machine.set_result(raiiaf_workbench::platform::probe_machine(
+        &raiiaf_workbench::probe::ProbeOptions { skip_python: true, ..Default::default() },
+    ));
     for path in dropped {
         harness.input_mut().dropped_files.push(std::sync::Arc::new(DroppedPath(path)));
     }

@@ -127,7 +127,7 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
         return super::commands::fail(format!("cannot create {}: {error}", args.output.display()));
     }
     // The machine is the same for every pair: probed once.
-    let probe = crate::probe::probe(&super::commands::probe_options(args.python.clone()));
+    let probe = crate::platform::probe_machine(&super::commands::probe_options(args.python.clone()));
     for note in &probe.notes {
         eprintln!("raiiaf: note: {note}");
     }

@@ -239,7 +239,7 @@ pub fn pack(args: &PackArgs, limits: &Limits) -> u8 {
 /// with it).
 fn pack_file(args: &PackArgs, limits: &Limits) -> Result<format::Packed, String> {
     let options = probe_options(args.python.clone());
-    let probe = std::thread::spawn(move || crate::probe::probe(&options));
+    let probe = std::thread::spawn(move || crate::platform::probe_machine(&options));
     let request = pack_request_without_environment(args, limits)?;
     let payload = writer::pack_payload(&request.latents, request.image.as_deref(), &request.image_extra)
         .map_err(|e| e.to_string())?;
@@ -302,7 +302,7 @@ fn complete_pack_request(
 }
 
 pub fn env(as_json: bool, python: Option<PathBuf>) -> u8 {
-    let probe = crate::probe::probe(&probe_options(python));
+    let probe = crate::platform::probe_machine(&probe_options(python));
     if as_json {
         let value = json!({
             "components": probe.components,

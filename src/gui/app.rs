@@ -263,7 +263,7 @@ impl WorkbenchApp {
             ProbeOptions { python: (!python.is_empty()).then(|| PathBuf::from(python)), ..ProbeOptions::default() };
         self.machine.task = Some(Background::spawn(ctx, move |progress| {
             progress.set_stage("running Python and NVML");
-            crate::probe::probe(&options)
+            crate::platform::probe_machine(&options)
         }));
     }
 

@@ -68,7 +68,10 @@ pub fn can_see_machine() -> bool {
     current::CAN_SEE_MACHINE
 }
 
-/// This machine's environment: see [`crate::probe::probe`].
+/// Probes this machine, into `probe`'s types (the probe itself is platform code: `probe` only
+/// says what is recorded and how). Never fails: whatever cannot be captured is reported per
+/// component or in `notes`. Takes up to `options.timeout` (plus a little) when the interpreter
+/// hangs. In a browser there is no machine to probe, and every component says so.
 pub fn probe_machine(options: &crate::probe::ProbeOptions) -> crate::probe::MachineProbe {
     current::probe_machine(options)
 }

@@ -112,10 +112,3 @@ impl MachineProbe {
         self.components.iter().find(|c| c.component_id == component_id)
     }
 }
-
-/// Probes this machine. Never fails: whatever cannot be captured is reported per component or
-/// in `notes`. Takes up to `options.timeout` (plus a little) when the interpreter hangs. In a
-/// browser there is no machine to probe, and every component says so.
-pub fn probe(options: &ProbeOptions) -> MachineProbe {
-    crate::platform::probe_machine(options)
-}

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{python, system};
 use crate::probe::{MachineProbe, ProbeOptions, ProbeStatus, ProbedComponent};
 
-/// [`crate::probe::probe`] on a machine with processes, files and (perhaps) NVML.
+/// [`crate::platform::probe_machine`] on a machine with processes, files and (perhaps) NVML.
 pub fn probe_machine(options: &ProbeOptions) -> MachineProbe {
     let python_report = if options.skip_python {
         None
@@ -139,7 +139,7 @@ fn hardware_info(
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::probe::probe;
+    use crate::platform::probe_machine as probe;
     #[cfg(unix)]
     use std::io::Write;
     use std::path::Path;
