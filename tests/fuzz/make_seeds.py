@@ -75,6 +75,20 @@ COMFY_PROMPT = json.dumps({
 COMFY_WORKFLOW = json.dumps({"last_node_id": 7, "nodes": [{"id": 3, "type": "KSampler", "widgets_values": [42, "fixed"]}]})
 
 
+def exif_image_bytes(fmt, exif_tags, comment=None, big_endian=True):
+    """An 8x8 image in `fmt` (JPEG or lossless WebP) whose EXIF holds `exif_tags` (IFD0) and, with
+    `comment`, a UserComment in the Exif sub-IFD (the `UNICODE` prefix, then UTF-16)."""
+    image = Image.new("RGB", (8, 8), (10, 20, 30))
+    exif = image.getexif()
+    for tag, value in exif_tags.items():
+        exif[tag] = value
+    if comment is not None:
+        exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + comment.encode("utf-16-be" if big_endian else "utf-16-le")
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {}))
+    return out.getvalue()
+
+
 def manifest_json(path):
     data = path.read_bytes()
     magic_len, header_size = (6, 33) if data.startswith(b"raiiaf") else (4, 32)
@@ -101,6 +115,13 @@ def main():
     write("png_params", "a1111.png", png_bytes([("parameters", A1111, False)]))
     write("png_params", "a1111_itxt.png", png_bytes([("parameters", A1111, True)]))
     write("png_params", "comfyui.png", png_bytes([("prompt", COMFY_PROMPT, False), ("workflow", COMFY_WORKFLOW, False)]))
+    # image_params: the first byte 0 gives the rest as it is (see tests/fuzz/src/lib.rs).
+    for name in ("a1111.png", "a1111_itxt.png", "comfyui.png"):
+        write("image_params", name, b"\x00" + (SEEDS / "png_params" / name).read_bytes())
+    civitai = A1111 + ', Civitai resources: [{"type":"checkpoint","modelVersionId":1}]'
+    write("image_params", "a1111_exif.jpg", b"\x00" + exif_image_bytes("JPEG", {}, civitai))
+    write("image_params", "a1111_exif.webp", b"\x00" + exif_image_bytes("WEBP", {}, civitai, big_endian=False))
+    write("image_params", "comfyui_exif.webp", b"\x00" + exif_image_bytes("WEBP", {0x010F: "prompt:" + COMFY_PROMPT}))
     write("params_text", "a1111.txt", b"\x00" + A1111.encode())
     write("params_text", "comfyui.txt", b"\x01" + COMFY_PROMPT.encode() + b"\x00" + COMFY_WORKFLOW.encode())
     for name in ("multi_latent_zfp.raiiaf", "extra_keys.raiiaf", "two_gpus.raiiaf", "gen5_zstd.gen5"):
