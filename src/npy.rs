@@ -27,6 +27,70 @@ pub fn safe_file_stem(key: &str) -> String {
 /// The largest `.npy` header numpy itself reads (`np.load`'s default `max_header_size`).
 const MAX_NPY_HEADER_BYTES: usize = 10_000;
 
+/// Why a latent file could not be imported; the message says where and what.
+#[derive(Debug, thiserror::Error)]
+pub enum LatentFileError {
+    #[error("not a .npy file (no \\x93NUMPY magic)")]
+    NotNpy,
+    #[error("unsupported .npy version {0:?}")]
+    NpyVersion(Option<u8>),
+    #[error("truncated .npy header")]
+    TruncatedHeader,
+    #[error("the .npy header is {length} bytes, over numpy's own limit of {limit}")]
+    HeaderTooLong { length: usize, limit: usize },
+    #[error("the .npy header nests brackets too deeply to be an array header")]
+    HeaderTooDeep,
+    /// npyz's own account of a header it cannot read.
+    #[error("not a readable .npy file: {0}")]
+    UnreadableNpy(String),
+    #[error("truncated: shape {shape:?} needs {needed} bytes of data, the file has {available}")]
+    Truncated { shape: Vec<u64>, needed: u64, available: u64 },
+    #[error("structured .npy arrays are not latents")]
+    Structured,
+    #[error("could not read the array data: {0}")]
+    Data(std::io::Error),
+    #[error("dtype {0} is not float16, float32 or float64")]
+    Dtype(String),
+    #[error("array of {rank} dimensions is over the limit of {limit}")]
+    TooManyDimensions { rank: usize, limit: usize },
+    #[error("array of shape {shape:?} is over the limit of {limit} values (--max-latent-elements)")]
+    TooManyValues { shape: Vec<u64>, limit: u64 },
+    #[error("dimension {0} is too large")]
+    DimensionTooLarge(u64),
+    #[error("the Fortran-order array could not be reordered: {0}")]
+    Reorder(String),
+    #[error("not a readable .npz file: {0}")]
+    UnreadableNpz(String),
+    #[error("the .npz archive holds no arrays")]
+    EmptyNpz,
+    /// The zip archive's own account of a member it cannot read.
+    #[error("{0}")]
+    Zip(String),
+    #[error("array {name:?}: inflates past {cap} bytes, more than the latent limit allows")]
+    MemberTooLarge { name: String, cap: u64 },
+    #[error("array {name:?}: {source}")]
+    Member { name: String, source: Box<LatentFileError> },
+    #[error("not a readable safetensors file: {0}")]
+    UnreadableSafetensors(String),
+    #[error("no {COMFYUI_LATENT_TENSOR:?} among the tensors {names:?}")]
+    NoLatentTensor { names: Vec<String> },
+    /// safetensors' own account of a tensor it cannot give.
+    #[error("{0}")]
+    Tensor(String),
+    #[error("tensor {name:?} has dtype {dtype}, not a float type")]
+    TensorDtype { name: String, dtype: String },
+    #[error("not a .npy, .npz or .latent file")]
+    UnknownKind,
+    #[error("{name}: {source}")]
+    InFile { name: String, source: Box<LatentFileError> },
+    #[error("{path}: cannot read it: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: holds {count} arrays, each keyed by its name; give it as FILE, not {key}=FILE")]
+    KeyForSeveral { path: String, count: usize, key: String },
+}
+
+type Result<T> = std::result::Result<T, LatentFileError>;
+
 /// Brackets deeper than this are no plain array's header (`{'shape': (..)}` is two deep; a
 /// structured dtype, refused anyway, a few more). Checked before npyz parses the header, whose
 /// parser slows down exponentially on deeply nested brackets (found by the `npy` fuzz target).
@@ -35,26 +99,23 @@ const MAX_NPY_HEADER_NESTING: usize = 8;
 /// Reads float16/32/64 arrays in either byte order and either memory order; float64 becomes
 /// float32 (noted), Fortran order becomes C order. Refuses arrays over the limits, and data shorter
 /// than the shape needs, before allocating for the values.
-pub fn read_npy(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, String> {
+pub fn read_npy(bytes: &[u8], limits: &Limits) -> Result<NpyTensor> {
     let data_offset = npy_data_offset(bytes)?;
-    let npy = npyz::NpyFile::new(bytes).map_err(|e| format!("not a readable .npy file: {e}"))?;
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| LatentFileError::UnreadableNpy(e.to_string()))?;
     let shape = checked_shape(npy.shape(), limits)?;
     let item_size = npy.dtype().num_bytes().map_or(1, |n| n as u64);
     let needed = npy.shape().iter().try_fold(item_size, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
     let available = bytes.len().saturating_sub(data_offset) as u64;
     if needed > available {
-        return Err(format!(
-            "truncated: shape {:?} needs {needed} bytes of data, the file has {available}",
-            npy.shape()
-        ));
+        return Err(LatentFileError::Truncated { shape: npy.shape().to_vec(), needed, available });
     }
     tensor_of_npy(npy, shape)
 }
 
 /// Where the array data starts, after checking the header's length and nesting.
-fn npy_data_offset(bytes: &[u8]) -> Result<usize, String> {
+fn npy_data_offset(bytes: &[u8]) -> Result<usize> {
     if !bytes.starts_with(b"\x93NUMPY") {
-        return Err("not a .npy file (no \\x93NUMPY magic)".into());
+        return Err(LatentFileError::NotNpy);
     }
     let (header_start, header_len) = match bytes.get(6) {
         Some(1) => (10, bytes.get(8..).and_then(|b| b.first_chunk::<2>()).map(|b| usize::from(u16::from_le_bytes(*b)))),
@@ -65,20 +126,20 @@ fn npy_data_offset(bytes: &[u8]) -> Result<usize, String> {
                 .and_then(|b| b.first_chunk::<4>())
                 .and_then(|b| usize::try_from(u32::from_le_bytes(*b)).ok()),
         ),
-        other => return Err(format!("unsupported .npy version {other:?}")),
+        other => return Err(LatentFileError::NpyVersion(other.copied())),
     };
-    let header_len = header_len.ok_or("truncated .npy header")?;
+    let header_len = header_len.ok_or(LatentFileError::TruncatedHeader)?;
     if header_len > MAX_NPY_HEADER_BYTES {
-        return Err(format!("the .npy header is {header_len} bytes, over numpy's own limit of {MAX_NPY_HEADER_BYTES}"));
+        return Err(LatentFileError::HeaderTooLong { length: header_len, limit: MAX_NPY_HEADER_BYTES });
     }
-    let header = bytes.get(header_start..header_start + header_len).ok_or("truncated .npy header")?;
+    let header = bytes.get(header_start..header_start + header_len).ok_or(LatentFileError::TruncatedHeader)?;
     let mut depth = 0usize;
     for &byte in header {
         match byte {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NPY_HEADER_NESTING {
-                    return Err("the .npy header nests brackets too deeply to be an array header".into());
+                    return Err(LatentFileError::HeaderTooDeep);
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
@@ -88,13 +149,13 @@ fn npy_data_offset(bytes: &[u8]) -> Result<usize, String> {
     Ok(header_start + header_len)
 }
 
-fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>, shape: Vec<usize>) -> Result<NpyTensor, String> {
+fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>, shape: Vec<usize>) -> Result<NpyTensor> {
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(type_str) = npy.dtype() else {
-        return Err("structured .npy arrays are not latents".into());
+        return Err(LatentFileError::Structured);
     };
     let mut notes = Vec::new();
-    let io = |e: std::io::Error| format!("could not read the array data: {e}");
+    let io = LatentFileError::Data;
     let values = match (type_str.type_char(), type_str.size_field()) {
         (npyz::TypeChar::Float, 2) => LatentValues::F16(npy.into_vec::<f16>().map_err(io)?),
         (npyz::TypeChar::Float, 4) => LatentValues::F32(npy.into_vec::<f32>().map_err(io)?),
@@ -102,7 +163,7 @@ fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>, shape: Vec<usize>) -> 
             notes.push(FLOAT64_NOTE.into());
             LatentValues::F32(npy.into_vec::<f64>().map_err(io)?.into_iter().map(|x| x as f32).collect())
         }
-        _ => return Err(format!("dtype {type_str} is not float16, float32 or float64")),
+        _ => return Err(LatentFileError::Dtype(type_str.to_string())),
     };
     let values = if fortran && shape.len() > 1 {
         notes.push("Fortran-order array converted to C order".into());
@@ -116,23 +177,20 @@ fn tensor_of_npy<R: std::io::Read>(npy: npyz::NpyFile<R>, shape: Vec<usize>) -> 
 const FLOAT64_NOTE: &str = "float64 array stored as float32 (the format stores float16 or float32)";
 
 /// The shape as `usize`s, refused when it has more values or dimensions than the limits allow.
-fn checked_shape(shape: &[u64], limits: &Limits) -> Result<Vec<usize>, String> {
+fn checked_shape(shape: &[u64], limits: &Limits) -> Result<Vec<usize>> {
     if shape.len() > limits.max_rank {
-        return Err(format!("array of {} dimensions is over the limit of {}", shape.len(), limits.max_rank));
+        return Err(LatentFileError::TooManyDimensions { rank: shape.len(), limit: limits.max_rank });
     }
     let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
     if elements > limits.max_latent_elements {
-        return Err(format!(
-            "array of shape {shape:?} is over the limit of {} values (--max-latent-elements)",
-            limits.max_latent_elements
-        ));
+        return Err(LatentFileError::TooManyValues { shape: shape.to_vec(), limit: limits.max_latent_elements });
     }
-    shape.iter().map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d} is too large"))).collect()
+    shape.iter().map(|&d| usize::try_from(d).map_err(|_| LatentFileError::DimensionTooLarge(d))).collect()
 }
 
-pub fn read_npz(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_npz(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>> {
     let mut archive = npyz::npz::NpzArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("not a readable .npz file: {e}"))?;
+        .map_err(|e| LatentFileError::UnreadableNpz(e.to_string()))?;
     let zip = archive.zip_archive();
     let members: Vec<(String, String)> = (0..zip.len())
         .filter_map(|index| {
@@ -142,21 +200,23 @@ pub fn read_npz(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)
         })
         .collect();
     if members.is_empty() {
-        return Err("the .npz archive holds no arrays".into());
+        return Err(LatentFileError::EmptyNpz);
     }
     // A member is read whole (it is one array) but never past what the limits allow: a deflated
     // member can claim any size and inflate to far more than the archive.
     let cap = limits.max_latent_elements.saturating_mul(8).saturating_add(MAX_NPY_HEADER_BYTES as u64 + 64);
     let mut tensors = Vec::with_capacity(members.len());
     for (name, file_name) in members {
-        let member = zip.by_name(&file_name).map_err(|e| format!("array {name:?}: {e}"))?;
+        let in_member =
+            |source: LatentFileError| LatentFileError::Member { name: name.clone(), source: Box::new(source) };
+        let member = zip.by_name(&file_name).map_err(|e| in_member(LatentFileError::Zip(e.to_string())))?;
         let mut member_bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::Read::take(member, cap.saturating_add(1)), &mut member_bytes)
-            .map_err(|e| format!("array {name:?}: {e}"))?;
+            .map_err(|e| in_member(LatentFileError::Zip(e.to_string())))?;
         if member_bytes.len() as u64 > cap {
-            return Err(format!("array {name:?}: inflates past {cap} bytes, more than the latent limit allows"));
+            return Err(LatentFileError::MemberTooLarge { name, cap });
         }
-        let tensor = read_npy(&member_bytes, limits).map_err(|e| format!("array {name:?}: {e}"))?;
+        let tensor = read_npy(&member_bytes, limits).map_err(in_member)?;
         tensors.push((name, tensor));
     }
     Ok(tensors)
@@ -167,9 +227,9 @@ const COMFYUI_LATENT_TENSOR: &str = "latent_tensor";
 const COMFYUI_FORMAT_MARKER: &str = "latent_format_version_0";
 
 /// A ComfyUI `.latent` file: the `latent_tensor` of a safetensors file (or its only tensor).
-pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, String> {
+pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor> {
     use safetensors::{Dtype as St, SafeTensors};
-    let file = SafeTensors::deserialize(bytes).map_err(|e| format!("not a readable safetensors file: {e}"))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| LatentFileError::UnreadableSafetensors(e.to_string()))?;
     let names = file.names();
     let name = if names.contains(&COMFYUI_LATENT_TENSOR) {
         COMFYUI_LATENT_TENSOR.to_string()
@@ -177,10 +237,12 @@ pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, S
         let candidates: Vec<&&str> = names.iter().filter(|n| **n != COMFYUI_FORMAT_MARKER).collect();
         match candidates.as_slice() {
             [only] => only.to_string(),
-            _ => return Err(format!("no {COMFYUI_LATENT_TENSOR:?} among the tensors {names:?}")),
+            _ => {
+                return Err(LatentFileError::NoLatentTensor { names: names.iter().map(|n| n.to_string()).collect() });
+            }
         }
     };
-    let view = file.tensor(&name).map_err(|e| e.to_string())?;
+    let view = file.tensor(&name).map_err(|e| LatentFileError::Tensor(e.to_string()))?;
     let shape = checked_shape(&view.shape().iter().map(|&d| d as u64).collect::<Vec<_>>(), limits)?;
     let data = view.data();
     let mut notes = Vec::new();
@@ -195,7 +257,7 @@ pub fn read_comfyui_latent(bytes: &[u8], limits: &Limits) -> Result<NpyTensor, S
             notes.push(FLOAT64_NOTE.into());
             LatentValues::F32(le_words(data).map(|w| f64::from_le_bytes(w) as f32).collect())
         }
-        other => return Err(format!("tensor {name:?} has dtype {other:?}, not a float type")),
+        other => return Err(LatentFileError::TensorDtype { name, dtype: format!("{other:?}") }),
     };
     if !names.contains(&COMFYUI_FORMAT_MARKER) {
         notes.push(format!(
@@ -243,7 +305,7 @@ impl LatentFileKind {
 }
 
 /// The latents a command-line spec names: `FILE`, or `KEY=FILE` for a file holding one latent.
-pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyTensor)>> {
     let whole = std::path::Path::new(spec);
     let (key, path) = match spec.split_once('=') {
         Some((key, file)) if !whole.exists() => (Some(key), std::path::Path::new(file)),
@@ -254,11 +316,11 @@ pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyT
         (None, _) => {}
         (Some(key), [(only, _)]) => *only = key.to_string(),
         (Some(key), _) => {
-            return Err(format!(
-                "{}: holds {} arrays, each keyed by its name; give it as FILE, not {key}=FILE",
-                path.display(),
-                latents.len()
-            ));
+            return Err(LatentFileError::KeyForSeveral {
+                path: path.display().to_string(),
+                count: latents.len(),
+                key: key.to_string(),
+            });
         }
     }
     Ok(latents)
@@ -266,16 +328,16 @@ pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyT
 
 /// The latents in a file, each with a key: the file stem for `.npy` and `.latent`, the array
 /// name for each array of an `.npz`.
-pub fn read_latent_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_latent_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<(String, NpyTensor)>> {
     match std::fs::read(path) {
         Ok(bytes) => read_latent_bytes(&path.display().to_string(), &bytes, limits),
-        Err(error) => Err(format!("{}: cannot read it: {error}", path.display())),
+        Err(source) => Err(LatentFileError::Read { path: path.display().to_string(), source }),
     }
 }
 
 /// The latents of a latent file's bytes; `name` (a path or a file name) gives the kind when the
 /// bytes do not, the key of a `.npy` or `.latent` (its stem), and the errors' prefix.
-pub fn read_latent_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>, String> {
+pub fn read_latent_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<(String, NpyTensor)>> {
     let path = std::path::Path::new(name);
     let read = || {
         let stem = path.file_stem().map_or_else(|| "latent".to_string(), |s| s.to_string_lossy().into_owned());
@@ -283,16 +345,17 @@ pub fn read_latent_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ve
             Some(LatentFileKind::Npy) => Ok(vec![(stem, read_npy(bytes, limits)?)]),
             Some(LatentFileKind::Npz) => read_npz(bytes, limits),
             Some(LatentFileKind::ComfyUiLatent) => Ok(vec![(stem, read_comfyui_latent(bytes, limits)?)]),
-            None => Err("not a .npy, .npz or .latent file".to_string()),
+            None => Err(LatentFileError::UnknownKind),
         }
     };
-    read().map_err(|e| format!("{name}: {e}"))
+    read().map_err(|source| LatentFileError::InFile { name: name.to_string(), source: Box::new(source) })
 }
 
-fn to_c_order(shape: &[usize], values: LatentValues) -> Result<LatentValues, String> {
+fn to_c_order(shape: &[usize], values: LatentValues) -> Result<LatentValues> {
     use ndarray::{ArrayD, IxDyn, ShapeBuilder};
-    fn convert<T: Clone>(shape: &[usize], data: Vec<T>) -> Result<Vec<T>, String> {
-        let array = ArrayD::from_shape_vec(IxDyn(shape).f(), data).map_err(|e| e.to_string())?;
+    fn convert<T: Clone>(shape: &[usize], data: Vec<T>) -> Result<Vec<T>> {
+        let array =
+            ArrayD::from_shape_vec(IxDyn(shape).f(), data).map_err(|e| LatentFileError::Reorder(e.to_string()))?;
         Ok(array.as_standard_layout().iter().cloned().collect())
     }
     Ok(match values {
@@ -361,7 +424,7 @@ mod tests {
         let mut writer = npyz::WriteOptions::new().default_dtype().shape(&[2]).writer(&mut bytes).begin_nd().unwrap();
         writer.extend([1i32, 2]).unwrap();
         writer.finish().unwrap();
-        assert!(read_npy(&bytes, &Limits::default()).unwrap_err().contains("not float16"));
+        assert!(read_npy(&bytes, &Limits::default()).unwrap_err().to_string().contains("not float16"));
     }
 
     fn npz_of(arrays: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
@@ -393,7 +456,7 @@ mod tests {
         assert_eq!(tensors[0].1.shape, vec![1, 2, 2]);
         assert_eq!(tensors[1].1.values, LatentValues::F32(vec![7.0, 8.0, 9.0]));
         assert!(read_npz(b"PK\x03\x04 truncated", &Limits::default()).is_err());
-        assert!(read_npz(&npz_of(&[]), &Limits::default()).unwrap_err().contains("no arrays"));
+        assert!(read_npz(&npz_of(&[]), &Limits::default()).unwrap_err().to_string().contains("no arrays"));
     }
 
     fn safetensors_of(tensors: &[(&str, safetensors::Dtype, &[usize], Vec<u8>)]) -> Vec<u8> {
@@ -430,9 +493,9 @@ mod tests {
         let other = safetensors_of(&[("samples", St::F32, &[6], f32_bytes.clone())]);
         assert_eq!(read_comfyui_latent(&other, &Limits::default()).unwrap().shape, vec![6]);
         let two = safetensors_of(&[("a", St::F32, &[6], f32_bytes.clone()), ("b", St::F32, &[6], f32_bytes)]);
-        assert!(read_comfyui_latent(&two, &Limits::default()).unwrap_err().contains("no \"latent_tensor\""));
+        assert!(read_comfyui_latent(&two, &Limits::default()).unwrap_err().to_string().contains("no \"latent_tensor\""));
         let ints = safetensors_of(&[("latent_tensor", St::I32, &[1], vec![0, 0, 0, 0])]);
-        assert!(read_comfyui_latent(&ints, &Limits::default()).unwrap_err().contains("not a float type"));
+        assert!(read_comfyui_latent(&ints, &Limits::default()).unwrap_err().to_string().contains("not a float type"));
         assert!(read_comfyui_latent(b"\x10\0\0\0\0\0\0\0{not json}", &Limits::default()).is_err());
     }
 
@@ -453,9 +516,9 @@ mod tests {
         }
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "hello").unwrap();
-        assert!(read_latent_file(&text, &Limits::default()).unwrap_err().contains("not a .npy, .npz or .latent"));
+        assert!(read_latent_file(&text, &Limits::default()).unwrap_err().to_string().contains("not a .npy, .npz or .latent"));
         assert!(
-            read_latent_file(&dir.path().join("missing.npy"), &Limits::default()).unwrap_err().contains("cannot read")
+            read_latent_file(&dir.path().join("missing.npy"), &Limits::default()).unwrap_err().to_string().contains("cannot read")
         );
     }
 }

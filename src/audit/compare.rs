@@ -149,7 +149,7 @@ pub type DecodedPixels = Result<RgbaImage, String>;
 /// none.
 pub fn decode_image(inspection: &Inspection, limits: &Limits) -> Option<DecodedPixels> {
     let image = inspection.image.as_ref()?;
-    Some(crate::format::picture::decode_rgba(&image.bytes, limits))
+    Some(crate::format::picture::decode_rgba(&image.bytes, limits).map_err(|e| e.to_string()))
 }
 
 /// Reads and checks two files at once (on two threads where the platform has them).

@@ -253,7 +253,7 @@ fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<
     let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
-        for (key, tensor) in crate::npy::read_latent_spec(spec, limits)? {
+        for (key, tensor) in crate::npy::read_latent_spec(spec, limits).map_err(|e| e.to_string())? {
             for note in &tensor.notes {
                 eprintln!("raiiaf: note: {spec}: {note}");
             }

@@ -9,38 +9,48 @@ use super::Limits;
 /// Bytes of decoder working memory allowed per pixel: 16-bit RGBA is 8 bytes before conversion.
 const DECODER_BYTES_PER_PIXEL: u64 = 8;
 
+/// Why an image was not decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum PictureError {
+    #[error("the image cannot be read: {0}")]
+    Unreadable(std::io::Error),
+    #[error("not a known image format (PNG, JPEG or WebP)")]
+    UnknownFormat,
+    #[error("the image header does not decode: {0}")]
+    Header(image::ImageError),
+    #[error("the image is {width} x {height} = {pixels} pixels, over the limit of {limit} (--max-image-pixels)")]
+    TooManyPixels { width: u32, height: u32, pixels: u64, limit: u64 },
+    #[error("the image does not decode: {0}")]
+    Decode(image::ImageError),
+}
+
 /// Width and height from the image's header, refused when their product is over the limit.
-pub fn checked_dimensions(bytes: &[u8], limits: &Limits) -> Result<(u32, u32), String> {
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("the image cannot be read: {e}"))?;
+pub fn checked_dimensions(bytes: &[u8], limits: &Limits) -> Result<(u32, u32), PictureError> {
+    let reader =
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(PictureError::Unreadable)?;
     if reader.format().is_none() {
-        return Err("not a known image format (PNG, JPEG or WebP)".into());
+        return Err(PictureError::UnknownFormat);
     }
-    let (width, height) = reader.into_dimensions().map_err(|e| format!("the image header does not decode: {e}"))?;
+    let (width, height) = reader.into_dimensions().map_err(PictureError::Header)?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_image_pixels {
-        return Err(format!(
-            "the image is {width} x {height} = {pixels} pixels, over the limit of {} (--max-image-pixels)",
-            limits.max_image_pixels
-        ));
+        return Err(PictureError::TooManyPixels { width, height, pixels, limit: limits.max_image_pixels });
     }
     Ok((width, height))
 }
 
 /// Decodes PNG, JPEG or WebP bytes to 8-bit RGBA.
-pub fn decode_rgba(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, String> {
+pub fn decode_rgba(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, PictureError> {
     let (width, height) = checked_dimensions(bytes, limits)?;
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("the image cannot be read: {e}"))?;
+    let mut reader =
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(PictureError::Unreadable)?;
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(width);
     decoder_limits.max_image_height = Some(height);
     decoder_limits.max_alloc =
         Some((u64::from(width) * u64::from(height)).saturating_mul(DECODER_BYTES_PER_PIXEL).max(1 << 20));
     reader.limits(decoder_limits);
-    let decoded = reader.decode().map_err(|e| format!("the image does not decode: {e}"))?;
+    let decoded = reader.decode().map_err(PictureError::Decode)?;
     Ok(decoded.to_rgba8())
 }
 
@@ -64,7 +74,7 @@ mod tests {
         assert_eq!(decoded.get_pixel(4, 3).0, [4, 3, 7, 255]);
         let below = Limits { max_image_pixels: 29, ..Limits::default() };
         let error = decode_rgba(&bytes, &below).unwrap_err();
-        assert!(error.contains("6 x 5 = 30 pixels, over the limit of 29"), "{error}");
+        assert!(error.to_string().contains("6 x 5 = 30 pixels, over the limit of 29"), "{error}");
     }
 
     #[test]
@@ -76,13 +86,13 @@ mod tests {
         let crc = crc32(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let error = decode_rgba(&bytes, &Limits::default()).unwrap_err();
-        assert!(error.contains("100000 x 100000"), "{error}");
+        assert!(error.to_string().contains("100000 x 100000"), "{error}");
     }
 
     #[test]
     fn bytes_that_are_no_image_say_so() {
         let error = decode_rgba(b"not an image at all", &Limits::default()).unwrap_err();
-        assert!(error.contains("not a known image format"), "{error}");
+        assert!(error.to_string().contains("not a known image format"), "{error}");
     }
 
     fn crc32(bytes: &[u8]) -> u32 {

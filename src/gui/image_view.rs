@@ -19,7 +19,7 @@ pub struct PreparedImage {
 
 impl PreparedImage {
     pub fn decode(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> Result<PreparedImage, String> {
-        let pixels = crate::format::picture::decode_rgba(bytes, limits)?;
+        let pixels = crate::format::picture::decode_rgba(bytes, limits).map_err(|e| e.to_string())?;
         let format =
             image::guess_format(bytes).ok().and_then(|f| f.extensions_str().first().copied()).unwrap_or("image");
         Ok(PreparedImage::from_pixels(pixels, format, max_texture_side))

@@ -1051,7 +1051,7 @@ fn load_inputs(
                     }
                 }
             }
-            Err(problem) => loaded.push(LoadedInput::Problem(problem)),
+            Err(problem) => loaded.push(LoadedInput::Problem(problem.to_string())),
         }
     }
     loaded

@@ -90,7 +90,7 @@ pub fn latents_from_file(
     float16: bool,
     limits: &Limits,
 ) -> Result<(Vec<PackLatent>, Vec<String>), String> {
-    let mut found = crate::npy::read_latent_file(path, limits)?;
+    let mut found = crate::npy::read_latent_file(path, limits).map_err(|e| e.to_string())?;
     if let (Some(key), [(only, _)]) = (key, found.as_mut_slice()) {
         *only = key.to_string();
     }

@@ -144,7 +144,7 @@ fn check_tensor(key: &str, tensor: &NpyTensor) {
     let Ok(latent) = Latent::new(key, tensor.shape.clone(), tensor.values.clone()) else { return };
     let Ok(written) = npy::write_npy(&latent) else { return };
     let reread = npy::read_npy(&written, &fuzz_limits());
-    let reread = reread.as_ref().map(|t| (&t.shape, t.values.to_le_bytes()));
+    let reread = reread.as_ref().map(|t| (&t.shape, t.values.to_le_bytes())).map_err(ToString::to_string);
     assert_eq!(reread, Ok((&tensor.shape, tensor.values.to_le_bytes())), "written .npy does not read back");
 }
 
