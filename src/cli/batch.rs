@@ -5,10 +5,9 @@ use std::sync::atomic::Ordering;
 
 use clap::Args;
 
-use super::{exit, parse_codec};
-use crate::format::{LatentCodec, Limits};
+use super::exit;
+use crate::format::Limits;
 use crate::pack::batch::{self, BatchOptions, Counts, Plan, Status};
-use crate::pack::request::MetadataChoices;
 
 pub const AFTER_HELP: &str = "\
 Images (.png, .jpg, .jpeg, .webp) pair with latent files (.npy, .npz, .latent) by name: 0001.png \
@@ -34,33 +33,8 @@ pub struct PackBatchArgs {
     /// Folder the containers are written to (created if missing).
     #[arg(short = 'o', long = "output", value_name = "OUT_DIR")]
     pub output: PathBuf,
-    /// Fill model, prompt and settings from each image's generation parameters; what no
-    /// generator recorded gets a stand-in with a note (the checkpoint's name for a version).
-    #[arg(long = "import-params")]
-    pub import_params: bool,
-    #[arg(long = "model", value_name = "NAME")]
-    pub model: Option<String>,
-    #[arg(long = "model-version", value_name = "V")]
-    pub model_version: Option<String>,
-    #[arg(long, value_name = "TEXT")]
-    pub prompt: Option<String>,
-    #[arg(long = "tag", value_name = "T")]
-    pub tags: Vec<String>,
-    /// generation_settings for every pair, as JSON or @file (imported values fill its gaps).
-    #[arg(long, value_name = "JSON|@file")]
-    pub settings: Option<String>,
-    /// hardware_info as JSON or @file; default: this machine's.
-    #[arg(long, value_name = "JSON|@file")]
-    pub hardware: Option<String>,
-    /// auto (smaller of raw and lossless zfp, per latent), raw, zfp, or zfp-lossy:TOL.
-    #[arg(long, default_value = "auto", value_parser = parse_codec)]
-    pub codec: LatentCodec,
-    /// Store latents as float16.
-    #[arg(long)]
-    pub f16: bool,
-    /// Python interpreter to ask for torch, numpy and python versions (default: python3 on PATH).
-    #[arg(long, value_name = "PATH")]
-    pub python: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: super::PackOptions,
     /// Replace containers that exist already.
     #[arg(long)]
     pub force: bool,
@@ -104,39 +78,23 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
     if args.dry_run {
         return if plan.unmatched.is_empty() { exit::OK } else { exit::INVALID };
     }
-    let settings = match args.settings.as_deref().map(|s| super::commands::json_object_arg("--settings", s)).transpose()
-    {
-        Ok(settings) => settings,
+    let metadata = match args.how.metadata_choices() {
+        Ok(metadata) => metadata,
         Err(error) => return super::commands::fail(error),
     };
-    let options = BatchOptions {
-        metadata: MetadataChoices {
-            model_name: args.model.clone(),
-            version: args.model_version.clone(),
-            prompt: args.prompt.clone(),
-            tags: args.tags.clone(),
-            settings,
-            import_params: args.import_params,
-        },
-        codec: args.codec,
-        float16: args.f16,
-        overwrite: args.force,
-        limits: *limits,
-    };
+    let options =
+        BatchOptions { metadata, codec: args.how.codec, float16: args.how.f16, overwrite: args.force, limits: *limits };
     if let Err(error) = std::fs::create_dir_all(&args.output) {
         return super::commands::fail(format!("cannot create {}: {error}", args.output.display()));
     }
     // The machine is the same for every pair: probed once.
-    let probe = crate::platform::probe_machine(&super::commands::probe_options(args.python.clone()));
+    let probe = crate::platform::probe_machine(&super::commands::probe_options(args.how.python.clone()));
     for note in &probe.notes {
         eprintln!("raiiaf: note: {note}");
     }
-    let hardware_info = match args.hardware.as_deref() {
-        Some(text) => match super::commands::json_object_arg("--hardware", text) {
-            Ok(hardware) => hardware,
-            Err(error) => return super::commands::fail(error),
-        },
-        None => probe.hardware_info.clone(),
+    let hardware_info = match args.how.hardware_info(&probe) {
+        Ok(hardware) => hardware,
+        Err(error) => return super::commands::fail(error),
     };
     let environment = probe.environment();
     crate::platform::stop_on_interrupt();

@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
 use crate::format::{self, Environment, Latent, Limits, PackLatent, PackRequest, Verdict};
-use crate::pack::request::MetadataChoices;
 
 /// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
 /// instead of panicking, as command-line tools are expected to.
@@ -238,7 +237,7 @@ pub fn pack(args: &PackArgs, limits: &Limits) -> u8 {
 /// mistake in them is reported without waiting for it (the process then ends, and the probe
 /// with it).
 fn pack_file(args: &PackArgs, limits: &Limits) -> Result<format::Packed, String> {
-    let options = probe_options(args.python.clone());
+    let options = probe_options(args.how.python.clone());
     let probe = std::thread::spawn(move || crate::platform::probe_machine(&options));
     let request = pack_request_without_environment(args, limits)?;
     let payload = writer::pack_payload(&request.latents, request.image.as_deref(), &request.image_extra)
@@ -258,17 +257,10 @@ fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<
                 eprintln!("raiiaf: note: {spec}: {note}");
             }
             let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{spec}: {e}"))?;
-            latents.push(PackLatent { latent, codec: args.codec, float16: args.f16 });
+            latents.push(PackLatent { latent, codec: args.how.codec, float16: args.how.f16 });
         }
     }
-    let choices = MetadataChoices {
-        model_name: args.model.clone(),
-        version: args.model_version.clone(),
-        prompt: args.prompt.clone(),
-        tags: args.tags.clone(),
-        settings: args.settings.as_deref().map(|s| json_object_arg("--settings", s)).transpose()?,
-        import_params: args.import_params,
-    };
+    let choices = args.how.metadata_choices()?;
     let metadata = crate::pack::request::metadata_for(&image, &args.image.display().to_string(), &choices)?;
     for line in &metadata.lines {
         let line =
@@ -293,10 +285,7 @@ fn complete_pack_request(
     for note in &probe.notes {
         eprintln!("raiiaf: note: {note}");
     }
-    request.model_info.hardware_info = Some(match args.hardware.as_deref() {
-        Some(text) => json_object_arg("--hardware", text)?,
-        None => probe.hardware_info.clone(),
-    });
+    request.model_info.hardware_info = Some(args.how.hardware_info(&probe)?);
     request.environment = probe.environment();
     Ok(request)
 }

@@ -204,6 +204,17 @@ pub struct PackArgs {
     /// KEY=FILE or FILE (the key is then the file stem); repeat for several.
     #[arg(long = "latent", value_name = "[KEY=]FILE", required = true)]
     pub latents: Vec<String>,
+    #[command(flatten)]
+    pub how: PackOptions,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `pack` and `pack-batch` share: the metadata, where it comes from, and how latents are
+/// stored.
+#[derive(Debug, Args)]
+pub struct PackOptions {
     /// Fill model, prompt and generation settings from the parameters the image carries (see
     /// `raiiaf params`); explicit flags win, and what no generator recorded gets a stand-in with
     /// a note (the checkpoint's name for a missing version, "unknown", an empty prompt).
@@ -217,7 +228,8 @@ pub struct PackArgs {
     pub prompt: Option<String>,
     #[arg(long = "tag", value_name = "T")]
     pub tags: Vec<String>,
-    /// generation_settings as JSON, or @file holding it (seed, steps and sampler are required).
+    /// generation_settings as JSON, or @file holding it (seed, steps and sampler when given;
+    /// imported values fill its gaps).
     #[arg(long, value_name = "JSON|@file")]
     pub settings: Option<String>,
     /// hardware_info as JSON or @file; default: this machine's.
@@ -232,9 +244,31 @@ pub struct PackArgs {
     /// Python interpreter to ask for torch, numpy and python versions (default: python3 on PATH).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// Overwrite OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
+}
+
+impl PackOptions {
+    /// The metadata choices these flags make (`--settings` parsed).
+    pub fn metadata_choices(&self) -> Result<crate::pack::request::MetadataChoices, String> {
+        Ok(crate::pack::request::MetadataChoices {
+            model_name: self.model.clone(),
+            version: self.model_version.clone(),
+            prompt: self.prompt.clone(),
+            tags: self.tags.clone(),
+            settings: self.settings.as_deref().map(|s| commands::json_object_arg("--settings", s)).transpose()?,
+            import_params: self.import_params,
+        })
+    }
+
+    /// `--hardware`, parsed, or `machine`'s own hardware info.
+    pub fn hardware_info(
+        &self,
+        machine: &crate::probe::MachineProbe,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        match self.hardware.as_deref() {
+            Some(text) => commands::json_object_arg("--hardware", text),
+            None => Ok(machine.hardware_info.clone()),
+        }
+    }
 }
 
 fn parse_codec(text: &str) -> Result<LatentCodec, String> {
