@@ -493,7 +493,9 @@ mod tests {
         let other = safetensors_of(&[("samples", St::F32, &[6], f32_bytes.clone())]);
         assert_eq!(read_comfyui_latent(&other, &Limits::default()).unwrap().shape, vec![6]);
         let two = safetensors_of(&[("a", St::F32, &[6], f32_bytes.clone()), ("b", St::F32, &[6], f32_bytes)]);
-        assert!(read_comfyui_latent(&two, &Limits::default()).unwrap_err().to_string().contains("no \"latent_tensor\""));
+        assert!(
+            read_comfyui_latent(&two, &Limits::default()).unwrap_err().to_string().contains("no \"latent_tensor\"")
+        );
         let ints = safetensors_of(&[("latent_tensor", St::I32, &[1], vec![0, 0, 0, 0])]);
         assert!(read_comfyui_latent(&ints, &Limits::default()).unwrap_err().to_string().contains("not a float type"));
         assert!(read_comfyui_latent(b"\x10\0\0\0\0\0\0\0{not json}", &Limits::default()).is_err());
@@ -516,9 +518,17 @@ mod tests {
         }
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "hello").unwrap();
-        assert!(read_latent_file(&text, &Limits::default()).unwrap_err().to_string().contains("not a .npy, .npz or .latent"));
         assert!(
-            read_latent_file(&dir.path().join("missing.npy"), &Limits::default()).unwrap_err().to_string().contains("cannot read")
+            read_latent_file(&text, &Limits::default())
+                .unwrap_err()
+                .to_string()
+                .contains("not a .npy, .npz or .latent")
+        );
+        assert!(
+            read_latent_file(&dir.path().join("missing.npy"), &Limits::default())
+                .unwrap_err()
+                .to_string()
+                .contains("cannot read")
         );
     }
 }
