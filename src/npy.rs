@@ -329,7 +329,10 @@ pub fn read_latent_spec(spec: &str, limits: &Limits) -> Result<Vec<(String, NpyT
 /// The latents in a file, each with a key: the file stem for `.npy` and `.latent`, the array
 /// name for each array of an `.npz`.
 pub fn read_latent_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<(String, NpyTensor)>> {
-    match std::fs::read(path) {
+    // Room for two latents at the limit of 8-byte values, and headers: a larger file (or a device
+    // that never ends) is refused, not read whole.
+    let cap = limits.max_latent_elements.saturating_mul(16).saturating_add(1 << 20);
+    match crate::platform::read_within(path, cap) {
         Ok(bytes) => read_latent_bytes(&path.display().to_string(), &bytes, limits),
         Err(source) => Err(LatentFileError::Read { path: path.display().to_string(), source }),
     }

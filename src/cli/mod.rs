@@ -302,7 +302,7 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Extract { file, output, force }) => commands::extract(&file, &output, force, &limits),
         Some(Command::Pack(args)) => commands::pack(&args, &limits),
         Some(Command::PackBatch(args)) => batch::pack_batch(&args, &limits),
-        Some(Command::Params { images, json, raw }) => params::params(&images, json, raw),
+        Some(Command::Params { images, json, raw }) => params::params(&images, json, raw, &limits),
         Some(Command::Diff { a, b, json, all }) => diff::diff(&a, &b, json, all, &limits),
         Some(Command::Env { json, python }) => commands::env(json, python),
     }

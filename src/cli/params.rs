@@ -70,10 +70,11 @@ fn json_of(file: &std::path::Path, bytes: Result<Vec<u8>, String>, raw: bool) ->
     (Value::Object(object), status)
 }
 
-pub fn params(images: &[PathBuf], as_json: bool, raw: bool) -> u8 {
+pub fn params(images: &[PathBuf], as_json: bool, raw: bool, limits: &crate::format::Limits) -> u8 {
     let mut worst = exit::OK;
     for file in images {
-        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()));
+        let bytes = crate::platform::read_within(file, limits.max_image_bytes)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()));
         if as_json {
             let (object, status) = json_of(file, bytes, raw);
             worst = worst.max(status);

@@ -83,6 +83,7 @@ impl BatchView {
     fn read_generators(&mut self, ctx: &egui::Context) {
         let images: Vec<PathBuf> = self.plan.pairs.iter().map(|pair| pair.image.clone()).collect();
         self.generators.clear();
+        let limits = self.limits;
         self.found = Some(Background::spawn(ctx, move |progress| {
             let mut names = Vec::with_capacity(images.len());
             for (index, image) in images.iter().enumerate() {
@@ -91,7 +92,7 @@ impl BatchView {
                 }
                 progress.set_stage(format!("reading parameters: {} of {}", index + 1, images.len()));
                 names.push(
-                    match std::fs::read(image)
+                    match crate::platform::read_within(image, limits.max_image_bytes)
                         .map_err(|e| e.to_string())
                         .and_then(|bytes| crate::params::import_from_image(&bytes))
                     {

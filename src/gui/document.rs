@@ -83,22 +83,9 @@ fn load_image(file: &FileInput, max_texture_side: usize, limits: &Limits, progre
     }
 }
 
-/// The image file's bytes; one over the image size limit is refused, before it is read where
-/// the size is known.
+/// The image file's bytes; one over the image size limit is refused without being read whole.
 fn read_image<'a>(file: &'a FileInput, limits: &Limits) -> Result<std::borrow::Cow<'a, [u8]>, String> {
-    let within_limit = |size: u64| {
-        if size > limits.max_image_bytes {
-            Err(format!("{size} bytes, over the image limit of {} bytes", limits.max_image_bytes))
-        } else {
-            Ok(())
-        }
-    };
-    if let Some(size) = file.path().and_then(|path| std::fs::metadata(path).ok()).map(|m| m.len()) {
-        within_limit(size)?;
-    }
-    let bytes = file.read().map_err(|e| format!("cannot read {}: {e}", file.display_name()))?;
-    within_limit(bytes.len() as u64)?;
-    Ok(bytes)
+    file.read_within(limits.max_image_bytes).map_err(|e| format!("cannot read {}: {e}", file.display_name()))
 }
 
 pub struct Document {

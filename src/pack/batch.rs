@@ -93,11 +93,14 @@ pub fn plan(files: &[PathBuf], output_dir: &Path) -> Plan {
     }
     let mut latents_of: BTreeMap<String, Vec<LatentFile>> = BTreeMap::new();
     for (stem, path) in latent_files {
-        // The longest image stem this latent's stem is, or starts with before a separator.
-        let matched = images
-            .keys()
-            .filter_map(|image| key_after(&stem, image).map(|key| (image, key)))
-            .max_by_key(|(image, _)| image.len());
+        // The longest image stem this latent's stem is, or starts with before a separator: its
+        // candidates are the stem and its prefixes ending before a separator, longest first, each
+        // looked up (not every image compared with every latent).
+        let cuts = std::iter::once(stem.len())
+            .chain(stem.char_indices().rev().filter(|(_, c)| matches!(c, '_' | '-' | '.')).map(|(at, _)| at));
+        let matched = cuts.filter_map(|cut| stem.get(..cut)).find_map(|prefix| {
+            images.get_key_value(prefix).and_then(|(image, _)| Some((image, key_after(&stem, image)?)))
+        });
         match matched {
             Some((image, key)) => latents_of.entry(image.clone()).or_default().push(LatentFile { path, key }),
             None => plan.unmatched.push((path, "no image has its name".into())),
@@ -256,7 +259,8 @@ fn pack_bytes(
     lines: &mut Vec<String>,
 ) -> Result<Vec<u8>, String> {
     use crate::format::writer;
-    let image = std::fs::read(&pair.image).map_err(|e| format!("cannot read {}: {e}", pair.image.display()))?;
+    let image = crate::platform::read_within(&pair.image, options.limits.max_image_bytes)
+        .map_err(|e| format!("cannot read {}: {e}", pair.image.display()))?;
     let image_name = pair.image.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut metadata = super::request::metadata_for(&image, &image_name, &options.metadata)?;
     lines.append(&mut metadata.lines);

@@ -124,11 +124,16 @@ fn number(text: &str) -> Option<Value> {
     Some(text.trim().parse::<u64>().map_or_else(|_| json!(parsed), Value::from))
 }
 
-/// The `Key: value` pairs of a line, in order; segments that are not a pair are skipped.
+/// The most `Key: value` pairs read from a line: the web UI writes a few dozen; a line of
+/// millions would take far more memory than its text as pairs, settings and notes.
+const MAX_PAIRS: usize = 1000;
+
+/// The `Key: value` pairs of a line, in order (the first [`MAX_PAIRS`]); segments that are not a
+/// pair are skipped.
 fn key_value_pairs(line: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     let mut rest = line.trim();
-    while !rest.is_empty() {
+    while !rest.is_empty() && pairs.len() < MAX_PAIRS {
         let (pair, after) = next_pair(rest);
         if let Some(pair) = pair {
             pairs.push(pair);
@@ -141,6 +146,13 @@ fn key_value_pairs(line: &str) -> Vec<(String, String)> {
 /// Reads one `Key: value` segment from the start of `text`, returning it (when it is one) and
 /// the text after its separating comma.
 fn next_pair(text: &str) -> (Option<(String, String)>, &str) {
+    // A comma before any colon ends a segment that is no pair: skip it without looking for a
+    // colon past it (which would make a line of many commas quadratic).
+    match text.find([':', ',']) {
+        None => return (None, ""),
+        Some(at) if text.as_bytes().get(at) == Some(&b',') => return (None, text.get(at + 1..).unwrap_or("")),
+        Some(_) => {}
+    }
     let Some((label, after_colon)) = text.split_once(':') else {
         return (None, "");
     };
@@ -365,7 +377,21 @@ mod tests {
                 ("C".to_string(), "{\"a\": \"]\"}".to_string()),
             ]
         );
-        assert_eq!(closing_bracket(&"[".repeat(200)), None);
+        // Nested past the depth limit, even when balanced, is not taken for a value.
+        assert_eq!(closing_bracket(&format!("{}{}", "[".repeat(200), "]".repeat(200))), None);
+        assert_eq!(closing_bracket(&format!("{}{}", "[".repeat(100), "]".repeat(100))), Some(199));
+    }
+
+    #[test]
+    fn hostile_lines_are_read_in_linear_time_and_bounded_memory() {
+        // A comma before every colon made each segment scan to the line's end (quadratic: hours
+        // at this size).
+        let commas = format!("a cat\nSteps: 5, Sampler: Euler, {} Seed: 7", ",".repeat(2_000_000));
+        let imported = parse(&commas);
+        assert_eq!((imported.settings.get("steps"), imported.settings.get("seed")), (Some(&json!(5)), Some(&json!(7))));
+        // Millions of pairs: only the first MAX_PAIRS are read.
+        let many: String = (0..MAX_PAIRS * 3).map(|i| format!("K{i}: {i}, ")).collect();
+        assert_eq!(key_value_pairs(&many).len(), MAX_PAIRS);
     }
 
     #[test]

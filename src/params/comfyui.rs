@@ -59,9 +59,11 @@ pub fn parse(prompt: &str, workflow: Option<&str>) -> Result<ImportedParams, Str
         keep_graphs(&mut imported, graph, workflow);
         return Ok(imported);
     };
-    let inputs = node_inputs(graph, &sampler_id).cloned().unwrap_or_default();
+    let no_inputs = Map::new();
+    let inputs = node_inputs(graph, &sampler_id).unwrap_or(&no_inputs);
     let settings = &mut imported.settings;
-    let literal = |names: &[&str]| names.iter().find_map(|name| resolve(&walk, inputs.get(*name)?, &[name], 0));
+    let literal =
+        |names: &[&str]| names.iter().find_map(|name| resolve(&walk, inputs.get(*name)?, &[name], 0)).cloned();
     let seed = literal(&["seed", "noise_seed"]);
     match seed.as_ref().and_then(Value::as_u64) {
         Some(seed) => {
@@ -183,9 +185,11 @@ fn choose_sampler(walk: &Walk<'_>, samplers: &[String], notes: &mut Vec<String>)
 
 /// Follows links from `value` to a literal, looking at inputs named like the one asked for or
 /// holding a plain value (primitive nodes: `value`, `int`, `float`, `string`, `text`).
-fn resolve(walk: &Walk<'_>, value: &Value, names: &[&str], depth: usize) -> Option<Value> {
+/// The literal is borrowed, never cloned on the way: a large value met at every one of the
+/// links a graph may make us follow would otherwise be copied each time.
+fn resolve<'v>(walk: &Walk<'v>, value: &'v Value, names: &[&str], depth: usize) -> Option<&'v Value> {
     if link_target(value).is_none() {
-        return Some(value.clone());
+        return Some(value);
     }
     let (_, inputs) = walk.follow(value, depth)?;
     names
@@ -241,11 +245,15 @@ fn latent_size(walk: &Walk<'_>, link: &Value, depth: usize) -> Option<String> {
     Some(format!("{}x{}", dimension("width")?, dimension("height")?))
 }
 
+/// A node's inputs looked through for a link: ComfyUI's nodes have a few dozen at most.
+const MAX_NODE_INPUTS: usize = 256;
+
 /// Control values ComfyUI puts after a seed widget.
 const SEED_CONTROLS: [&str; 4] = ["fixed", "increment", "decrement", "randomize"];
 
-/// The UI workflow's nodes (in file order, and by id) and each link's origin node. Lookups are
-/// hashed: a hostile workflow with many nodes cannot make each followed link cost a scan.
+/// The UI workflow's nodes (in file order, and by id) and each link's origin node. Node and link
+/// lookups are hashed, and a node's inputs are looked through only up to
+/// [`MAX_NODE_INPUTS`]: a hostile workflow cannot make each followed link cost a long scan.
 struct Ui<'a> {
     nodes: Vec<(String, &'a Map<String, Value>)>,
     by_id: HashMap<String, &'a Map<String, Value>>,
@@ -300,8 +308,12 @@ impl<'a> Ui<'a> {
             return None;
         }
         self.budget.set(left - 1);
-        let input =
-            node.get("inputs")?.as_array()?.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(name))?;
+        let input = node
+            .get("inputs")?
+            .as_array()?
+            .iter()
+            .take(MAX_NODE_INPUTS)
+            .find(|i| i.get("name").and_then(Value::as_str) == Some(name))?;
         let link = id_text(input.get("link")?)?;
         self.by_id.get(self.links.get(&link)?).copied()
     }

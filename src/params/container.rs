@@ -110,6 +110,15 @@ fn read_png(bytes: &[u8], metadata: &mut ImageMetadata) -> Result<(), String> {
 }
 
 fn add_exif(tiff: &[u8], metadata: &mut ImageMetadata) {
+    // A JPEG may carry hundreds of EXIF segments: past TEXT_LIMIT bytes of text read from all of
+    // them, the rest are not read.
+    let read_so_far: usize = metadata.entries.iter().map(|(_, text)| text.len()).sum();
+    if read_so_far > TEXT_LIMIT {
+        metadata
+            .problems
+            .push(format!("EXIF: over {TEXT_LIMIT} bytes of text read already; a further block is skipped"));
+        return;
+    }
     let exif = exif::read(tiff);
     metadata.entries.extend(exif.fields.into_iter().map(|(name, text)| (format!("EXIF {name}"), text)));
     metadata.problems.extend(exif.problems);
@@ -296,7 +305,10 @@ fn unescape(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(rest.get(..amp).unwrap_or_default());
         let after = rest.get(amp + 1..).unwrap_or_default();
-        let entity = after.find(';').filter(|&end| end <= 10).and_then(|end| Some((after.get(..end)?, end)));
+        // Only the next eleven bytes can hold an entity's `;`: looking further would make a text
+        // of many `&` quadratic.
+        let entity =
+            after.as_bytes().iter().take(11).position(|&b| b == b';').and_then(|end| Some((after.get(..end)?, end)));
         let decoded = entity.and_then(|(name, end)| {
             let c = match name {
                 "amp" => '&',
@@ -333,6 +345,14 @@ fn unescape(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn entities_are_decoded_and_a_text_of_ampersands_stays_linear() {
+        assert_eq!(unescape("a &amp; b &lt;c&gt; &#65;&#x42; &bogus; &"), "a & b <c> AB &bogus; &");
+        // Each `&` used to scan to the end of the text for a `;`.
+        let ampersands = "&".repeat(2_000_000);
+        assert_eq!(unescape(&ampersands), ampersands);
+    }
     use crate::params::exif::tests::{Entry, tiff, unicode_comment};
 
     /// A small RGB JPEG from `image`'s encoder.

@@ -102,9 +102,14 @@ pub fn read(tiff: &[u8]) -> Exif {
     // (IFD1, the thumbnail's tags) is not followed.
     let mut queue: Vec<u32> = vec![first];
     let mut visited: Vec<u32> = Vec::new();
+    let mut loop_reported = false;
     while let Some(offset) = queue.pop() {
         if visited.contains(&offset) {
-            exif.problems.push(format!("EXIF: IFD at offset {offset} is pointed at twice (a loop); read once"));
+            // Said once: thousands of entries may point back.
+            if !loop_reported {
+                exif.problems.push(format!("EXIF: IFD at offset {offset} is pointed at twice (a loop); read once"));
+                loop_reported = true;
+            }
             continue;
         }
         if visited.len() >= MAX_IFDS {
@@ -137,12 +142,20 @@ fn read_ifd(tiff: &Tiff<'_>, offset: u32, exif: &mut Exif, queue: &mut Vec<u32>)
         };
         if tag == EXIF_IFD_POINTER {
             match tiff.u32_at(at + 8) {
+                // A pointer already followed or queued is not queued again (each would only add
+                // a problem, and thousands of entries can repeat one).
+                Some(pointer) if queue.contains(&pointer) => {}
                 Some(pointer) => queue.push(pointer),
                 None => exif.problems.push("EXIF: truncated Exif IFD pointer".into()),
             }
             continue;
         }
         let Some(&(_, name)) = TEXT_TAGS.iter().find(|(t, _)| *t == tag) else { continue };
+        // Each text tag is read once: thousands of entries may point at one large value, and
+        // decoding each would take far more memory than the data holds.
+        if exif.fields.iter().any(|(read, _)| *read == name) {
+            continue;
+        }
         match value_bytes(tiff, at, field_type, value_count) {
             Ok(bytes) => {
                 if let Some(text) = decode(tag, bytes) {

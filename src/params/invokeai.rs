@@ -224,9 +224,14 @@ pub fn parse_dream(text: &str) -> Result<ImportedParams, String> {
         Some(prompt) => split_negative(&mut imported, &prompt),
         None => return Err("the Dream text does not start with a prompt".into()),
     }
+    let mut skipped = 0usize;
     while let Some((switch, quoted)) = words.next() {
         if quoted || !switch.starts_with('-') {
-            imported.notes.push(format!("{switch:?} in the Dream text is not a switch; skipped"));
+            // Noted for the first few only: a long text of stray words must not become as many notes.
+            skipped += 1;
+            if skipped <= 3 {
+                imported.notes.push(format!("{switch:?} in the Dream text is not a switch; skipped"));
+            }
             continue;
         }
         let value = match words.peek() {
@@ -242,6 +247,9 @@ pub fn parse_dream(text: &str) -> Result<ImportedParams, String> {
         }
     }
     order_settings(&mut imported);
+    if skipped > 3 {
+        imported.notes.push(format!("{} more words in the Dream text are not switches; skipped", skipped - 3));
+    }
     Ok(imported)
 }
 

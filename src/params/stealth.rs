@@ -20,8 +20,9 @@ use std::io::Read;
 use super::TEXT_LIMIT;
 use crate::format::{Limits, picture};
 
-/// Pixels decoded at most to look for stealth data (8192 x 8192).
-pub const MAX_PIXELS: u64 = 1 << 26;
+/// Pixels decoded at most to look for stealth data (4096 x 4096, as large as generators' upscaled
+/// output usually is): decoding takes far more memory than the file, up to 8 bytes a pixel.
+pub const MAX_PIXELS: u64 = 1 << 24;
 
 /// Stored payload bytes read at most (before inflating).
 pub const MAX_PAYLOAD_BYTES: usize = TEXT_LIMIT;

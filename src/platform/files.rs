@@ -58,6 +58,16 @@ impl FileInput {
         }
     }
 
+    /// The whole file when it is at most `limit` bytes; a larger one (or a device that never
+    /// ends) is refused after reading one byte past the limit, not read whole.
+    pub fn read_within(&self, limit: u64) -> std::io::Result<Cow<'_, [u8]>> {
+        match self {
+            FileInput::Path(path) => read_within(path, limit).map(Cow::Owned),
+            FileInput::Memory { bytes, .. } if bytes.len() as u64 > limit => Err(over_limit(limit)),
+            FileInput::Memory { bytes, .. } => Ok(Cow::Borrowed(bytes)),
+        }
+    }
+
     /// Reads and checks the container (from disk without loading it whole when it is a path).
     pub fn inspect(&self, limits: &Limits) -> Inspection {
         match self {
@@ -71,6 +81,22 @@ impl From<PathBuf> for FileInput {
     fn from(path: PathBuf) -> FileInput {
         FileInput::Path(path)
     }
+}
+
+fn over_limit(limit: u64) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than the limit of {limit} bytes"))
+}
+
+/// The file at `path` when it is at most `limit` bytes (see [`FileInput::read_within`]).
+pub fn read_within(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(over_limit(limit));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

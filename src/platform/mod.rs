@@ -13,7 +13,7 @@ pub mod instance;
 #[cfg(feature = "gui")]
 pub mod window;
 
-pub use files::FileInput;
+pub use files::{FileInput, read_within};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
