@@ -28,11 +28,17 @@ struct Packing {
     stop: Arc<AtomicBool>,
 }
 
+impl Drop for Packing {
+    /// Closing the view (or opening another batch) stops the run after the pair being packed.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 pub struct BatchView {
     files: Vec<PathBuf>,
     pub output_dir: PathBuf,
     pub plan: Plan,
-    pub import_params: bool,
     pub codec: LatentCodec,
     pub float16: bool,
     pub overwrite: bool,
@@ -48,9 +54,16 @@ pub struct BatchView {
     failure: Option<String>,
 }
 
-/// The folder next to the first image, `packed`, for containers: beside the images, apart from them.
+/// `packed` in the folder of the first paired image (else of the first file): beside the
+/// images, apart from them.
 fn default_output(files: &[PathBuf]) -> PathBuf {
-    files.first().and_then(|f| f.parent()).unwrap_or(Path::new(".")).join("packed")
+    let first_image = batch::plan(files, Path::new(".")).pairs.into_iter().next().map(|pair| pair.image);
+    first_image
+        .as_deref()
+        .or(files.first().map(PathBuf::as_path))
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."))
+        .join("packed")
 }
 
 impl BatchView {
@@ -60,7 +73,6 @@ impl BatchView {
             plan: batch::plan(&files, &output_dir),
             files,
             output_dir,
-            import_params: true,
             codec: LatentCodec::Auto,
             float16: false,
             overwrite: false,
@@ -145,8 +157,13 @@ impl BatchView {
             if dialog.is_finished() {
                 self.dialog = None;
             }
+            // A folder chosen while a run goes on would re-plan under it: the answer then waits.
             if let Some(dir) = chosen.and_then(|dirs| dirs.into_iter().next()) {
-                self.set_output(ctx, dir);
+                if self.packing.is_some() {
+                    self.failure = Some("the folder was not changed while packing; choose it again".into());
+                } else {
+                    self.set_output(ctx, dir);
+                }
             }
         }
     }
@@ -159,7 +176,9 @@ impl BatchView {
         hardware: serde_json::Map<String, serde_json::Value>,
     ) {
         let options = BatchOptions {
-            metadata: MetadataChoices { import_params: self.import_params, ..MetadataChoices::default() },
+            // The window has no fields for a model, version or prompt: each image's own parameters
+            // give them, with stand-ins where none were recorded.
+            metadata: MetadataChoices { import_params: true, ..MetadataChoices::default() },
             codec: self.codec,
             float16: self.float16,
             overwrite: self.overwrite,
@@ -292,8 +311,6 @@ impl BatchView {
                 }
             });
             ui.horizontal(|ui| {
-                ui.checkbox(&mut self.import_params, "Import each image's generation parameters")
-                    .on_hover_text("What no generator recorded gets a stand-in, with a note: see each row's result");
                 ui.checkbox(&mut self.overwrite, "Replace containers that exist");
                 ui.checkbox(&mut self.float16, "Store latents as float16");
                 egui::ComboBox::from_label("codec").selected_text(self.codec.to_string()).show_ui(ui, |ui| {
@@ -318,18 +335,20 @@ impl BatchView {
             }
             (None, Some(probe)) => {
                 let label = format!("Pack {} pairs", self.plan.pairs.len());
-                if ui.add_enabled(!self.plan.pairs.is_empty(), egui::Button::new(label)).clicked() {
+                let ready = !self.plan.pairs.is_empty() && self.dialog.is_none();
+                if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
                     self.start(&ctx, probe.environment(), probe.hardware_info.clone());
                 }
                 if let Some((outcomes, stopped)) = &self.outcomes {
                     let counts = Counts::of(outcomes);
-                    let stopped = if *stopped { format!(", stopped after {}", outcomes.len()) } else { String::new() };
+                    let stopped_after =
+                        if *stopped { format!(", stopped after {}", outcomes.len()) } else { String::new() };
                     ui.label(format!(
-                        "{} packed, {} kept, {} failed{stopped}",
+                        "{} packed, {} kept, {} failed{stopped_after}",
                         counts.packed, counts.exists, counts.failed
                     ));
                     if ui.button("Save report…").clicked() {
-                        let report = batch::report(&self.plan, outcomes, self.outcomes.as_ref().is_some_and(|o| o.1));
+                        let report = batch::report(&self.plan, outcomes, *stopped);
                         commands.push(BatchCommand::SaveReport(serde_json::to_vec_pretty(&report).unwrap_or_default()));
                     }
                 }

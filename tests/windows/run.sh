@@ -29,8 +29,10 @@ cargo clippy --quiet --release --target x86_64-pc-windows-gnu --bin raiiaf -- -D
 # The library's unit tests, built for Windows and run under Wine: among them the single-instance
 # named pipe's (caps, timeouts, a live server keeping its name). Release, to reuse the release
 # build's dependencies; the stub goes beside the test binary.
+# The reference package's interpreter is a Linux program a Windows process cannot start: the
+# tests that run it stay on the Linux side (they skip without RAIIAF_REFERENCE_PYTHON).
 cp "$stub" target/x86_64-pc-windows-gnu/release/deps/bcryptprimitives.dll
-CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$(command -v wine64 || echo /usr/lib/wine/wine64)" \
+env -u RAIIAF_REFERENCE_PYTHON CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$(command -v wine64 || echo /usr/lib/wine/wine64)" \
   cargo test --quiet --release --target x86_64-pc-windows-gnu --lib
 
 # The installer: install, double-click, uninstall.

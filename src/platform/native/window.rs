@@ -24,14 +24,34 @@ pub fn millis_since_start() -> Option<f64> {
 
 #[cfg(windows)]
 pub fn close_console_made_for_this_process() {
-    use windows_sys::Win32::System::Console::{FreeConsole, GetConsoleProcessList};
+    use windows_sys::Win32::System::Console::{
+        FreeConsole, GetConsoleMode, GetConsoleProcessList, GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE,
+        STD_OUTPUT_HANDLE, SetStdHandle,
+    };
     let mut processes = [0u32; 2];
     // SAFETY: the list has room for the 2 ids asked for; the count says how many are attached.
     let attached = unsafe { GetConsoleProcessList(processes.as_mut_ptr(), 2) };
-    if attached == 1 {
-        // SAFETY: detaches this process from its console; later writes to a console handle fail
-        // quietly (std ignores an invalid stdio handle), and redirected handles stay as they are.
-        unsafe { FreeConsole() };
+    if attached != 1 {
+        return;
+    }
+    // The standard handles that are the console's, found before it goes (redirected ones stay).
+    let console_handles: Vec<_> = [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE]
+        .into_iter()
+        .filter(|&which| {
+            let mut mode = 0;
+            // SAFETY: GetStdHandle has no preconditions; GetConsoleMode only writes `mode`, and
+            // fails for a handle that is no console's.
+            unsafe { GetConsoleMode(GetStdHandle(which), &mut mode) != 0 }
+        })
+        .collect();
+    // SAFETY: detaches this process from its console, then clears the handles that were the
+    // console's: std writes nothing to a missing handle, where a stale one could fail or reach
+    // whatever reuses its value.
+    unsafe {
+        FreeConsole();
+        for which in console_handles {
+            SetStdHandle(which, std::ptr::null_mut());
+        }
     }
 }
 

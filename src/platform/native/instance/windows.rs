@@ -25,7 +25,7 @@ use windows_sys::Win32::Storage::FileSystem::{
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
 use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, DisconnectNamedPipe, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS,
-    PIPE_TYPE_MESSAGE, PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
+    PIPE_TYPE_MESSAGE, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
 use windows_sys::Win32::System::Threading::{CreateEventW, GetCurrentProcessId, SetEvent, WaitForMultipleObjects};
@@ -265,7 +265,8 @@ impl Server {
                 wide_name.as_ptr(),
                 PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
                 PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                PIPE_UNLIMITED_INSTANCES,
+                // One instance: one window serves, one client at a time.
+                1,
                 BUFFER_BYTES,
                 BUFFER_BYTES,
                 0,
@@ -322,22 +323,37 @@ fn serve(pipe: &OwnedHandle, max_request: usize, answer: &Answer, stop: &OwnedHa
         }
         let deadline = Instant::now() + SERVER_TIMEOUT;
         let reply = match read_message(pipe, max_request, deadline, Some(stop)) {
-            Ok(request) => answer(Ok(&request)),
+            Ok(request) => Some(answer(Ok(&request))),
             Err(IoEnd::Stopped) => return,
-            Err(e) => answer(Err(e.to_string())),
+            // A client that said nothing in time is let go at once: the next one waits on it.
+            Err(IoEnd::TimedOut) => None,
+            Err(e) => Some(answer(Err(e.to_string()))),
         };
-        if let Err(IoEnd::Stopped) = write_message(pipe, &reply, deadline, Some(stop)) {
-            return;
-        }
-        // Disconnecting discards a reply the client has not read yet: wait (briefly) for the
-        // client to read it and hang up first.
-        let mut byte = [0u8; 1];
-        // SAFETY: `byte` outlives the operation, which `overlapped` waits for.
-        let hung_up = overlapped(pipe, Some(Instant::now() + SERVER_TIMEOUT), Some(stop), |operation| unsafe {
-            ReadFile(pipe.as_raw_handle(), byte.as_mut_ptr(), 1, std::ptr::null_mut(), operation)
-        });
-        if let Err(IoEnd::Stopped) = hung_up {
-            return;
+        if let Some(reply) = reply {
+            if let Err(IoEnd::Stopped) = write_message(pipe, &reply, deadline, Some(stop)) {
+                return;
+            }
+            // Disconnecting discards a reply the client has not read yet: first wait, within the
+            // same deadline, for the client to hang up (reading past what is left of an
+            // oversized request until the pipe breaks).
+            let mut scratch = [0u8; 4096];
+            loop {
+                // SAFETY: `scratch` outlives the operation, which `overlapped` waits for.
+                let read = overlapped(pipe, Some(deadline), Some(stop), |operation| unsafe {
+                    ReadFile(
+                        pipe.as_raw_handle(),
+                        scratch.as_mut_ptr(),
+                        scratch.len() as u32,
+                        std::ptr::null_mut(),
+                        operation,
+                    )
+                });
+                match read {
+                    Ok(_) => {}
+                    Err(IoEnd::Stopped) => return,
+                    Err(_) => break,
+                }
+            }
         }
         // SAFETY: as above.
         unsafe { DisconnectNamedPipe(pipe.as_raw_handle()) };
@@ -379,7 +395,8 @@ mod tests {
         .unwrap();
         let started = Instant::now();
         assert_eq!(send(&name, b"after").unwrap(), b"after");
-        assert!(started.elapsed() < CLIENT_TIMEOUT, "{:?}", started.elapsed());
+        // The silent one is let go after SERVER_TIMEOUT, not held for a reply and a hang-up too.
+        assert!(started.elapsed() < SERVER_TIMEOUT + Duration::from_secs(1), "{:?}", started.elapsed());
         drop(silent);
     }
 
@@ -396,12 +413,13 @@ mod tests {
             }),
         );
         // Messages larger than the pipe's buffers arrive whole.
-        for (length, seen) in [(0, "0"), (100_000, "100000"), (100_001, "100001")] {
+        // Past the cap, even far past it, the reply (to the first cap + 1 bytes) still arrives:
+        // the server reads what is left, within its deadline, before it hangs up.
+        for (length, seen) in
+            [(0, "0"), (100_000, "100000"), (100_001, "100001"), (100_010, "100001"), (300_000, "100001")]
+        {
             assert_eq!(send(&name, &vec![b'a'; length]).unwrap(), seen.as_bytes(), "{length} bytes");
         }
-        // Far over the cap: the server stops reading, so the client cannot finish writing (as
-        // on a Unix socket), and the server goes on serving.
-        assert!(matches!(send(&name, &vec![b'a'; 300_000]), Err(SendError::Failed(_))));
         assert_eq!(send(&name, b"abc").unwrap(), b"3");
         assert_eq!(send(&name, b"long reply").unwrap().len(), MAX_REPLY_BYTES as usize);
     }
