@@ -249,7 +249,8 @@ fn pack_file(args: &PackArgs, limits: &Limits) -> Result<format::Packed, String>
 
 /// The request from the command line and the input files, before the environment is known.
 fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<PackRequest, String> {
-    let image = std::fs::read(&args.image).map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
+    let image = crate::platform::read_within(&args.image, limits.max_image_bytes)
+        .map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
         for (key, tensor) in crate::npy::read_latent_spec(spec, limits).map_err(|e| e.to_string())? {

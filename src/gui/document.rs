@@ -69,10 +69,7 @@ pub enum Loaded {
 
 /// An image file (by its name): shown with its parameters rather than read as a container.
 pub fn is_image_file(file: &FileInput) -> bool {
-    let name = file.name();
-    std::path::Path::new(&name).extension().and_then(|e| e.to_str()).is_some_and(|extension| {
-        crate::pack::batch::IMAGE_EXTENSIONS.iter().any(|known| extension.eq_ignore_ascii_case(known))
-    })
+    crate::pack::batch::extension_in(std::path::Path::new(&file.name()), &crate::pack::batch::IMAGE_EXTENSIONS)
 }
 
 fn load_image(file: &FileInput, max_texture_side: usize, limits: &Limits, progress: &Progress) -> LoadedImage {

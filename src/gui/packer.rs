@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::format::writer::{self, LatentCodec, PackLatent, PackRequest};
 use crate::format::{Environment, Latent, Limits, Stats, StoredCodec};
-use crate::pack::batch::IMAGE_EXTENSIONS;
+use crate::pack::batch::{IMAGE_EXTENSIONS, extension_in};
 use crate::pack::form::{ExtraSetting, MetadataForm, model_info_of_value};
 use crate::params::ImportedParams;
 use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
@@ -62,11 +62,7 @@ impl WizardStep {
 pub fn is_packer_input(file: &FileInput) -> bool {
     let name = file.name();
     let path = Path::new(&name);
-    crate::npy::LatentFileKind::from_extension(path).is_some() || has_extension(path, &IMAGE_EXTENSIONS)
-}
-
-fn has_extension(path: &Path, extensions: &[&str]) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+    crate::npy::LatentFileKind::from_extension(path).is_some() || extension_in(path, &IMAGE_EXTENSIONS)
 }
 
 /// The chosen image, read and previewed on a worker.
@@ -1028,7 +1024,7 @@ fn load_inputs(
                 continue;
             }
         };
-        if has_extension(Path::new(&file.name()), &IMAGE_EXTENSIONS) {
+        if extension_in(Path::new(&file.name()), &IMAGE_EXTENSIONS) {
             if image_taken {
                 loaded.push(LoadedInput::Problem(format!("{shown}: one image per file; it replaces the previous one")));
             }

@@ -40,7 +40,8 @@ pub struct Plan {
     pub unmatched: Vec<(PathBuf, String)>,
 }
 
-fn extension_in(path: &Path, extensions: &[&str]) -> bool {
+/// Whether `path`'s extension is one of `extensions` (any case).
+pub fn extension_in(path: &Path, extensions: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| extensions.iter().any(|known| e.eq_ignore_ascii_case(known)))
