@@ -369,9 +369,9 @@ fn to_c_order(shape: &[usize], values: LatentValues) -> Result<LatentValues> {
 
 /// A latent as `.npy` bytes in its stored dtype, C order.
 pub fn write_npy(latent: &Latent) -> std::io::Result<Vec<u8>> {
-    let shape: Vec<u64> = latent.shape.iter().map(|&d| d as u64).collect();
+    let shape: Vec<u64> = latent.shape().iter().map(|&d| d as u64).collect();
     let mut out = Vec::new();
-    match &latent.values {
+    match latent.values() {
         LatentValues::F32(values) => {
             let mut writer = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd()?;
             writer.extend(values.iter().copied())?;

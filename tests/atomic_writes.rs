@@ -91,7 +91,7 @@ fn is_complete_new_file(path: &Path) -> bool {
     let inspection = inspect_path(path, &Limits::default());
     inspection.verdict() == Verdict::Valid
         && inspection.latents.len() == 1
-        && inspection.latents[0].latent.shape == NEW_SHAPE.to_vec()
+        && inspection.latents[0].latent.shape() == NEW_SHAPE
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn manifest_model_info(path: &Path) -> (Value, Vec<String>) {
     let inspection = common::inspect_file(path);
     assert_eq!(inspection.verdict(), Verdict::Valid, "{}", path.display());
     let info = inspection.manifest_body().unwrap()["model_info"].clone();
-    let keys = inspection.latents.iter().map(|l| l.latent.key.clone()).collect();
+    let keys = inspection.latents.iter().map(|l| l.latent.key().to_string()).collect();
     (info, keys)
 }
 

@@ -106,7 +106,7 @@ fn latents_differing_in_one_value() {
     )
     .unwrap();
     let nonzero: Vec<usize> =
-        difference.values.to_f32_vec().iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, _)| i).collect();
+        difference.values().to_f32_vec().iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, _)| i).collect();
     assert_eq!(nonzero, [100]);
 }
 

@@ -103,10 +103,10 @@ fn slice_slider_and_hover_read_the_exact_stored_value_of_a_5d_latent() {
     let path = fixture("rank5_raw.raiiaf");
     let inspection = inspect_path(&path, &Limits::default());
     let latent = &inspection.latents[0].latent;
-    assert_eq!(latent.shape, vec![2, 2, 2, 2, 3]);
+    assert_eq!(latent.shape(), vec![2, 2, 2, 2, 3]);
     let value_at = |index: [usize; 5]| {
         let flat = index.iter().zip([24, 12, 6, 3, 1]).map(|(i, s)| i * s).sum::<usize>();
-        format!("{:?}", latent.values.get_f32(flat).unwrap())
+        format!("{:?}", latent.values().get_f32(flat).unwrap())
     };
     let mut harness = harness_with(vec![path.clone()], None);
     // Default mapping: channels on axis 2, heatmaps of axes 3 x 4, sliders for axes 0 and 1.
@@ -283,7 +283,7 @@ fn dropped_image_and_latents_walk_through_the_packer_to_a_file_the_reference_rea
     assert_eq!(info["generation_settings"]["seed"], 3551078465u64);
     assert_eq!(info["generation_settings"]["negative_prompt"], "blurry, lowres");
     assert_eq!(inspection.environment.as_ref(), Some(&environment));
-    assert_eq!(inspection.latents[0].latent.key, "initial_noise");
+    assert_eq!(inspection.latents[0].latent.key(), "initial_noise");
     assert_eq!(inspection.latents[0].latent.dtype(), raiiaf_workbench::format::Dtype::F16);
     if let Some(python) = common::reference_python() {
         let output = common::run_reference(&python, &["decode", out.to_str().unwrap()]);

@@ -42,7 +42,7 @@ fn fixtures_cover_every_reference_variant() {
     assert!(has(&|i| i.format() == Some(Format::Gen5)));
     assert!(has(&|i| i.latents.iter().any(|l| l.codec == StoredCodec::Zfp && l.latent.dtype() == Dtype::F16)));
     assert!(has(&|i| i.latents.iter().any(|l| l.codec == StoredCodec::Zstd)));
-    assert!(has(&|i| i.latents.iter().any(|l| l.latent.shape.len() == 8)));
+    assert!(has(&|i| i.latents.iter().any(|l| l.latent.shape().len() == 8)));
     assert!(has(&|i| i.latents.len() >= 3));
     assert!(has(&|i| i.records.iter().any(|r| r.kind == "DATA" && !r.compressed)));
     assert!(has(&|i| i.environment.as_ref().is_some_and(|e| e

@@ -145,7 +145,7 @@ fn degenerate_shapes_and_values_render_every_tab_with_an_honest_view() {
 fn a_latent_with_a_zero_length_axis_says_it_holds_no_values() {
     let path = root().join("tests/fixtures/degenerate/zero_length_axis.raiiaf");
     let inspection = inspect_path(&path, &Limits::default());
-    assert_eq!(inspection.latents[0].latent.shape, vec![1, 4, 0, 8]);
+    assert_eq!(inspection.latents[0].latent.shape(), [1, 4, 0, 8]);
     let failed: Vec<_> = inspection.report.failures().map(|check| check.message.clone()).collect();
     assert!(failed.iter().any(|m| m.contains("axis 2") && m.contains("length 0")), "{failed:?}");
 

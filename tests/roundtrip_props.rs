@@ -193,8 +193,8 @@ fn check_round_trip(specs: &[Spec], image: Option<Vec<u8>>) -> Result<(), TestCa
     prop_assert_eq!(inspection.latents.len(), specs.len());
     for (i, ((spec, decoded), summary)) in specs.iter().zip(&inspection.latents).zip(&packed.latents).enumerate() {
         prop_assert_eq!(decoded.record, i);
-        prop_assert_eq!(&decoded.latent.key, &format!("latent_{i}"));
-        prop_assert_eq!(&decoded.latent.shape, &spec.shape);
+        prop_assert_eq!(decoded.latent.key(), format!("latent_{i}"));
+        prop_assert_eq!(decoded.latent.shape(), &spec.shape[..]);
         prop_assert_eq!(decoded.codec, summary.codec);
         let expected_codec = match spec.codec {
             LatentCodec::Raw => Some(StoredCodec::Raw),
@@ -205,7 +205,7 @@ fn check_round_trip(specs: &[Spec], image: Option<Vec<u8>>) -> Result<(), TestCa
         if let Some(expected) = expected_codec {
             prop_assert_eq!(decoded.codec, expected);
         }
-        if let Err(problem) = compare_values(spec, &decoded.latent.values) {
+        if let Err(problem) = compare_values(spec, decoded.latent.values()) {
             return Err(TestCaseError::fail(format!(
                 "latent {i} ({:?}, float16 {}): {problem}",
                 spec.codec, spec.float16

@@ -421,7 +421,7 @@ pub fn difference_latents(a: &Inspection, b: &Inspection) -> Vec<DecodedLatent> 
         .iter()
         .enumerate()
         .filter_map(|(position, decoded)| {
-            let partner = b.latents.iter().find(|other| other.latent.key == decoded.latent.key)?;
+            let partner = b.latents.iter().find(|other| other.latent.key() == decoded.latent.key())?;
             let latent = difference_latent(&decoded.latent, &partner.latent)?;
             Some(DecodedLatent { record: position, codec: StoredCodec::Raw, latent, sha256: None })
         })
@@ -518,10 +518,10 @@ fn compare_latents(a: &Inspection, b: &Inspection) -> Vec<LatentComparison> {
             .latents
             .iter()
             .enumerate()
-            .find(|(i, other)| !used.get(*i).copied().unwrap_or(true) && other.latent.key == latent.key);
+            .find(|(i, other)| !used.get(*i).copied().unwrap_or(true) && other.latent.key() == latent.key());
         let mut row = LatentComparison {
-            key: latent.key.clone(),
-            a_shape: Some(latent.shape.clone()),
+            key: latent.key().to_string(),
+            a_shape: Some(latent.shape().to_vec()),
             b_shape: None,
             a_dtype: Some(latent.dtype().numpy_name()),
             b_dtype: None,
@@ -531,19 +531,19 @@ fn compare_latents(a: &Inspection, b: &Inspection) -> Vec<LatentComparison> {
             if let Some(slot) = used.get_mut(i) {
                 *slot = true;
             }
-            row.b_shape = Some(other.latent.shape.clone());
+            row.b_shape = Some(other.latent.shape().to_vec());
             row.b_dtype = Some(other.latent.dtype().numpy_name());
-            if latent.shape == other.latent.shape {
-                row.values = Some(value_differences(&latent.values, &other.latent.values));
+            if latent.shape() == other.latent.shape() {
+                row.values = Some(value_differences(latent.values(), other.latent.values()));
             }
         }
         rows.push(row);
     }
     for (other, _) in b.latents.iter().zip(&used).filter(|(_, used)| !**used) {
         rows.push(LatentComparison {
-            key: other.latent.key.clone(),
+            key: other.latent.key().to_string(),
             a_shape: None,
-            b_shape: Some(other.latent.shape.clone()),
+            b_shape: Some(other.latent.shape().to_vec()),
             a_dtype: None,
             b_dtype: Some(other.latent.dtype().numpy_name()),
             values: None,
@@ -605,13 +605,13 @@ pub fn value_differences(a: &LatentValues, b: &LatentValues) -> ValueDifferences
 /// `b - a` as a float32 latent of the same shape, for difference heatmaps; `None` when the
 /// shapes differ.
 pub fn difference_latent(a: &Latent, b: &Latent) -> Option<Latent> {
-    if a.shape != b.shape {
+    if a.shape() != b.shape() {
         return None;
     }
-    let (x, y) = (as_f32(&a.values), as_f32(&b.values));
+    let (x, y) = (as_f32(a.values()), as_f32(b.values()));
     let values: Vec<f32> =
         x.iter().zip(y.iter()).map(|(p, q)| if p.to_bits() == q.to_bits() { 0.0 } else { q - p }).collect();
-    Latent::new(format!("{} (B - A)", a.key), a.shape.clone(), LatentValues::F32(values)).ok()
+    Latent::new(format!("{} (B - A)", a.key()), a.shape().to_vec(), LatentValues::F32(values)).ok()
 }
 
 /// Compares the stored images: bytes first, then decoded pixels when both decode to one size.

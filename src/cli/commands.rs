@@ -106,8 +106,8 @@ pub fn info(path: &Path, as_json: bool, limits: &Limits) -> u8 {
         let stats = latent.stats();
         out!(
             "  latent {:?}: {:?} {} {}, min {} max {} mean {} std {}",
-            latent.key,
-            latent.shape,
+            latent.key(),
+            latent.shape(),
             latent.dtype().numpy_name(),
             decoded.codec.name(),
             fmt_stat(stats.min),
@@ -155,7 +155,7 @@ pub fn extract(path: &Path, output: &Path, force: bool, limits: &Limits) -> u8 {
     }
     let mut used = std::collections::HashSet::new();
     for decoded in &inspection.latents {
-        let stem = crate::npy::safe_file_stem(&decoded.latent.key);
+        let stem = crate::npy::safe_file_stem(decoded.latent.key());
         let mut name = format!("{stem}.npy");
         let mut n = 2;
         while !used.insert(name.clone()) {
@@ -164,7 +164,7 @@ pub fn extract(path: &Path, output: &Path, force: bool, limits: &Limits) -> u8 {
         }
         match crate::npy::write_npy(&decoded.latent) {
             Ok(bytes) => outputs.push((output.join(name), bytes)),
-            Err(error) => return fail(format!("cannot encode latent {:?}: {error}", decoded.latent.key)),
+            Err(error) => return fail(format!("cannot encode latent {:?}: {error}", decoded.latent.key())),
         }
     }
     if let Some(manifest) = &inspection.manifest {

@@ -17,11 +17,11 @@ pub fn info_json(name: &str, inspection: &Inspection) -> Value {
             let latent = &decoded.latent;
             let stats = latent.stats();
             json!({
-                "key": latent.key,
-                "shape": latent.shape,
+                "key": latent.key(),
+                "shape": latent.shape(),
                 "dtype": latent.dtype().numpy_name(),
                 "codec": decoded.codec.name(),
-                "sha256": decoded.sha256.clone().unwrap_or_else(|| latent.values.sha256_hex()),
+                "sha256": decoded.sha256.clone().unwrap_or_else(|| latent.values().sha256_hex()),
                 "min": stats.min, "max": stats.max, "mean": stats.mean, "std": stats.std,
                 "nan_count": stats.nan_count, "inf_count": stats.inf_count,
                 "stored_bytes": inspection.records.iter().find(|r| r.position == decoded.record).and_then(|r| r.compressed_size),

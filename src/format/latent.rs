@@ -251,9 +251,9 @@ impl StoredCodec {
 /// A decoded latent tensor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latent {
-    pub key: String,
-    pub shape: Vec<usize>,
-    pub values: LatentValues,
+    key: String,
+    shape: Vec<usize>,
+    values: LatentValues,
 }
 
 impl Latent {
@@ -263,6 +263,27 @@ impl Latent {
             return Err(format!("shape {shape:?} holds {count} values, got {}", values.len()));
         }
         Ok(Latent { key: key.into(), shape, values })
+    }
+    /// The name the manifest and the chunk table know it by.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    /// Every value in C order: `shape`'s product of them.
+    pub fn values(&self) -> &LatentValues {
+        &self.values
+    }
+    pub fn renamed(self, key: impl Into<String>) -> Latent {
+        Latent { key: key.into(), ..self }
+    }
+    /// The same tensor with its values rounded to float16 (as the reference's `float16` option stores them).
+    pub fn to_f16(&self) -> Latent {
+        Latent { values: self.values.to_f16(), ..self.clone() }
+    }
+    pub fn into_values(self) -> LatentValues {
+        self.values
     }
     pub fn dtype(&self) -> Dtype {
         self.values.dtype()

@@ -729,7 +729,7 @@ fn read_latent(
     limits: &Limits,
 ) -> std::result::Result<HashedLatent, String> {
     let read = decode_latent(source, span, format, record, limits)?;
-    let values_sha256 = read.latent.values.sha256_hex();
+    let values_sha256 = read.latent.values().sha256_hex();
     Ok(HashedLatent { read, values_sha256 })
 }
 
@@ -899,7 +899,7 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
     report.pass(
         code::CHUNK_DECODE,
         location.clone(),
-        format!("{:?} {} via {}", latent.shape, dtype.numpy_name(), read.codec.name()),
+        format!("{:?} {} via {}", latent.shape(), dtype.numpy_name(), read.codec.name()),
     );
     let mut problems = read.framing.clone();
     if &read.inner.kind != b"LATN" {
@@ -927,7 +927,7 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
             problems.join("; ")
         },
     );
-    let nbytes = latent.values.len() as u64 * dtype.size();
+    let nbytes = latent.values().len() as u64 * dtype.size();
     let dtype_named = record.dtype.as_deref().is_none_or(|name| name == dtype.numpy_name());
     report.push(
         code::CHUNK_SHAPE,
@@ -935,19 +935,19 @@ fn check_latent(report: &mut Report, location: &Location, record: &ChunkRecord, 
         record.uncompressed_size == Some(nbytes) && dtype_named,
         format!(
             "shape {:?} x {} bytes = {nbytes}; uncompressed_size {:?}; extra.dtype {:?}",
-            latent.shape,
+            latent.shape(),
             dtype.size(),
             record.uncompressed_size,
             record.dtype
         ),
     );
-    if let Some(axis) = super::latent::zero_length_axis(&latent.shape) {
+    if let Some(axis) = super::latent::zero_length_axis(latent.shape()) {
         report.fail(
             code::CHUNK_SHAPE,
             location.clone(),
             format!(
                 "axis {axis} of shape {:?} has length 0: the latent holds no values (the reference writer refuses such a shape)",
-                latent.shape
+                latent.shape()
             ),
         );
     }

@@ -160,14 +160,14 @@ fn wrap(kind: [u8; 4], flags: [u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
 
 fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     let latent = &item.latent;
-    let invalid = |detail: String| FormatError::invalid_input(format!("latent {:?}: {detail}", latent.key));
-    if latent.shape.is_empty() || super::latent::zero_length_axis(&latent.shape).is_some() {
-        return Err(invalid(format!("shape {:?} must have at least one dimension, none of them 0", latent.shape)));
+    let invalid = |detail: String| FormatError::invalid_input(format!("latent {:?}: {detail}", latent.key()));
+    if latent.shape().is_empty() || super::latent::zero_length_axis(latent.shape()).is_some() {
+        return Err(invalid(format!("shape {:?} must have at least one dimension, none of them 0", latent.shape())));
     }
-    if latent.values.to_f32_vec().iter().any(|v| !v.is_finite()) {
+    if latent.values().to_f32_vec().iter().any(|v| !v.is_finite()) {
         return Err(invalid("contains NaN or Inf values, which the reference refuses".into()));
     }
-    let stored = if item.float16 { latent.values.to_f16() } else { latent.values.clone() };
+    let stored = if item.float16 { latent.values().to_f16() } else { latent.values().clone() };
     if item.float16 && stored.to_f32_vec().iter().any(|v| !v.is_finite()) {
         return Err(invalid("has values beyond float16's range (±65504); store it as float32".into()));
     }
@@ -179,9 +179,9 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
         size: u32::try_from(raw_payload.len()).map_err(|_| invalid("over 4 GiB of data".into()))?,
     };
     let mut extra = Map::new();
-    extra.insert("shape".into(), Value::from(latent.shape.clone()));
+    extra.insert("shape".into(), Value::from(latent.shape().to_vec()));
     extra.insert("dtype".into(), Value::from(dtype.numpy_name()));
-    extra.insert("key".into(), Value::from(latent.key.clone()));
+    extra.insert("key".into(), Value::from(latent.key().to_string()));
     let raw_chunk = || -> Result<EncodedChunk> {
         Ok(EncodedChunk {
             bytes: wrap(inner.kind, inner.flags, &raw_payload)?,
@@ -199,14 +199,14 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     let zfp_chunk = |mode: ZfpMode| -> Result<EncodedChunk> {
         let header_frame = codec::zstd_encode_frame(&inner.to_bytes())?;
         let stream =
-            zfp::zfp_encode_f32(&stored.to_f32_vec(), &latent.shape, mode).map_err(|e| invalid(e.to_string()))?;
+            zfp::zfp_encode_f32(&stored.to_f32_vec(), latent.shape(), mode).map_err(|e| invalid(e.to_string()))?;
         let mut chunk_extra = extra.clone();
         let hash = match mode {
             ZfpMode::Reversible => sha256_hex(&raw_payload),
             ZfpMode::Accuracy(tolerance) => {
                 // Lossy: the hash covers the values a reader will get back, so the file verifies.
                 let decoded =
-                    zfp::zfp_decode(&stream, latent.values.len() as u64).map_err(|e| invalid(e.to_string()))?;
+                    zfp::zfp_decode(&stream, latent.values().len() as u64).map_err(|e| invalid(e.to_string()))?;
                 if let zfp::ZfpValues::F32(decoded_values) = &decoded.values {
                     // zfp's accuracy mode can miss its tolerance when one block mixes very
                     // different magnitudes; refuse rather than store values off by more.
@@ -246,13 +246,13 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
             len_data: Some(len_data),
         })
     };
-    let zfp_fits = zfp::zfp_supports_shape(&latent.shape);
+    let zfp_fits = zfp::zfp_supports_shape(latent.shape());
     let chunk = match item.codec {
         LatentCodec::Raw => raw_chunk()?,
         LatentCodec::Zfp | LatentCodec::ZfpLossy(_) if !zfp_fits => {
             return Err(invalid(format!(
                 "zfp stores 1-D to 4-D tensors within its header's limits; shape {:?} needs raw or auto",
-                latent.shape
+                latent.shape()
             )));
         }
         LatentCodec::Zfp => zfp_chunk(ZfpMode::Reversible)?,
@@ -264,7 +264,7 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
         LatentCodec::Auto => raw_chunk()?,
     };
     let summary = PackedLatent {
-        key: latent.key.clone(),
+        key: latent.key().to_string(),
         codec: if chunk.compressed { StoredCodec::Zfp } else { StoredCodec::Raw },
         dtype,
         raw_bytes: raw_payload.len() as u64,
@@ -352,10 +352,10 @@ pub fn pack_payload(
     }
     let mut keys = std::collections::HashSet::new();
     for item in latents {
-        if item.latent.key.is_empty() || !keys.insert(item.latent.key.as_str()) {
+        if item.latent.key().is_empty() || !keys.insert(item.latent.key()) {
             return Err(FormatError::invalid_input(format!(
                 "latent keys must be unique and non-empty: {:?}",
-                item.latent.key
+                item.latent.key()
             )));
         }
     }

@@ -5,7 +5,7 @@ use egui::{Color32, Rect, Sense, Vec2};
 
 use crate::format::reader::DecodedLatent;
 use crate::format::{Latent, LatentValues, Stats};
-use crate::tensor::{self, AxisMapping, AxisRole, ColorTable, Colormap, RangeMode};
+use crate::tensor::{self, AxisMapping, AxisRole, ColorTable, Colormap, RangeMode, SliceSelection};
 
 /// How heatmaps are coloured; shared by every file and kept between sessions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -35,8 +35,8 @@ struct HeatmapTextures {
     textures: Vec<egui::TextureHandle>,
 }
 
-fn compute_grid(latent: &Latent, mapping: &AxisMapping, settings: &HeatmapSettings) -> tensor::HeatmapGrid {
-    tensor::heatmap_grid(latent, mapping, settings.colormap, settings.inverted, settings.range_mode)
+fn compute_grid(latent: &Latent, selection: &SliceSelection, settings: &HeatmapSettings) -> tensor::HeatmapGrid {
+    tensor::heatmap_grid(latent, selection, settings.colormap, settings.inverted, settings.range_mode)
 }
 
 #[derive(Default)]
@@ -80,12 +80,12 @@ pub fn heatmap_png(grid: &tensor::HeatmapGrid) -> Result<Vec<u8>, String> {
 }
 
 /// The current slice of one channel as a 2-D `.npy`, in the latent's dtype.
-pub fn slice_npy(latent: &Latent, mapping: &AxisMapping, channel: usize) -> Result<Vec<u8>, String> {
-    let slice = tensor::channel_slice(latent, mapping, channel);
-    let (height, width) = mapping.slice_size(&latent.shape);
+pub fn slice_npy(latent: &Latent, selection: &SliceSelection, channel: usize) -> Result<Vec<u8>, String> {
+    let slice = tensor::channel_slice(latent, selection, channel);
+    let (height, width) = selection.slice_size();
     let values = LatentValues::F32(slice);
     let values = if latent.dtype() == crate::format::Dtype::F16 { values.to_f16() } else { values };
-    let slice_latent = Latent::new(latent.key.clone(), vec![height, width], values)?;
+    let slice_latent = Latent::new(latent.key().to_string(), vec![height, width], values)?;
     crate::npy::write_npy(&slice_latent).map_err(|e| e.to_string())
 }
 
@@ -107,25 +107,31 @@ pub fn latents_ui(
     let index = state.selected_latent.min(latents.len() - 1);
     let Some(decoded) = latents.get(index) else { return };
     let latent = &decoded.latent;
-    let mapping = state.mapping.get_or_insert_with(|| AxisMapping::default_for(&latent.shape));
-    if !mapping.is_valid_for(&latent.shape) {
-        *mapping = mapping.adapted_to(&latent.shape);
-    }
+    let mapping = state.mapping.get_or_insert_with(|| AxisMapping::default_for(latent.shape()));
     ui.separator();
-    ui.heading(format!("{}: {:?} {}", latent.key, latent.shape, latent.dtype().numpy_name()));
+    ui.heading(format!("{}: {:?} {}", latent.key(), latent.shape(), latent.dtype().numpy_name()));
     // A texture needs at least one pixel each way; an empty tensor has nothing to map or draw.
-    if let Some(axis) = crate::format::latent::zero_length_axis(&latent.shape) {
+    if let Some(axis) = crate::format::latent::zero_length_axis(latent.shape()) {
         ui.label(format!("Axis {axis} has length 0: this latent holds no values, so there is nothing to draw."));
         state.grid = None;
         return;
     }
+    // Adapted before the controls show it (another latent may have been selected) and after
+    // they change it, so the grid is drawn through a selection that fits this latent.
+    let Some(selection) = SliceSelection::adapted(mapping, latent.shape()) else {
+        ui.label("This latent has more elements than can be addressed.");
+        state.grid = None;
+        return;
+    };
+    *mapping = selection.mapping().clone();
     colour_controls_ui(ui, settings);
-    axis_controls_ui(ui, mapping, &latent.shape);
+    axis_controls_ui(ui, mapping, latent.shape());
+    let Some(selection) = SliceSelection::adapted(mapping, latent.shape()) else { return };
+    *mapping = selection.mapping().clone();
 
-    let mapping = mapping.clone();
-    let key = (index, mapping.clone(), settings.clone());
+    let key = (index, selection.mapping().clone(), settings.clone());
     if state.grid.as_ref().is_none_or(|shown| shown.key != key) {
-        let grid = compute_grid(latent, &mapping, settings);
+        let grid = compute_grid(latent, &selection, settings);
         let textures = grid
             .pixels
             .iter()
@@ -144,7 +150,7 @@ pub fn latents_ui(
     ui.horizontal(|ui| {
         if ui.button("Export heatmaps as PNG…").clicked() {
             exports.push(ExportRequest {
-                suggested_name: format!("{}_heatmaps.png", crate::npy::safe_file_stem(&latent.key)),
+                suggested_name: format!("{}_heatmaps.png", crate::npy::safe_file_stem(latent.key())),
                 bytes: heatmap_png(&grid.data),
             });
         }
@@ -153,15 +159,15 @@ pub fn latents_ui(
             exports.push(ExportRequest {
                 suggested_name: format!(
                     "{}_c{}_slice.npy",
-                    crate::npy::safe_file_stem(&latent.key),
+                    crate::npy::safe_file_stem(latent.key()),
                     state.selected_channel
                 ),
-                bytes: slice_npy(latent, &mapping, state.selected_channel),
+                bytes: slice_npy(latent, &selection, state.selected_channel),
             });
         }
         if ui.button("Export the whole latent as .npy…").clicked() {
             exports.push(ExportRequest {
-                suggested_name: format!("{}.npy", crate::npy::safe_file_stem(&latent.key)),
+                suggested_name: format!("{}.npy", crate::npy::safe_file_stem(latent.key())),
                 bytes: crate::npy::write_npy(latent).map_err(|e| e.to_string()),
             });
         }
@@ -169,7 +175,7 @@ pub fn latents_ui(
 
     let mut hover = None;
     let mut clicked = None;
-    heatmap_grid_ui(ui, grid, latent, &mapping, state.selected_channel, &mut hover, &mut clicked);
+    heatmap_grid_ui(ui, grid, latent, &selection, state.selected_channel, &mut hover, &mut clicked);
     ui.label(
         egui::RichText::new(hover.clone().unwrap_or_else(|| "Hover a heatmap to read a value.".into())).monospace(),
     )
@@ -195,14 +201,14 @@ pub fn latents_ui(
         if *zoom < 1.0 {
             *zoom = 4.0;
         }
-        egui::Window::new(format!("{} channel {}", latent.key, state.selected_channel))
+        egui::Window::new(format!("{} channel {}", latent.key(), state.selected_channel))
             .open(&mut open)
             .default_size([700.0, 700.0])
             .show(ui.ctx(), |ui| {
                 ui.add(egui::Slider::new(zoom, 1.0..=32.0).logarithmic(true).text("zoom"));
                 egui::ScrollArea::both().show(ui, |ui| {
                     let mut hover = None;
-                    heatmap_tile_ui(ui, grid, latent, &mapping, state.selected_channel, *zoom, &mut hover);
+                    heatmap_tile_ui(ui, grid, latent, &selection, state.selected_channel, *zoom, &mut hover);
                     ui.monospace(hover.unwrap_or_default());
                 });
             });
@@ -224,13 +230,13 @@ fn latent_table_ui(
         ui.end_row();
         for (index, decoded) in latents.iter().enumerate() {
             let latent = &decoded.latent;
-            if ui.selectable_label(index == state.selected_latent, &latent.key).clicked() {
+            if ui.selectable_label(index == state.selected_latent, latent.key()).clicked() {
                 state.selected_latent = index;
             }
-            ui.label(format!("{:?}", latent.shape));
+            ui.label(format!("{:?}", latent.shape()));
             ui.label(latent.dtype().numpy_name());
             ui.label(decoded.codec.name());
-            let raw = latent.values.len() as u64 * latent.dtype().size();
+            let raw = latent.values().len() as u64 * latent.dtype().size();
             match stored_sizes.get(index).copied().flatten() {
                 Some(stored) => {
                     ui.label(stored.to_string());
@@ -293,15 +299,6 @@ fn colour_controls_ui(ui: &mut egui::Ui, settings: &mut HeatmapSettings) {
     });
 }
 
-fn role_name(role: AxisRole) -> &'static str {
-    match role {
-        AxisRole::Height => "height",
-        AxisRole::Width => "width",
-        AxisRole::Channel => "channels",
-        AxisRole::Fixed => "slider",
-    }
-}
-
 fn axis_controls_ui(ui: &mut egui::Ui, mapping: &mut AxisMapping, shape: &[usize]) {
     if shape.len() < 2 {
         return;
@@ -310,10 +307,10 @@ fn axis_controls_ui(ui: &mut egui::Ui, mapping: &mut AxisMapping, shape: &[usize
         for (axis, &size) in shape.iter().enumerate() {
             let role = mapping.role_of(axis);
             egui::ComboBox::new(("axis-role", axis), format!("axis {axis} ({size})"))
-                .selected_text(role_name(role))
+                .selected_text(role.name())
                 .show_ui(ui, |ui| {
                     for choice in [AxisRole::Height, AxisRole::Width, AxisRole::Channel, AxisRole::Fixed] {
-                        if ui.selectable_label(role == choice, role_name(choice)).clicked() {
+                        if ui.selectable_label(role == choice, choice.name()).clicked() {
                             mapping.assign(axis, choice);
                         }
                     }
@@ -361,7 +358,7 @@ fn heatmap_tile_ui(
     ui: &mut egui::Ui,
     grid: &HeatmapTextures,
     latent: &Latent,
-    mapping: &AxisMapping,
+    selection: &SliceSelection,
     channel: usize,
     scale: f32,
     hover: &mut Option<String>,
@@ -381,10 +378,8 @@ fn heatmap_tile_ui(
     if let Some(pointer) = response.hover_pos() {
         let x = (((pointer.x - rect.left()) / rect.width()) * width as f32).floor() as usize;
         let y = (((pointer.y - rect.top()) / rect.height()) * height as f32).floor() as usize;
-        if x < width && y < height {
-            let tuple = mapping.index_tuple(&latent.shape, channel, y, x);
-            let flat = mapping.flat_index(&latent.shape, channel, y, x);
-            *hover = Some(format!("{:?} = {}", tuple, value_text(&latent.values, flat)));
+        if let (Some(tuple), Some(flat)) = (selection.index_tuple(channel, y, x), selection.flat_index(channel, y, x)) {
+            *hover = Some(format!("{:?} = {}", tuple, value_text(latent.values(), flat)));
         }
     }
     response
@@ -394,7 +389,7 @@ fn heatmap_grid_ui(
     ui: &mut egui::Ui,
     grid: &HeatmapTextures,
     latent: &Latent,
-    mapping: &AxisMapping,
+    selection: &SliceSelection,
     selected: usize,
     hover: &mut Option<String>,
     clicked: &mut Option<(usize, bool)>,
@@ -411,13 +406,13 @@ fn heatmap_grid_ui(
     egui::Grid::new("heatmap-grid").spacing([gap, gap]).show(ui, |ui| {
         for channel in 0..grid.textures.len() {
             ui.vertical(|ui| {
-                let label = match mapping.channel {
+                let label = match selection.mapping().channel {
                     Some(axis) => format!("axis {axis} = {channel}"),
                     None => "slice".to_string(),
                 };
                 let text = egui::RichText::new(label).small();
                 ui.label(if channel == selected { text.strong() } else { text });
-                let response = heatmap_tile_ui(ui, grid, latent, mapping, channel, scale, hover);
+                let response = heatmap_tile_ui(ui, grid, latent, selection, channel, scale, hover);
                 if channel == selected {
                     ui.painter().rect_stroke(
                         response.rect.expand(1.0),
@@ -497,7 +492,7 @@ mod tests {
     fn heatmap_png_has_one_pixel_per_element_and_gaps() {
         let latent =
             Latent::new("x", vec![1, 4, 3, 5], LatentValues::F32((0..60).map(|i| i as f32).collect())).unwrap();
-        let mapping = AxisMapping::default_for(&latent.shape);
+        let mapping = SliceSelection::default_for(latent.shape()).unwrap();
         let png = heatmap_png(&compute_grid(&latent, &mapping, &HeatmapSettings::default())).unwrap();
         let image = image::load_from_memory(&png).unwrap().to_rgba8();
         // Four 3x5 tiles in a 2x2 grid with 2-pixel gaps.
@@ -512,8 +507,8 @@ mod tests {
     fn slice_npy_keeps_dtype_and_values() {
         let values: Vec<f32> = (0..24).map(|i| i as f32 - 12.0).collect();
         let latent = Latent::new("k", vec![2, 3, 4], LatentValues::F32(values)).unwrap();
-        let latent16 = Latent { values: latent.values.to_f16(), ..latent.clone() };
-        let mapping = AxisMapping::default_for(&latent.shape);
+        let latent16 = latent.to_f16();
+        let mapping = SliceSelection::default_for(latent.shape()).unwrap();
         for source in [latent, latent16] {
             let npy = slice_npy(&source, &mapping, 1).unwrap();
             let read = crate::npy::read_npy(&npy, &crate::format::Limits::default()).unwrap();

@@ -14,7 +14,7 @@ use crate::format::{Environment, Latent, Limits, Stats, StoredCodec};
 use crate::pack::batch::{IMAGE_EXTENSIONS, extension_in};
 use crate::pack::form::{ExtraSetting, MetadataForm, model_info_of_value};
 use crate::params::ImportedParams;
-use crate::tensor::{self, AxisMapping, colormap::Colormap, range::RangeMode};
+use crate::tensor::{self, SliceSelection, colormap::Colormap, range::RangeMode};
 
 use super::document::LoadedFile;
 use super::image_view::{ImageViewState, PreparedImage, thumbnail_ui};
@@ -352,8 +352,7 @@ impl Wizard {
                 .latents
                 .iter()
                 .map(|input| {
-                    let mut latent = (*input.latent).clone();
-                    latent.key = input.key.trim().to_string();
+                    let latent = (*input.latent).clone().renamed(input.key.trim());
                     PackLatent { latent, codec: input.codec.codec(input.tolerance), float16: self.float16 }
                 })
                 .collect(),
@@ -677,9 +676,9 @@ impl Wizard {
                     let latent = &input.latent;
                     ui.label(format!(
                         "{:?} {}, {} values, from {}",
-                        latent.shape,
+                        latent.shape(),
                         latent.dtype().numpy_name(),
-                        latent.values.len(),
+                        latent.values().len(),
                         input.source
                     ));
                     let s = &input.stats;
@@ -697,10 +696,10 @@ impl Wizard {
                             format!("{} NaN, {} infinite: refused", s.nan_count, s.inf_count),
                         );
                     }
-                    if latent.shape.len() != 4 {
+                    if latent.shape().len() != 4 {
                         ui.weak(format!(
                             "{}-D: stored and read here, though the reference's writer makes only 4-D",
-                            latent.shape.len()
+                            latent.shape().len()
                         ));
                     }
                     for note in &input.notes {
@@ -855,7 +854,7 @@ impl Wizard {
             ui.label(format!(
                 "latent {:?}: {:?} {}, {}",
                 input.key.trim(),
-                input.latent.shape,
+                input.latent.shape(),
                 if self.float16 { "float16" } else { input.latent.dtype().numpy_name() },
                 input.codec.name()
             ));
@@ -966,17 +965,17 @@ fn image_input(
 /// A latent ready for the packer; `stats` are computed unless already known.
 fn latent_input(latent: Latent, source: String, notes: Vec<String>, stats: Option<Stats>) -> LatentInput {
     let stats = stats.unwrap_or_else(|| latent.stats());
-    let mapping = AxisMapping::default_for(&latent.shape);
-    let grid = tensor::heatmap_grid(&latent, &mapping, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
     // No preview of a tensor with no values (a texture needs a pixel each way); packing it is
     // refused with the writer's message.
-    let preview = grid
-        .pixels
-        .first()
-        .filter(|_| crate::format::latent::zero_length_axis(&latent.shape).is_none())
-        .map(|pixels| (pixels.clone(), [grid.sampled_size.1, grid.sampled_size.0]));
+    let preview = SliceSelection::default_for(latent.shape())
+        .filter(|_| crate::format::latent::zero_length_axis(latent.shape()).is_none())
+        .and_then(|selection| {
+            let grid = tensor::heatmap_grid(&latent, &selection, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
+            let size = [grid.sampled_size.1, grid.sampled_size.0];
+            grid.pixels.into_iter().next().map(|pixels| (pixels, size))
+        });
     LatentInput {
-        key: latent.key.clone(),
+        key: latent.key().to_string(),
         source,
         latent: Arc::new(latent),
         stats,

@@ -8,7 +8,7 @@ pub mod range;
 use crate::format::{Latent, LatentValues, Stats};
 
 pub use colormap::{ColorTable, Colormap};
-pub use mapping::{AxisMapping, AxisRole};
+pub use mapping::{AxisMapping, AxisRole, MappingError, SliceSelection};
 pub use range::RangeMode;
 
 /// Longest side of a heatmap's pixels. Larger slices are shown downsampled (every n-th row and
@@ -33,25 +33,25 @@ pub struct HeatmapGrid {
     pub step: usize,
 }
 
-/// Everything needed to draw the heatmaps of `latent` under `mapping` (what moving a slider
-/// recomputes). Ranges from minima and maxima use every element; percentile ranges use the
+/// Everything needed to draw the heatmaps of `latent` through `selection`, which was made for
+/// its shape (what moving a slider recomputes). Ranges from minima and maxima use every element; percentile ranges use the
 /// displayed values, which are every element unless the slice is larger than
 /// [`MAX_HEATMAP_SIDE`].
 pub fn heatmap_grid(
     latent: &Latent,
-    mapping: &AxisMapping,
+    selection: &SliceSelection,
     colormap: Colormap,
     inverted: bool,
     range_mode: RangeMode,
 ) -> HeatmapGrid {
-    let size = mapping.slice_size(&latent.shape);
+    let size = selection.slice_size();
     let step = size.0.max(size.1).div_ceil(MAX_HEATMAP_SIDE).max(1);
-    let channels = mapping.channel_count(&latent.shape);
-    let slices: Vec<Vec<f32>> = (0..channels).map(|c| sampled_slice(latent, mapping, c, step)).collect();
+    let channels = selection.channel_count();
+    let slices: Vec<Vec<f32>> = (0..channels).map(|c| sampled_slice(latent, selection, c, step)).collect();
     let stats: Vec<Stats> = if step == 1 {
         slices.iter().map(|s| Stats::of(s.iter().copied())).collect()
     } else {
-        (0..channels).map(|c| full_slice_stats(latent, mapping, c)).collect()
+        (0..channels).map(|c| full_slice_stats(latent, selection, c)).collect()
     };
     let ranges = match range_mode {
         RangeMode::Percentile { .. } | RangeMode::Manual { .. } => range::channel_ranges(&slices, range_mode),
@@ -70,22 +70,22 @@ pub fn heatmap_grid(
     }
 }
 
-fn sampled_slice(latent: &Latent, mapping: &AxisMapping, channel: usize, step: usize) -> Vec<f32> {
-    match &latent.values {
-        LatentValues::F32(values) => mapping.slice_sampled(&latent.shape, values, channel, step, |v| *v),
-        LatentValues::F16(values) => mapping.slice_sampled(&latent.shape, values, channel, step, |v| v.to_f32()),
+fn sampled_slice(latent: &Latent, selection: &SliceSelection, channel: usize, step: usize) -> Vec<f32> {
+    match latent.values() {
+        LatentValues::F32(values) => selection.slice_sampled(values, channel, step, |v| *v),
+        LatentValues::F16(values) => selection.slice_sampled(values, channel, step, |v| v.to_f32()),
     }
 }
 
 /// Statistics over every element of a slice, without copying it.
-fn full_slice_stats(latent: &Latent, mapping: &AxisMapping, channel: usize) -> Stats {
-    let positions = mapping.slice_positions(&latent.shape, channel, 1);
-    Stats::of(positions.map(|index| latent.values.get_f32(index).unwrap_or(f32::NAN)))
+fn full_slice_stats(latent: &Latent, selection: &SliceSelection, channel: usize) -> Stats {
+    let positions = selection.slice_positions(channel, 1);
+    Stats::of(positions.map(|index| latent.values().get_f32(index).unwrap_or(f32::NAN)))
 }
 
 /// One channel's current 2-D slice, every element.
-pub fn channel_slice(latent: &Latent, mapping: &AxisMapping, channel: usize) -> Vec<f32> {
-    sampled_slice(latent, mapping, channel, 1)
+pub fn channel_slice(latent: &Latent, selection: &SliceSelection, channel: usize) -> Vec<f32> {
+    sampled_slice(latent, selection, channel, 1)
 }
 
 #[cfg(test)]
@@ -96,9 +96,9 @@ mod tests {
     fn slices_of_float16_latents_widen_exactly() {
         let values: Vec<f32> = (0..24).map(|i| i as f32 * 0.5 - 3.0).collect();
         let f32_latent = Latent::new("a", vec![1, 2, 3, 4], LatentValues::F32(values)).unwrap();
-        let f16_latent = Latent { values: f32_latent.values.to_f16(), ..f32_latent.clone() };
-        let mapping = AxisMapping::default_for(&f32_latent.shape);
-        assert_eq!(mapping.channel_count(&f32_latent.shape), 2);
+        let f16_latent = f32_latent.to_f16();
+        let mapping = SliceSelection::new(&AxisMapping::default_for(f32_latent.shape()), f32_latent.shape()).unwrap();
+        assert_eq!(mapping.channel_count(), 2);
         let second = channel_slice(&f32_latent, &mapping, 1);
         assert_eq!(second[0], 3.0); // element 12
         assert_eq!(channel_slice(&f16_latent, &mapping, 1), second);
@@ -110,7 +110,7 @@ mod tests {
         let shape = vec![2usize, 3000, 5];
         let values: Vec<f32> = (0..30_000).map(|i| (i % 7919) as f32 - 3000.0).collect();
         let latent = Latent::new("big", shape.clone(), LatentValues::F32(values)).unwrap();
-        let mapping = AxisMapping::default_for(&shape);
+        let mapping = SliceSelection::new(&AxisMapping::default_for(&shape), &shape).unwrap();
         let grid = heatmap_grid(&latent, &mapping, Colormap::Greys, false, RangeMode::PerChannel);
         assert_eq!(grid.step, 3);
         assert_eq!((grid.size, grid.sampled_size), ((3000, 5), (1000, 2)));

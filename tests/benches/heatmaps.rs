@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use raiiaf_workbench::format::{Latent, LatentValues};
-use raiiaf_workbench::tensor::{AxisMapping, Colormap, RangeMode, heatmap_grid};
+use raiiaf_workbench::tensor::{AxisMapping, Colormap, RangeMode, SliceSelection, heatmap_grid};
 
 fn slider(c: &mut Criterion) {
     let shape = vec![1usize, 16, 32, 128, 128];
@@ -30,7 +30,9 @@ fn slider(c: &mut Criterion) {
             b.iter(|| {
                 frame = (frame + 1) % 16;
                 mapping.indices[1] = frame;
-                let grid = heatmap_grid(&latent, &mapping, Colormap::BlueWhiteRed, false, mode);
+                // Checked every frame, as the Latents tab does.
+                let selection = SliceSelection::new(&mapping, &shape).unwrap();
+                let grid = heatmap_grid(&latent, &selection, Colormap::BlueWhiteRed, false, mode);
                 assert_eq!(grid.pixels.len(), 32);
                 grid
             })

@@ -43,19 +43,19 @@ pub fn differences_from_reference(path: &Path, expected: &Value) -> Vec<String> 
     }
     for (ours, theirs) in inspection.latents.iter().zip(&expected_latents) {
         let latent = &ours.latent;
-        let shape: Vec<u64> = latent.shape.iter().map(|&d| d as u64).collect();
+        let shape: Vec<u64> = latent.shape().iter().map(|&d| d as u64).collect();
         let their_shape: Vec<u64> = theirs["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-        if Some(latent.key.as_str()) != theirs["key"].as_str() {
-            problems.push(format!("key {:?} vs {}", latent.key, theirs["key"]));
+        if Some(latent.key()) != theirs["key"].as_str() {
+            problems.push(format!("key {:?} vs {}", latent.key(), theirs["key"]));
         }
         if shape != their_shape {
-            problems.push(format!("{}: shape {shape:?} vs {their_shape:?}", latent.key));
+            problems.push(format!("{}: shape {shape:?} vs {their_shape:?}", latent.key()));
         }
         if Some(latent.dtype().numpy_name()) != theirs["dtype"].as_str() {
-            problems.push(format!("{}: dtype {} vs {}", latent.key, latent.dtype().numpy_name(), theirs["dtype"]));
+            problems.push(format!("{}: dtype {} vs {}", latent.key(), latent.dtype().numpy_name(), theirs["dtype"]));
         }
-        if Some(latent.values.sha256_hex().as_str()) != theirs["sha256"].as_str() {
-            problems.push(format!("{}: decoded values differ from the reference's", latent.key));
+        if Some(latent.values().sha256_hex().as_str()) != theirs["sha256"].as_str() {
+            problems.push(format!("{}: decoded values differ from the reference's", latent.key()));
         }
     }
     let our_image = inspection.image.as_ref().map(|i| raiiaf_workbench::format::environment::sha256_hex(&i.bytes));

@@ -10,7 +10,7 @@ use raiiaf_workbench::format::reader::InnerHeader;
 use raiiaf_workbench::format::{Inspection, Latent, Limits, Verdict, codec, inspect, latent, picture};
 use raiiaf_workbench::npy::{self, NpyTensor};
 use raiiaf_workbench::params::{self, a1111, comfyui};
-use raiiaf_workbench::tensor::{self, colormap::Colormap, mapping::AxisMapping, range::RangeMode};
+use raiiaf_workbench::tensor::{self, colormap::Colormap, mapping::SliceSelection, range::RangeMode};
 
 /// Smaller than the defaults so that one execution stays fast; the defaults themselves are held
 /// to their memory bound by the damage sweep and the hostile-input tests.
@@ -71,15 +71,16 @@ fn assert_consistent(inspection: &Inspection, file_len: usize) {
     }
     for decoded in &inspection.latents {
         let latent = &decoded.latent;
-        assert_eq!(latent::element_count(&latent.shape), Some(latent.values.len()), "shape {:?}", latent.shape);
-        assert!(latent.values.len() as u64 <= fuzz_limits().max_latent_elements);
+        assert_eq!(latent::element_count(latent.shape()), Some(latent.values().len()), "shape {:?}", latent.shape());
+        assert!(latent.values().len() as u64 <= fuzz_limits().max_latent_elements);
     }
 }
 
 fn draw_heatmaps(latent: &Latent) {
-    let mapping = AxisMapping::default_for(&latent.shape);
-    let grid = tensor::heatmap_grid(latent, &mapping, Colormap::Viridis, false, RangeMode::Symmetric);
-    assert_eq!(grid.slices.len(), mapping.channel_count(&latent.shape));
+    // Decoded latents' element counts fit (the reader checked them), so there is always a selection.
+    let selection = SliceSelection::default_for(latent.shape()).expect("a decoded latent's shape is addressable");
+    let grid = tensor::heatmap_grid(latent, &selection, Colormap::Viridis, false, RangeMode::Symmetric);
+    assert_eq!(grid.slices.len(), selection.channel_count());
 }
 
 /// The manifest parser and everything that trusts it: the input is the manifest JSON (or, after a
