@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
-use crate::format::{self, Environment, Latent, Limits, PackLatent, PackRequest, Verdict};
+use crate::format::{self, Environment, Limits, PackRequest, Verdict};
 
 /// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
 /// instead of panicking, as command-line tools are expected to.
@@ -253,16 +253,16 @@ fn pack_request_without_environment(args: &PackArgs, limits: &Limits) -> Result<
         .map_err(|e| format!("cannot read {}: {e}", args.image.display()))?;
     let mut latents = Vec::new();
     for spec in &args.latents {
-        for (key, tensor) in crate::npy::read_latent_spec(spec, limits).map_err(|e| e.to_string())? {
-            for note in &tensor.notes {
-                eprintln!("raiiaf: note: {spec}: {note}");
-            }
-            let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{spec}: {e}"))?;
-            latents.push(PackLatent { latent, codec: args.how.codec, float16: args.how.f16 });
+        let (mut found, notes) = crate::pack::request::latents_from_spec(spec, args.how.codec, args.how.f16, limits)
+            .map_err(|e| e.to_string())?;
+        for note in notes {
+            eprintln!("raiiaf: note: {note}");
         }
+        latents.append(&mut found);
     }
     let choices = args.how.metadata_choices()?;
-    let metadata = crate::pack::request::metadata_for(&image, &args.image.display().to_string(), &choices)?;
+    let metadata = crate::pack::request::metadata_for(&image, &args.image.display().to_string(), &choices)
+        .map_err(|e| e.to_string())?;
     for line in &metadata.lines {
         let line =
             line.strip_prefix("note: ").map_or_else(|| format!("import: {line}"), |note| format!("note: {note}"));

@@ -34,7 +34,7 @@ fn json_of(file: &std::path::Path, bytes: Result<Vec<u8>, String>, raw: bool) ->
                     Ok(entries) => {
                         put("raw", entries.into_iter().map(|(key, text)| json!({"key": key, "text": text})).collect())
                     }
-                    Err(error) => put("raw_error", json!(error)),
+                    Err(error) => put("raw_error", json!(error.to_string())),
                 }
             }
             match crate::params::import_from_image(&bytes) {
@@ -49,7 +49,7 @@ fn json_of(file: &std::path::Path, bytes: Result<Vec<u8>, String>, raw: bool) ->
                 }
                 Ok(None) => exit::INVALID,
                 Err(error) => {
-                    put("error", json!(error));
+                    put("error", json!(error.to_string()));
                     exit::UNREADABLE
                 }
             }
@@ -82,8 +82,9 @@ pub fn params(images: &[PathBuf], as_json: bool, raw: bool, limits: &crate::form
             continue;
         }
         let found = bytes.and_then(|bytes| {
-            let entries = if raw { crate::params::metadata_entries(&bytes)? } else { Vec::new() };
-            Ok((crate::params::import_from_image(&bytes)?, entries))
+            let entries =
+                if raw { crate::params::metadata_entries(&bytes).map_err(|e| e.to_string())? } else { Vec::new() };
+            Ok((crate::params::import_from_image(&bytes).map_err(|e| e.to_string())?, entries))
         });
         super::commands::print_line(&format!("{}:", file.display()));
         let (status, lines) = match found {

@@ -9,28 +9,25 @@ use std::io::Read;
 pub const ZSTD_LEVEL: i32 = 3;
 
 /// Why a zstd frame could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// The frame header does not state the decompressed size (the reference refuses these too).
+    #[error("zstd frame header does not state the content size")]
     NoContentSize,
     /// The stated size is over the caller's cap; nothing was allocated.
-    TooLarge {
-        declared: u64,
-        cap: u64,
-    },
+    #[error("zstd frame declares {declared} bytes, over the limit of {cap}")]
+    TooLarge { declared: u64, cap: u64 },
+    #[error("zstd frame does not decode: {0}")]
     Invalid(String),
 }
 
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FrameError::NoContentSize => write!(f, "zstd frame header does not state the content size"),
-            FrameError::TooLarge { declared, cap } => {
-                write!(f, "zstd frame declares {declared} bytes, over the limit of {cap}")
-            }
-            FrameError::Invalid(detail) => write!(f, "zstd frame does not decode: {detail}"),
-        }
-    }
+/// Why [`zstd_stream_frame`] failed: the frame itself, or what its consumer said of the content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamedFrameError<E> {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("{0}")]
+    Content(E),
 }
 
 /// A decoded zstd frame and how many input bytes it took.
@@ -83,30 +80,28 @@ pub fn zstd_decode_frame(input: &[u8], cap: u64) -> Result<DecodedFrame, FrameEr
 /// decoded content, refusing frames that declare more than `cap` bytes. `consume` gets the
 /// declared content size and a reader of the content; what it leaves unread is read and counted,
 /// so the frame's checksum is verified either way.
-pub fn zstd_stream_frame<T>(
+pub fn zstd_stream_frame<T, E>(
     input: &[u8],
     cap: u64,
-    consume: impl FnOnce(u64, &mut dyn Read) -> Result<T, String>,
-) -> Result<StreamedFrame<T>, String> {
-    check_frame_descriptor(input).map_err(|e| e.to_string())?;
+    consume: impl FnOnce(u64, &mut dyn Read) -> Result<T, E>,
+) -> Result<StreamedFrame<T>, StreamedFrameError<E>> {
+    check_frame_descriptor(input)?;
     let declared = match zstd::zstd_safe::get_frame_content_size(input) {
         Ok(Some(size)) => size,
-        Ok(None) => return Err(FrameError::NoContentSize.to_string()),
-        Err(_) => return Err(FrameError::Invalid("not a zstd frame header".into()).to_string()),
+        Ok(None) => return Err(FrameError::NoContentSize.into()),
+        Err(_) => return Err(FrameError::Invalid("not a zstd frame header".into()).into()),
     };
     if declared > cap {
-        return Err(FrameError::TooLarge { declared, cap }.to_string());
+        return Err(FrameError::TooLarge { declared, cap }.into());
     }
-    let invalid = |e: std::io::Error| FrameError::Invalid(e.to_string()).to_string();
+    let invalid = |e: std::io::Error| FrameError::Invalid(e.to_string());
     let decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(invalid)?.single_frame();
     let mut content = CountingReader { inner: decoder, count: 0 };
-    let value = consume(declared, &mut content)?;
+    let value = consume(declared, &mut content).map_err(StreamedFrameError::Content)?;
     let consumed = content.count;
     std::io::copy(&mut content, &mut std::io::sink()).map_err(invalid)?;
     if content.count != declared {
-        return Err(
-            FrameError::Invalid(format!("decoded {} bytes, header declared {declared}", content.count)).to_string()
-        );
+        return Err(FrameError::Invalid(format!("decoded {} bytes, header declared {declared}", content.count)).into());
     }
     let after_frame = content.inner.finish().len();
     Ok(StreamedFrame { value, unread: declared - consumed, frame_len: input.len() - after_frame })

@@ -40,18 +40,27 @@ impl Default for Environment {
     }
 }
 
+/// Why an `ENVC` chunk's text is not an environment snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvironmentError {
+    #[error("ENVC is not JSON: {0}")]
+    NotJson(String),
+    #[error("ENVC JSON has an unexpected shape: {0}")]
+    UnexpectedShape(String),
+}
+
 impl Environment {
     pub fn new(components: Vec<EnvComponent>) -> Environment {
         Environment { env_version: 1, components }
     }
 
-    pub fn from_json_bytes(bytes: &[u8]) -> Result<Environment, String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("ENVC is not JSON: {e}"))?;
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Environment, EnvironmentError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| EnvironmentError::NotJson(e.to_string()))?;
         Environment::from_json(&value)
     }
 
-    pub fn from_json(value: &Value) -> Result<Environment, String> {
-        serde_json::from_value(value.clone()).map_err(|e| format!("ENVC JSON has an unexpected shape: {e}"))
+    pub fn from_json(value: &Value) -> Result<Environment, EnvironmentError> {
+        serde_json::from_value(value.clone()).map_err(|e| EnvironmentError::UnexpectedShape(e.to_string()))
     }
 
     /// The JSON text the reference writes (indent 2, keys in its order).

@@ -248,7 +248,16 @@ impl StoredCodec {
     }
 }
 
-/// A decoded latent tensor.
+/// Why values and a shape do not make a [`Latent`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LatentError {
+    #[error("shape {shape:?} holds more values than can be addressed")]
+    ShapeOverflows { shape: Vec<usize> },
+    #[error("shape {shape:?} holds {expected} values, got {actual}")]
+    ValueCount { shape: Vec<usize>, expected: usize, actual: usize },
+}
+
+/// A decoded latent tensor: its values are always as many as its shape holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latent {
     key: String,
@@ -257,10 +266,10 @@ pub struct Latent {
 }
 
 impl Latent {
-    pub fn new(key: impl Into<String>, shape: Vec<usize>, values: LatentValues) -> Result<Latent, String> {
-        let count = element_count(&shape).ok_or("shape overflows")?;
-        if count != values.len() {
-            return Err(format!("shape {shape:?} holds {count} values, got {}", values.len()));
+    pub fn new(key: impl Into<String>, shape: Vec<usize>, values: LatentValues) -> Result<Latent, LatentError> {
+        let Some(expected) = element_count(&shape) else { return Err(LatentError::ShapeOverflows { shape }) };
+        if expected != values.len() {
+            return Err(LatentError::ValueCount { shape, expected, actual: values.len() });
         }
         Ok(Latent { key: key.into(), shape, values })
     }

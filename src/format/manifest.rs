@@ -20,7 +20,7 @@ static RAIIAF_SCHEMA: LazyLock<Result<jsonschema::Validator, String>> =
 static GEN5_SCHEMA: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| compile_schema(Format::Gen5));
 
 /// The shipped schema, adapted to a format (gen5 differs only in its root key and magic).
-pub fn schema_for(format: Format) -> Result<Value, String> {
+fn schema_for(format: Format) -> Result<Value, String> {
     let mut schema: Value =
         serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("shipped schema is not JSON: {e}"))?;
     if format == Format::Gen5 {
@@ -68,6 +68,21 @@ pub fn validate(format: Format, manifest: &Value) -> Vec<SchemaProblem> {
 /// The record key this program adds to compressed chunks' records (the reference ignores it).
 pub const STORED_HASH_KEY: &str = "stored_sha256";
 
+/// Why an entry of the manifest's chunk list is not a chunk record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("record is not an object")]
+    NotAnObject,
+    #[error("`compressed` is {value}, not a boolean")]
+    CompressedNotBoolean { value: String },
+    #[error("`extra.shape` holds something other than non-negative integers")]
+    ShapeNotIntegers,
+    #[error("`extra.shape` is not a list")]
+    ShapeNotList,
+    #[error("record has no `type` string")]
+    NoType,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChunkRecord {
     /// Position in the `chunks` list.
@@ -92,30 +107,27 @@ pub struct ChunkRecord {
 }
 
 impl ChunkRecord {
-    pub fn from_json(position: usize, value: &Value) -> Result<ChunkRecord, String> {
-        let object = value.as_object().ok_or("record is not an object")?;
+    pub fn from_json(position: usize, value: &Value) -> Result<ChunkRecord, RecordError> {
+        let object = value.as_object().ok_or(RecordError::NotAnObject)?;
         let uint = |name: &str| object.get(name).and_then(Value::as_u64);
         let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_string);
         let extra = object.get("extra").and_then(Value::as_object).cloned().unwrap_or_default();
         let compressed = match object.get("compressed") {
             None => true,
             Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(format!("`compressed` is {other}, not a boolean")),
+            Some(other) => return Err(RecordError::CompressedNotBoolean { value: other.to_string() }),
         };
         let shape = match extra.get("shape") {
             None => None,
             Some(Value::Array(dims)) => Some(
-                dims.iter()
-                    .map(Value::as_u64)
-                    .collect::<Option<Vec<u64>>>()
-                    .ok_or("`extra.shape` holds something other than non-negative integers")?,
+                dims.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>().ok_or(RecordError::ShapeNotIntegers)?,
             ),
-            Some(_) => return Err("`extra.shape` is not a list".into()),
+            Some(_) => return Err(RecordError::ShapeNotList),
         };
         Ok(ChunkRecord {
             position,
             index: uint("index"),
-            kind: text("type").ok_or("record has no `type` string")?,
+            kind: text("type").ok_or(RecordError::NoType)?,
             flags: text("flags").unwrap_or_default(),
             offset: uint("offset"),
             compressed_size: uint("compressed_size"),

@@ -53,17 +53,25 @@ impl Default for Limits {
     }
 }
 
+/// Why a limit given on the command line or in the settings is not an amount.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("{0:?} is not an amount like 1000, 64K, 256M or 2G")]
+    NotAnAmount(String),
+    #[error("{0:?} is zero or too large")]
+    ZeroOrTooLarge(String),
+}
+
 /// `1000`, `64K`, `256M`, `2G` (K, M, G are powers of 1024; a trailing `i` or `B` is allowed).
-pub fn parse_amount(text: &str) -> Result<u64, String> {
+pub fn parse_amount(text: &str) -> Result<u64, AmountError> {
     let trimmed = text.trim();
     let without_unit = trimmed.trim_end_matches(['B', 'b']).trim_end_matches('i');
     let (digits, shift) = [("k", 10), ("K", 10), ("m", 20), ("M", 20), ("g", 30), ("G", 30)]
         .into_iter()
         .find_map(|(suffix, shift)| without_unit.strip_suffix(suffix).map(|digits| (digits, shift)))
         .unwrap_or((without_unit, 0));
-    let number: u64 =
-        digits.trim().parse().map_err(|_| format!("{text:?} is not an amount like 1000, 64K, 256M or 2G"))?;
-    number.checked_mul(1u64 << shift).filter(|&n| n > 0).ok_or(format!("{text:?} is zero or too large"))
+    let number: u64 = digits.trim().parse().map_err(|_| AmountError::NotAnAmount(text.to_string()))?;
+    number.checked_mul(1u64 << shift).filter(|&n| n > 0).ok_or_else(|| AmountError::ZeroOrTooLarge(text.to_string()))
 }
 
 /// `n` the way [`parse_amount`] reads it: `256M` when it is a whole number of M, else digits.
@@ -325,9 +333,11 @@ fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> 
     for (position, value) in chunk_list.iter().enumerate() {
         match ChunkRecord::from_json(position, value) {
             Ok(record) => records.push(record),
-            Err(problem) => {
-                report.fail(code::CHUNK_RECORD, Location::Chunk { index: position, kind: "?".into() }, problem)
-            }
+            Err(problem) => report.fail(
+                code::CHUNK_RECORD,
+                Location::Chunk { index: position, kind: "?".into() },
+                problem.to_string(),
+            ),
         }
     }
     check_layout(report, &records, header_size, (table_start, table_end), file_len);
@@ -693,7 +703,7 @@ fn read_chunk(
                         }
                         out.environment = Some(environment);
                     }
-                    Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
+                    Err(problem) => report.fail(code::CHUNK_DECODE, location, problem.to_string()),
                 }
             }
             Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
@@ -771,7 +781,7 @@ fn decode_latent(
     if !record.compressed {
         let mut content = source.reader(start, end).map_err(read_error)?;
         let raw = read_raw_latent(&mut *content, chunk_len, &shape, elements)?;
-        let latent = Latent::new(key, shape, raw.values)?;
+        let latent = Latent::new(key, shape, raw.values).map_err(|e| e.to_string())?;
         return Ok(LatentRead { latent, codec: StoredCodec::Raw, inner: raw.inner, framing: raw.framing });
     }
     if format == Format::Gen5 {
@@ -780,12 +790,13 @@ fn decode_latent(
         let cap = (elements as u64 * Dtype::F32.size()).saturating_add(INNER_HEADER_SIZE as u64);
         let frame = codec::zstd_stream_frame(&chunk, cap, |declared, content| {
             read_raw_latent(content, declared, &shape, elements)
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         let mut raw = frame.value;
         if frame.frame_len < chunk.len() {
             raw.framing.push(format!("{} bytes follow the zstd frame", chunk.len() - frame.frame_len));
         }
-        let latent = Latent::new(key, shape, raw.values)?;
+        let latent = Latent::new(key, shape, raw.values).map_err(|e| e.to_string())?;
         return Ok(LatentRead { latent, codec: StoredCodec::Zstd, inner: raw.inner, framing: raw.framing });
     }
     // raiiaf compressed: zstd frame holding only the inner header, then a zfp stream.
@@ -825,7 +836,7 @@ fn decode_latent(
         return Err(format!("zfp stream holds shape {:?}, the record says {shape:?}", array.shape));
     }
     let values = zfp_to_dtype(array.values, dtype);
-    let latent = Latent::new(key, shape, values)?;
+    let latent = Latent::new(key, shape, values).map_err(|e| e.to_string())?;
     Ok(LatentRead { latent, codec: StoredCodec::Zfp, inner, framing })
 }
 

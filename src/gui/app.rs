@@ -605,7 +605,7 @@ impl WorkbenchApp {
                 Some(DialogOutcome::PackBatch(folders)) if !folders.is_empty() => {
                     match crate::pack::batch::files_in(&folders) {
                         Ok(files) => self.pending.push(UiCommand::PackBatch(files)),
-                        Err(error) => self.status = Some(error),
+                        Err(error) => self.status = Some(error.to_string()),
                     }
                 }
                 Some(DialogOutcome::PackBatch(_)) => {}

@@ -106,7 +106,7 @@ impl BatchView {
                 names.push(
                     match crate::platform::read_within(image, limits.max_image_bytes)
                         .map_err(|e| e.to_string())
-                        .and_then(|bytes| crate::params::import_from_image(&bytes))
+                        .and_then(|bytes| crate::params::import_from_image(&bytes).map_err(|e| e.to_string()))
                     {
                         Ok(Some(found)) => found.source.name().to_string(),
                         Ok(None) => "none found".to_string(),

@@ -32,7 +32,7 @@ impl LoadedImage {
 }
 
 pub fn load(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> LoadedImage {
-    let params = crate::params::import_from_image(bytes);
+    let params = crate::params::import_from_image(bytes).map_err(|e| e.to_string());
     let nodes = match &params {
         Ok(Some(found)) => ["comfyui_prompt", "comfyui_workflow"]
             .iter()
@@ -44,7 +44,7 @@ pub fn load(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> LoadedIma
     LoadedImage {
         image: PreparedImage::decode(bytes, max_texture_side, limits),
         params,
-        metadata: crate::params::read_image_metadata(bytes),
+        metadata: crate::params::read_image_metadata(bytes).map_err(|e| e.to_string()),
         nodes,
     }
 }

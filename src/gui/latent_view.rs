@@ -85,7 +85,7 @@ pub fn slice_npy(latent: &Latent, selection: &SliceSelection, channel: usize) ->
     let (height, width) = selection.slice_size();
     let values = LatentValues::F32(slice);
     let values = if latent.dtype() == crate::format::Dtype::F16 { values.to_f16() } else { values };
-    let slice_latent = Latent::new(latent.key().to_string(), vec![height, width], values)?;
+    let slice_latent = Latent::new(latent.key().to_string(), vec![height, width], values).map_err(|e| e.to_string())?;
     crate::npy::write_npy(&slice_latent).map_err(|e| e.to_string())
 }
 

@@ -948,7 +948,8 @@ fn image_input(
     let is_png = info.is_some_and(|(format, _, _)| format == "png");
     let note =
         (info.is_some() && !is_png).then(|| "The reference expects PNG; this image is stored as it is.".to_string());
-    let found_params = (import && info.is_some()).then(|| crate::params::import_from_image(&bytes));
+    let found_params =
+        (import && info.is_some()).then(|| crate::params::import_from_image(&bytes).map_err(|e| e.to_string()));
     ImageInput {
         source,
         bytes,

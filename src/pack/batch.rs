@@ -53,13 +53,14 @@ fn stem(path: &Path) -> Option<String> {
 
 /// The files directly in each folder (not in subfolders), sorted: what a batch is planned from.
 /// A path that is a file is taken as it is.
-pub fn files_in(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn files_in(paths: &[PathBuf]) -> Result<Vec<PathBuf>, super::PackError> {
     let mut files = Vec::new();
     for path in paths {
+        let folder_error = |error| super::PackError::Folder { folder: path.clone(), error };
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let entries = std::fs::read_dir(path).map_err(folder_error)?;
             for entry in entries {
-                let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+                let entry = entry.map_err(folder_error)?;
                 if entry.file_type().is_ok_and(|t| t.is_file()) {
                     files.push(entry.path());
                 }
@@ -263,13 +264,15 @@ fn pack_bytes(
     let image = crate::platform::read_within(&pair.image, options.limits.max_image_bytes)
         .map_err(|e| format!("cannot read {}: {e}", pair.image.display()))?;
     let image_name = pair.image.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let mut metadata = super::request::metadata_for(&image, &image_name, &options.metadata)?;
+    let mut metadata =
+        super::request::metadata_for(&image, &image_name, &options.metadata).map_err(|e| e.to_string())?;
     lines.append(&mut metadata.lines);
     let mut latents = Vec::new();
     for file in &pair.latents {
         let key = file.key.as_deref().unwrap_or(DEFAULT_LATENT_KEY);
         let (mut found, notes) =
-            super::request::latents_from_file(&file.path, Some(key), options.codec, options.float16, &options.limits)?;
+            super::request::latents_from_file(&file.path, Some(key), options.codec, options.float16, &options.limits)
+                .map_err(|e| e.to_string())?;
         lines.extend(notes.into_iter().map(|note| format!("note: {note}")));
         latents.append(&mut found);
     }

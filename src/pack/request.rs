@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 use crate::format::reader::Limits;
 use crate::format::writer::{self, LatentCodec, PackLatent};
 use crate::format::{Latent, ModelInfo};
+use crate::npy::NpyTensor;
+
+use super::PackError;
 
 /// What the user gave for the manifest; empty means "not given".
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,7 +34,7 @@ pub struct Metadata {
 /// values first, then (with `import_params`) the image's parameters, then the stand-ins of
 /// [`super::fallback::fill_required`]. Without `import_params`, a missing model name, version or
 /// prompt is an error naming the flags to give.
-pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -> Result<Metadata, String> {
+pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -> Result<Metadata, PackError> {
     let mut lines = Vec::new();
     let mut model_info = ModelInfo {
         model_name: choices.model_name.clone().unwrap_or_default(),
@@ -54,7 +57,7 @@ pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -
         .map(|(flag, _)| flag)
         .collect();
         if !missing.is_empty() {
-            return Err(format!("give {} (or --import-params to read them from the image)", missing.join(", ")));
+            return Err(PackError::ValuesMissing { flags: missing });
         }
         return checked(Metadata { model_info, lines });
     }
@@ -64,20 +67,19 @@ pub fn metadata_for(image: &[u8], image_name: &str, choices: &MetadataChoices) -
             imported.fill_missing(&mut model_info);
         }
         Ok(None) => lines.push(format!("note: {image_name} carries no generation parameters")),
-        Err(error) => return Err(format!("--import-params: {image_name}: {error}")),
+        Err(error) => return Err(PackError::Import { image: image_name.to_string(), error }),
     }
     lines.extend(super::fallback::fill_required(&mut model_info).into_iter().map(|note| format!("note: {note}")));
     checked(Metadata { model_info, lines })
 }
 
 /// `metadata`, unless the packer's form would refuse it: both decide alike what may be packed.
-fn checked(metadata: Metadata) -> Result<Metadata, String> {
+fn checked(metadata: Metadata) -> Result<Metadata, PackError> {
     let problems = super::form::model_info_problems(&metadata.model_info);
     if problems.is_empty() {
         return Ok(metadata);
     }
-    let listed: Vec<String> = problems.iter().map(|(field, message)| format!("{field}: {message}")).collect();
-    Err(format!("the metadata cannot be packed: {}", listed.join("; ")))
+    Err(PackError::Unpackable { problems })
 }
 
 /// The latents in a latent file, each stored with `codec` (as float16 with `float16`), and the
@@ -89,16 +91,38 @@ pub fn latents_from_file(
     codec: LatentCodec,
     float16: bool,
     limits: &Limits,
-) -> Result<(Vec<PackLatent>, Vec<String>), String> {
-    let mut found = crate::npy::read_latent_file(path, limits).map_err(|e| e.to_string())?;
+) -> Result<(Vec<PackLatent>, Vec<String>), PackError> {
+    let mut found = crate::npy::read_latent_file(path, limits)?;
     if let (Some(key), [(only, _)]) = (key, found.as_mut_slice()) {
         *only = key.to_string();
     }
+    pack_latents(&path.display().to_string(), found, codec, float16)
+}
+
+/// The latents a command-line spec names (`FILE`, or `KEY=FILE` for a file holding one), as
+/// [`latents_from_file`] gives them.
+pub fn latents_from_spec(
+    spec: &str,
+    codec: LatentCodec,
+    float16: bool,
+    limits: &Limits,
+) -> Result<(Vec<PackLatent>, Vec<String>), PackError> {
+    pack_latents(spec, crate::npy::read_latent_spec(spec, limits)?, codec, float16)
+}
+
+/// A latent file's tensors as pack inputs, and the reader's notes, both named by `file`.
+fn pack_latents(
+    file: &str,
+    found: Vec<(String, NpyTensor)>,
+    codec: LatentCodec,
+    float16: bool,
+) -> Result<(Vec<PackLatent>, Vec<String>), PackError> {
     let mut notes = Vec::new();
     let mut latents = Vec::with_capacity(found.len());
     for (key, tensor) in found {
-        notes.extend(tensor.notes.iter().map(|note| format!("{}: {note}", path.display())));
-        let latent = Latent::new(key, tensor.shape, tensor.values).map_err(|e| format!("{}: {e}", path.display()))?;
+        notes.extend(tensor.notes.iter().map(|note| format!("{file}: {note}")));
+        let latent = Latent::new(key, tensor.shape, tensor.values)
+            .map_err(|error| PackError::Latent { file: file.to_string(), error })?;
         latents.push(PackLatent { latent, codec, float16 });
     }
     Ok((latents, notes))
@@ -121,7 +145,7 @@ mod tests {
     fn without_import_every_required_value_must_be_given() {
         let image = png_with_text("parameters", "a cat\nSteps: 20, Sampler: Euler, Seed: 1, Model: m");
         let error = metadata_for(&image, "a.png", &MetadataChoices::default()).unwrap_err();
-        assert!(error.contains("--model, --model-version, --prompt"), "{error}");
+        assert!(error.to_string().contains("give --model, --model-version, --prompt (or"), "{error}");
         let given = MetadataChoices {
             model_name: Some("m".into()),
             version: Some("1".into()),
@@ -144,7 +168,7 @@ mod tests {
             ..MetadataChoices::default()
         };
         let error = metadata_for(&image, "a.png", &choices).unwrap_err();
-        assert!(error.contains("steps: 0 is less than the minimum of 1"), "{error}");
+        assert!(error.to_string().contains("cannot be packed: steps: 0 is less than the minimum of 1"), "{error}");
         let info = ModelInfo {
             model_name: "m".into(),
             version: "1".into(),
@@ -191,6 +215,9 @@ mod tests {
         let info = &metadata.model_info;
         assert_eq!((info.model_name.as_str(), info.version.as_str(), info.prompt.as_str()), ("unknown", "unknown", ""));
         assert!(metadata.lines.iter().any(|l| l.contains("plain.png carries no generation parameters")));
-        assert!(metadata_for(b"not an image", "x.png", &choices).is_err());
+        let error = metadata_for(b"not an image", "x.png", &choices).unwrap_err();
+        assert!(
+            matches!(&error, PackError::Import { image, error: crate::params::ParamsError::NotAnImage } if image == "x.png")
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{ImportedParams, ParamSource, model_name_of_checkpoint};
+use super::{ImportedParams, ParamSource, ParamsError, model_name_of_checkpoint};
 
 /// How many links are followed from the sampler before giving up (graphs can be cyclic when
 /// damaged, and are never this deep when sound).
@@ -48,9 +48,12 @@ impl<'a> Walk<'a> {
 }
 
 /// Parses a `prompt` graph, with the `workflow` text when the image has one.
-pub fn parse(prompt: &str, workflow: Option<&str>) -> Result<ImportedParams, String> {
-    let graph: Value = serde_json::from_str(prompt).map_err(|e| format!("ComfyUI prompt is not JSON: {e}"))?;
-    let graph = graph.as_object().ok_or("ComfyUI prompt is not an object of nodes")?;
+pub fn parse(prompt: &str, workflow: Option<&str>) -> Result<ImportedParams, ParamsError> {
+    let graph: Value = serde_json::from_str(prompt)
+        .map_err(|e| ParamsError::NotJson { record: "ComfyUI prompt", detail: e.to_string() })?;
+    let graph = graph
+        .as_object()
+        .ok_or(ParamsError::Unexpected { record: "ComfyUI prompt", expected: "an object of nodes" })?;
     let walk = Walk { graph, budget: std::cell::Cell::new(MAX_LINKS_FOLLOWED) };
     let mut imported = ImportedParams::new(ParamSource::ComfyUi);
     let samplers = sampler_nodes(graph);
@@ -336,9 +339,10 @@ fn is_active(node: &Map<String, Value>) -> bool {
 /// KSamplerAdvanced) node's widgets — seed, its after-generate control, steps, cfg, sampler,
 /// scheduler, denoise — and, through the links, the text encoders' text, the empty latent's size
 /// and the checkpoint loader's file. The workflow is kept whole.
-pub fn parse_workflow(workflow: &str) -> Result<ImportedParams, String> {
-    let document: Value = serde_json::from_str(workflow).map_err(|e| format!("ComfyUI workflow is not JSON: {e}"))?;
-    let ui = Ui::new(&document).ok_or("ComfyUI workflow has no nodes list")?;
+pub fn parse_workflow(workflow: &str) -> Result<ImportedParams, ParamsError> {
+    let document: Value = serde_json::from_str(workflow)
+        .map_err(|e| ParamsError::NotJson { record: "ComfyUI workflow", detail: e.to_string() })?;
+    let ui = Ui::new(&document).ok_or(ParamsError::Missing { record: "ComfyUI workflow", missing: "nodes list" })?;
     let mut imported = ImportedParams::new(ParamSource::ComfyUi);
     imported.notes.push(
         "only the UI workflow was found (no prompt graph): settings are its widget values, which a \

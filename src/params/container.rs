@@ -13,7 +13,7 @@
 //! whole XMP packet `XMP`, JPEG comments `JPEG comment`, and stealth payloads their signature
 //! (`stealth_pngcomp`). Damage to one part is a problem noted beside what the rest gave.
 
-use super::{TEXT_LIMIT, exif, stealth};
+use super::{ParamsError, TEXT_LIMIT, exif, stealth};
 
 /// The image formats whose metadata is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +74,8 @@ const XMP_PROPERTIES: [&str; 3] = ["exif:UserComment", "xmp:CreatorTool", "dc:de
 /// Reads the metadata of a PNG, JPEG or WebP image, with the stealth payload when `stealth` is
 /// set (that decodes the pixels, so it costs far more than the rest). Fails only when the bytes
 /// are none of the three, or a PNG's chunks before its image data cannot be read.
-pub fn read(bytes: &[u8], stealth: bool) -> Result<ImageMetadata, String> {
-    let container = Container::detect(bytes).ok_or("not a PNG, JPEG or WebP image (by its first bytes)")?;
+pub fn read(bytes: &[u8], stealth: bool) -> Result<ImageMetadata, ParamsError> {
+    let container = Container::detect(bytes).ok_or(ParamsError::NotAnImage)?;
     let mut metadata = ImageMetadata { container, entries: Vec::new(), problems: Vec::new() };
     match container {
         Container::Png => read_png(bytes, &mut metadata)?,
@@ -86,13 +86,13 @@ pub fn read(bytes: &[u8], stealth: bool) -> Result<ImageMetadata, String> {
         match stealth::read(bytes) {
             Ok(Some(found)) => metadata.entries.push((found.signature.to_string(), found.text)),
             Ok(None) => {}
-            Err(problem) => metadata.problems.push(problem),
+            Err(problem) => metadata.problems.push(problem.to_string()),
         }
     }
     Ok(metadata)
 }
 
-fn read_png(bytes: &[u8], metadata: &mut ImageMetadata) -> Result<(), String> {
+fn read_png(bytes: &[u8], metadata: &mut ImageMetadata) -> Result<(), ParamsError> {
     let (chunks, exif) = super::png_chunks(bytes)?;
     for (key, text) in chunks {
         if key == PNG_XMP_KEYWORD {

@@ -36,6 +36,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ParamsError;
 use super::container::ImageMetadata;
 use super::fields::json_object;
 use super::stealth::Stealth;
@@ -64,7 +65,7 @@ struct Hints<'a> {
 /// The parameters an image's metadata carries (without the stealth data), following the
 /// precedence above. `Ok(None)` when none is recognised; `Err` where a PNG's `prompt` chunk is not
 /// the JSON ComfyUI writes.
-pub fn import(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, String> {
+pub fn import(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, ParamsError> {
     let found = from_text_chunks(metadata)?.or_else(|| from_exif_and_xmp(metadata));
     Ok(found.map(|mut imported| {
         imported.notes.extend(metadata.problems.iter().cloned());
@@ -93,7 +94,7 @@ fn hints(metadata: &ImageMetadata) -> Hints<'_> {
     }
 }
 
-fn from_text_chunks(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, String> {
+fn from_text_chunks(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, ParamsError> {
     let text_of =
         |key: &str| metadata.entries.iter().find(|(k, _)| k == key && is_text_chunk(k)).map(|(_, t)| t.as_str());
     let hints = hints(metadata);
@@ -154,7 +155,12 @@ fn from_text_chunks(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, 
 
 /// A reader's result, or, when a generator's own chunk does not parse, what names the generator
 /// with the reason as a note and the text kept under `key`: the image did come from it.
-fn or_unread(parsed: Result<ImportedParams, String>, source: ParamSource, key: &str, text: &str) -> ImportedParams {
+fn or_unread(
+    parsed: Result<ImportedParams, ParamsError>,
+    source: ParamSource,
+    key: &str,
+    text: &str,
+) -> ImportedParams {
     parsed.unwrap_or_else(|error| {
         let mut imported = ImportedParams::new(source);
         imported.notes.push(format!("{error}; the text is kept as it is"));

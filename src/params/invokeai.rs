@@ -18,7 +18,7 @@
 use serde_json::{Value, json};
 
 use super::fields::{Role, apply, json_object, keep, map_object, order_settings};
-use super::{ImportedParams, ParamSource};
+use super::{ImportedParams, ParamSource, ParamsError};
 
 const METADATA_TABLE: [(&str, Role); 8] = [
     ("positive_prompt", Role::Prompt),
@@ -33,8 +33,13 @@ const METADATA_TABLE: [(&str, Role); 8] = [
 
 /// Maps `invokeai_metadata` (3.x and later) onto the manifest's fields, keeping `graph`
 /// (`invokeai_graph`) and `workflow` (`invokeai_workflow`) when the image has them.
-pub fn parse_metadata(metadata: &str, graph: Option<&str>, workflow: Option<&str>) -> Result<ImportedParams, String> {
-    let object = json_object(metadata).ok_or("invokeai_metadata is not a JSON object")?;
+pub fn parse_metadata(
+    metadata: &str,
+    graph: Option<&str>,
+    workflow: Option<&str>,
+) -> Result<ImportedParams, ParamsError> {
+    let object = json_object(metadata)
+        .ok_or(ParamsError::Unexpected { record: "invokeai_metadata", expected: "a JSON object" })?;
     let mut imported = ImportedParams::new(ParamSource::InvokeAi);
     let (model, rest): (Vec<_>, Vec<_>) = object.into_iter().partition(|(key, _)| key == "model");
     map_object(&mut imported, &rest.into_iter().collect(), &METADATA_TABLE);
@@ -83,8 +88,9 @@ const SD_METADATA_TABLE: [(&str, Role); 6] = [
 ];
 
 /// Maps `sd-metadata` (2.x) onto the manifest's fields.
-pub fn parse_sd_metadata(text: &str) -> Result<ImportedParams, String> {
-    let object = json_object(text).ok_or("sd-metadata is not a JSON object")?;
+pub fn parse_sd_metadata(text: &str) -> Result<ImportedParams, ParamsError> {
+    let object =
+        json_object(text).ok_or(ParamsError::Unexpected { record: "sd-metadata", expected: "a JSON object" })?;
     let mut imported = ImportedParams::new(ParamSource::InvokeAi);
     let image = match (object.get("image"), object.get("images")) {
         (Some(Value::Object(image)), _) => Some(image.clone()),
@@ -212,7 +218,7 @@ const DREAM_SWITCHES: [(&str, Role); 6] = [
 
 /// Maps the `Dream` command line onto the manifest's fields. Switches it does not know are kept
 /// under their name (`-f 0.75` as `f`, `--seamless` as `seamless`: true).
-pub fn parse_dream(text: &str) -> Result<ImportedParams, String> {
+pub fn parse_dream(text: &str) -> Result<ImportedParams, ParamsError> {
     let words = split_command_line(text);
     let mut words = words.into_iter().peekable();
     let prompt = match words.peek() {
@@ -222,7 +228,7 @@ pub fn parse_dream(text: &str) -> Result<ImportedParams, String> {
     let mut imported = ImportedParams::new(ParamSource::InvokeAi);
     match prompt {
         Some(prompt) => split_negative(&mut imported, &prompt),
-        None => return Err("the Dream text does not start with a prompt".into()),
+        None => return Err(ParamsError::Missing { record: "the Dream text", missing: "prompt at its start" }),
     }
     let mut skipped = 0usize;
     while let Some((switch, quoted)) = words.next() {

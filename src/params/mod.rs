@@ -14,6 +14,7 @@ pub mod container;
 mod detect;
 pub mod draw_things;
 pub mod easy_diffusion;
+mod error;
 pub mod exif;
 mod fields;
 pub mod fooocus;
@@ -27,6 +28,7 @@ use serde_json::{Map, Value};
 use crate::format::ModelInfo;
 
 pub use container::{Container, ImageMetadata};
+pub use error::ParamsError;
 
 /// Text read from one place (a text chunk, an XMP packet, EXIF, a stealth payload) at most.
 pub const TEXT_LIMIT: usize = 16 << 20;
@@ -142,7 +144,7 @@ fn one_line(text: &str, max_chars: usize) -> String {
 
 /// The text chunks (`tEXt`, `zTXt`, `iTXt`) of a PNG before its image data, as keyword and text.
 /// Compressed text is inflated up to 16 MiB per chunk.
-pub fn png_text_chunks(png: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn png_text_chunks(png: &[u8]) -> Result<Vec<(String, String)>, ParamsError> {
     png_chunks(png).map(|(chunks, _)| chunks)
 }
 
@@ -150,30 +152,32 @@ pub fn png_text_chunks(png: &[u8]) -> Result<Vec<(String, String)>, String> {
 type TextChunks = Vec<(String, String)>;
 
 /// The text chunks of a PNG before its image data, and its `eXIf` chunk when it has one there.
-fn png_chunks(png: &[u8]) -> Result<(TextChunks, Option<Vec<u8>>), String> {
+fn png_chunks(png: &[u8]) -> Result<(TextChunks, Option<Vec<u8>>), ParamsError> {
     let decoder = png::Decoder::new(std::io::Cursor::new(png));
-    let reader = decoder.read_info().map_err(|e| format!("not a readable PNG: {e}"))?;
+    let reader = decoder.read_info().map_err(|e| ParamsError::UnreadablePng { detail: e.to_string() })?;
     let info = reader.info();
     let mut chunks: Vec<(String, String)> =
         info.uncompressed_latin1_text.iter().map(|c| (c.keyword.clone(), c.text.clone())).collect();
     // One budget for all compressed chunks together: each inflating to the limit, a PNG of many
     // small chunks would inflate to many times it.
     let mut inflate_budget = TEXT_LIMIT;
+    let chunk_error = |chunk: &'static str, keyword: &str, detail: png::DecodingError| ParamsError::TextChunk {
+        chunk,
+        keyword: keyword.to_string(),
+        detail: detail.to_string(),
+        limit: TEXT_LIMIT,
+    };
     for chunk in &info.compressed_latin1_text {
         let mut chunk = chunk.clone();
-        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| {
-            format!("zTXt {:?}: {e} (all text chunks together may inflate to {TEXT_LIMIT} bytes)", chunk.keyword)
-        })?;
-        let text = chunk.get_text().map_err(|e| e.to_string())?;
+        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| chunk_error("zTXt", &chunk.keyword, e))?;
+        let text = chunk.get_text().map_err(|e| chunk_error("zTXt", &chunk.keyword, e))?;
         inflate_budget = inflate_budget.saturating_sub(text.len());
         chunks.push((chunk.keyword.clone(), text));
     }
     for chunk in &info.utf8_text {
         let mut chunk = chunk.clone();
-        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| {
-            format!("iTXt {:?}: {e} (all text chunks together may inflate to {TEXT_LIMIT} bytes)", chunk.keyword)
-        })?;
-        let text = chunk.get_text().map_err(|e| e.to_string())?;
+        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| chunk_error("iTXt", &chunk.keyword, e))?;
+        let text = chunk.get_text().map_err(|e| chunk_error("iTXt", &chunk.keyword, e))?;
         inflate_budget = inflate_budget.saturating_sub(text.len());
         chunks.push((chunk.keyword.clone(), text));
     }
@@ -183,9 +187,9 @@ fn png_chunks(png: &[u8]) -> Result<(TextChunks, Option<Vec<u8>>), String> {
 
 /// The generation parameters a PNG carries, as [`import_from_image`] reads them; bytes that are
 /// not a PNG are refused, as before JPEG and WebP were read.
-pub fn import_from_png(png: &[u8]) -> Result<Option<ImportedParams>, String> {
+pub fn import_from_png(png: &[u8]) -> Result<Option<ImportedParams>, ParamsError> {
     if Container::detect(png) != Some(Container::Png) {
-        return Err("not a readable PNG: no PNG signature".into());
+        return Err(ParamsError::UnreadablePng { detail: "no PNG signature".into() });
     }
     import_from_image(png)
 }
@@ -196,7 +200,7 @@ pub fn import_from_png(png: &[u8]) -> Result<Option<ImportedParams>, String> {
 /// `Err` when the bytes are none of the three formats, a PNG's chunks cannot be read, or a PNG's
 /// `prompt` chunk is not ComfyUI's JSON. Damaged EXIF or XMP beside what was read becomes notes; a
 /// damaged stealth payload gives `Ok(None)` here, and its problem is in [`read_image_metadata`].
-pub fn import_from_image(bytes: &[u8]) -> Result<Option<ImportedParams>, String> {
+pub fn import_from_image(bytes: &[u8]) -> Result<Option<ImportedParams>, ParamsError> {
     let metadata = container::read(bytes, false)?;
     if let Some(imported) = detect::import(&metadata)? {
         return Ok(Some(imported));
@@ -211,14 +215,14 @@ pub fn import_from_image(bytes: &[u8]) -> Result<Option<ImportedParams>, String>
 
 /// Everything an image's metadata holds, with stealth payloads and the problems met: see
 /// [`container::read`].
-pub fn read_image_metadata(bytes: &[u8]) -> Result<ImageMetadata, String> {
+pub fn read_image_metadata(bytes: &[u8]) -> Result<ImageMetadata, ParamsError> {
     container::read(bytes, true)
 }
 
 /// The raw metadata of a PNG, JPEG or WebP image as key and text, for a viewer: PNG text chunks
 /// under their keywords, `EXIF <tag>`, `XMP` and `XMP <property>`, `JPEG comment`, and stealth
 /// payloads under their signature. Problems are left out; [`read_image_metadata`] has them.
-pub fn metadata_entries(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn metadata_entries(bytes: &[u8]) -> Result<Vec<(String, String)>, ParamsError> {
     read_image_metadata(bytes).map(|metadata| metadata.entries)
 }
 
@@ -740,7 +744,8 @@ mod tests {
             assert!(import_from_png(&jpeg_comment(A1111, false, true)).is_err());
             // A `prompt` chunk that is not JSON, with nothing else: the error ComfyUI's reader gives.
             let error = import_from_image(&png_with_text(&[("prompt", "a cat")], None)).unwrap_err();
-            assert!(error.contains("not JSON"), "{error}");
+            assert!(matches!(error, ParamsError::NotJson { record: "ComfyUI prompt", .. }), "{error}");
+            assert!(error.to_string().starts_with("ComfyUI prompt is not JSON: "), "{error}");
             // A generator's own chunk that does not parse: that generator, the reason noted, the text kept.
             for (key, text, source) in [
                 ("invokeai_metadata", "{broken", ParamSource::InvokeAi),

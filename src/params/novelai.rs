@@ -14,7 +14,7 @@
 use serde_json::{Map, Value, json};
 
 use super::fields::{Role, json_object, keep, map_object, order_settings};
-use super::{ImportedParams, ParamSource};
+use super::{ImportedParams, ParamSource, ParamsError};
 
 const TABLE: [(&str, Role); 9] = [
     ("prompt", Role::Prompt),
@@ -47,7 +47,7 @@ fn comment_object(fields: &Map<String, Value>) -> Option<Map<String, Value>> {
 
 /// Maps NovelAI's fields (PNG text chunks by keyword, or the stealth JSON object) onto the
 /// manifest's fields. Fails only when there is neither a `Comment` object nor a `Description`.
-pub fn parse(fields: &Map<String, Value>) -> Result<ImportedParams, String> {
+pub fn parse(fields: &Map<String, Value>) -> Result<ImportedParams, ParamsError> {
     let mut imported = ImportedParams::new(ParamSource::NovelAi);
     let comment = comment_object(fields);
     if comment.is_none() && fields.contains_key("Comment") {
@@ -61,7 +61,7 @@ pub fn parse(fields: &Map<String, Value>) -> Result<ImportedParams, String> {
         imported.prompt = description.map(str::to_string);
     }
     if comment.is_none() && description.is_none() {
-        return Err("NovelAI metadata without Comment or Description".into());
+        return Err(ParamsError::Missing { record: "NovelAI metadata", missing: "Comment or Description" });
     }
     if let Some(source) = fields.get("Source").and_then(Value::as_str) {
         let (name, hash) = split_model_hash(source);

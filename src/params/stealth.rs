@@ -102,26 +102,58 @@ impl Bits<'_> {
     }
 }
 
+/// Why a stealth payload was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum StealthError {
+    #[error("stealth data not looked for: {0}")]
+    Pixels(#[from] picture::PictureError),
+    /// A signature was found; what follows it is unusable.
+    #[error("{signature}: {problem}")]
+    Payload { signature: &'static str, problem: PayloadProblem },
+}
+
+/// What is wrong with the payload after a stealth signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadProblem {
+    #[error("the image ends inside the payload's length")]
+    LengthCut,
+    #[error("a payload of {bits} bits is more than the image holds ({room} bits)")]
+    LongerThanImage { bits: u64, room: u64 },
+    #[error("a payload of {bits} bits is not a whole number of bytes")]
+    NotWholeBytes { bits: u64 },
+    #[error("a payload of {bytes} bytes is over the limit of {limit}")]
+    OverLimit { bytes: u64, limit: usize },
+    #[error("the image ends inside the payload")]
+    PayloadCut,
+    #[error("the payload is not valid gzip: {detail}")]
+    NotGzip { detail: String },
+    #[error("the payload inflates to more than {limit} bytes")]
+    InflatesPastLimit { limit: usize },
+}
+
 /// Looks for a stealth payload in a PNG or WebP's pixels: alpha mode first (the extension's
 /// default, and NovelAI's), then RGB. `Ok(None)` when there is none; `Err` when the pixels do not
 /// decode, or a signature is there but what follows it is unusable.
-pub fn read(image_bytes: &[u8]) -> Result<Option<Stealth>, String> {
+pub fn read(image_bytes: &[u8]) -> Result<Option<Stealth>, StealthError> {
     let limits = Limits { max_image_pixels: MAX_PIXELS, ..Limits::default() };
-    let rgba = picture::decode_rgba(image_bytes, &limits).map_err(|e| format!("stealth data not looked for: {e}"))?;
+    let rgba = picture::decode_rgba(image_bytes, &limits)?;
     let (width, height) = (u64::from(rgba.width()), u64::from(rgba.height()));
     if width == 0 || height == 0 {
         return Ok(None);
     }
     for mode in [Mode::Alpha, Mode::Rgb] {
         let bits = Bits { rgba: rgba.as_raw(), width, height, mode };
-        if let Some(found) = read_mode(&bits)? {
+        if let Some(found) =
+            read_mode(&bits).map_err(|(signature, problem)| StealthError::Payload { signature, problem })?
+        {
             return Ok(Some(found));
         }
     }
     Ok(None)
 }
 
-fn read_mode(bits: &Bits<'_>) -> Result<Option<Stealth>, String> {
+/// The payload after a signature of `bits`' mode, if one is there; a problem names the signature.
+fn read_mode(bits: &Bits<'_>) -> Result<Option<Stealth>, (&'static str, PayloadProblem)> {
     let Some(signature) = bits.bytes(0, SIGNATURE_BYTES) else { return Ok(None) };
     let Some(&(name, compressed)) = bits.mode.signatures().iter().find(|(name, _)| name.as_bytes() == signature) else {
         return Ok(None);
@@ -129,22 +161,21 @@ fn read_mode(bits: &Bits<'_>) -> Result<Option<Stealth>, String> {
     let length = bits
         .bytes(SIGNATURE_BYTES * 8, 4)
         .and_then(|b| Some(u32::from_be_bytes(b.try_into().ok()?)))
-        .ok_or_else(|| format!("{name}: the image ends inside the payload's length"))?;
+        .ok_or((name, PayloadProblem::LengthCut))?;
     let length = u64::from(length);
     let room = bits.capacity().saturating_sub(HEADER_BITS);
     if length > room {
-        return Err(format!("{name}: a payload of {length} bits is more than the image holds ({room} bits)"));
+        return Err((name, PayloadProblem::LongerThanImage { bits: length, room }));
     }
     if length % 8 != 0 {
-        return Err(format!("{name}: a payload of {length} bits is not a whole number of bytes"));
+        return Err((name, PayloadProblem::NotWholeBytes { bits: length }));
     }
     let byte_count = length / 8;
     if byte_count > MAX_PAYLOAD_BYTES as u64 {
-        return Err(format!("{name}: a payload of {byte_count} bytes is over the limit of {MAX_PAYLOAD_BYTES}"));
+        return Err((name, PayloadProblem::OverLimit { bytes: byte_count, limit: MAX_PAYLOAD_BYTES }));
     }
-    let payload =
-        bits.bytes(HEADER_BITS, byte_count).ok_or_else(|| format!("{name}: the image ends inside the payload"))?;
-    let bytes = if compressed { gunzip(&payload).map_err(|e| format!("{name}: {e}"))? } else { payload };
+    let payload = bits.bytes(HEADER_BITS, byte_count).ok_or((name, PayloadProblem::PayloadCut))?;
+    let bytes = if compressed { gunzip(&payload).map_err(|problem| (name, problem))? } else { payload };
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         // The extension drops what is not UTF-8 from a plain payload; a replacement character
@@ -155,15 +186,15 @@ fn read_mode(bits: &Bits<'_>) -> Result<Option<Stealth>, String> {
 }
 
 /// Inflates one gzip member, refusing more than [`TEXT_LIMIT`] bytes of output.
-fn gunzip(data: &[u8]) -> Result<Vec<u8>, String> {
+fn gunzip(data: &[u8]) -> Result<Vec<u8>, PayloadProblem> {
     let mut out = Vec::new();
     let limit = u64::try_from(TEXT_LIMIT).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::GzDecoder::new(data)
         .take(limit)
         .read_to_end(&mut out)
-        .map_err(|e| format!("the payload is not valid gzip: {e}"))?;
+        .map_err(|e| PayloadProblem::NotGzip { detail: e.to_string() })?;
     if out.len() > TEXT_LIMIT {
-        return Err(format!("the payload inflates to more than {TEXT_LIMIT} bytes"));
+        return Err(PayloadProblem::InflatesPastLimit { limit: TEXT_LIMIT });
     }
     Ok(out)
 }
@@ -275,12 +306,18 @@ pub(crate) mod tests {
                 stealth_png(40, 23, &data, false)
             };
             let error = read(&png).unwrap_err();
-            assert!(error.contains(problem), "{name}: {error}");
+            assert!(error.to_string().contains(problem), "{name}: {error}");
         }
         // A payload that inflates past the limit.
         let bomb = gzip(&vec![b'a'; TEXT_LIMIT + 1]);
         let side = ((HEADER_BITS as usize + bomb.len() * 8) as f64).sqrt() as u32 + 2;
         let png = stealth_png(side, side, &stream("stealth_pngcomp", &bomb, None), false);
-        assert!(read(&png).unwrap_err().contains("inflates to more than"));
+        assert!(matches!(
+            read(&png),
+            Err(StealthError::Payload {
+                signature: "stealth_pngcomp",
+                problem: PayloadProblem::InflatesPastLimit { .. }
+            })
+        ));
     }
 }

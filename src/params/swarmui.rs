@@ -14,7 +14,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{Role, keep, map_object, order_settings};
-use super::{ImportedParams, ParamSource};
+use super::{ImportedParams, ParamSource, ParamsError};
 
 const TABLE: [(&str, Role); 10] = [
     ("prompt", Role::Prompt),
@@ -35,8 +35,11 @@ pub fn detect(object: &Map<String, Value>) -> bool {
 }
 
 /// Maps a SwarmUI object (one that [`detect`] accepts) onto the manifest's fields.
-pub fn parse(object: &Map<String, Value>) -> Result<ImportedParams, String> {
-    let params = object.get("sui_image_params").and_then(Value::as_object).ok_or("no sui_image_params object")?;
+pub fn parse(object: &Map<String, Value>) -> Result<ImportedParams, ParamsError> {
+    let params = object
+        .get("sui_image_params")
+        .and_then(Value::as_object)
+        .ok_or(ParamsError::Missing { record: "SwarmUI metadata", missing: "sui_image_params object" })?;
     let mut imported = ImportedParams::new(ParamSource::SwarmUi);
     map_object(&mut imported, params, &TABLE);
     let model_hash = object.get("sui_models").and_then(Value::as_array).and_then(|models| {
