@@ -23,9 +23,25 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// This user's endpoint (in this login session, on Windows), or why there is none (no private
-/// directory for the socket; a web page).
-pub fn default_endpoint() -> Result<Endpoint, String> {
+/// Why this user has no endpoint, and so no single instance.
+#[derive(Debug, thiserror::Error)]
+pub enum NoEndpoint {
+    /// Unix: no directory only this user can enter for the socket.
+    #[error("cannot create {}: {error}", .dir.display())]
+    CannotCreateDir { dir: std::path::PathBuf, error: std::io::Error },
+    #[error("{} is not a private directory of this user", .dir.display())]
+    NotPrivate { dir: std::path::PathBuf },
+    #[error("{}: {error}", .dir.display())]
+    Unreadable { dir: std::path::PathBuf, error: std::io::Error },
+    /// Windows: the pipe's name holds the login session.
+    #[error("no login session: {0}")]
+    NoSession(std::io::Error),
+    #[error("a web page has no single instance")]
+    WebPage,
+}
+
+/// This user's endpoint (in this login session, on Windows), or why there is none.
+pub fn default_endpoint() -> Result<Endpoint, NoEndpoint> {
     current::default_address().map(Endpoint)
 }
 

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use crate::platform::instance::{BindError, SendError};
-
-const NONE: &str = "a web page has no single instance";
+use crate::platform::instance::{BindError, NoEndpoint, SendError};
 
 pub type Address = ();
 
@@ -12,8 +10,8 @@ pub fn fmt_address(_address: &Address, f: &mut fmt::Formatter<'_>) -> fmt::Resul
     f.write_str("(none)")
 }
 
-pub fn default_address() -> Result<Address, String> {
-    Err(NONE.into())
+pub fn default_address() -> Result<Address, NoEndpoint> {
+    Err(NoEndpoint::WebPage)
 }
 
 pub fn address_in(_dir: &std::path::Path) -> Address {}
@@ -36,6 +34,6 @@ impl Server {
         _max_request: usize,
         _answer: Box<dyn Fn(Result<&[u8], String>) -> Vec<u8> + Send>,
     ) -> Result<Server, BindError> {
-        Err(BindError::Failed(NONE.into()))
+        Err(BindError::Failed(NoEndpoint::WebPage.to_string()))
     }
 }

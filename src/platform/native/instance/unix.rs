@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use super::{Answer, CLIENT_TIMEOUT, MAX_REPLY_BYTES, SERVER_TIMEOUT};
-use crate::platform::instance::{BindError, SendError};
+use crate::platform::instance::{BindError, NoEndpoint, SendError};
 
 /// The socket's file name inside the runtime directory.
 pub const SOCKET_NAME: &str = "raiiaf-workbench.sock";
@@ -23,7 +23,7 @@ pub fn fmt_address(address: &Address, f: &mut fmt::Formatter<'_>) -> fmt::Result
     write!(f, "{}", address.display())
 }
 
-pub fn default_address() -> Result<Address, String> {
+pub fn default_address() -> Result<Address, NoEndpoint> {
     runtime_dir().map(|dir| dir.join(SOCKET_NAME))
 }
 
@@ -45,11 +45,11 @@ fn is_private_dir(metadata: &fs::Metadata, uid: u32) -> bool {
 /// of this user's that nobody else can enter (as the XDG spec requires), otherwise
 /// `raiiaf-workbench-UID` in the temp directory, created with 0700 and refused when it exists but
 /// is not a private directory of this user (a link or someone else's).
-fn runtime_dir() -> Result<PathBuf, String> {
+fn runtime_dir() -> Result<PathBuf, NoEndpoint> {
     runtime_dir_from(std::env::var_os("XDG_RUNTIME_DIR").as_deref(), &std::env::temp_dir(), current_uid())
 }
 
-fn runtime_dir_from(xdg: Option<&OsStr>, temp: &Path, uid: u32) -> Result<PathBuf, String> {
+fn runtime_dir_from(xdg: Option<&OsStr>, temp: &Path, uid: u32) -> Result<PathBuf, NoEndpoint> {
     if let Some(dir) = xdg.map(Path::new).filter(|d| d.is_absolute())
         && fs::metadata(dir).is_ok_and(|m| is_private_dir(&m, uid))
     {
@@ -59,13 +59,13 @@ fn runtime_dir_from(xdg: Option<&OsStr>, temp: &Path, uid: u32) -> Result<PathBu
     match DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+        Err(error) => return Err(NoEndpoint::CannotCreateDir { dir, error }),
     }
     // symlink_metadata: a link planted by someone else must not be followed.
     match fs::symlink_metadata(&dir) {
         Ok(m) if is_private_dir(&m, uid) => Ok(dir),
-        Ok(_) => Err(format!("{} is not a private directory of this user", dir.display())),
-        Err(e) => Err(format!("{}: {e}", dir.display())),
+        Ok(_) => Err(NoEndpoint::NotPrivate { dir }),
+        Err(error) => Err(NoEndpoint::Unreadable { dir, error }),
     }
 }
 
@@ -228,14 +228,18 @@ mod tests {
         let mode = fs::metadata(&fallback).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         // Someone else's directory (here: another uid) or an open one is refused.
-        assert!(runtime_dir_from(None, temp.path(), uid + 1).is_err());
+        assert!(
+            matches!(runtime_dir_from(None, temp.path(), uid + 1), Err(NoEndpoint::NotPrivate { dir }) if dir == fallback)
+        );
         fs::set_permissions(&fallback, fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(runtime_dir_from(None, temp.path(), uid).is_err());
+        assert!(matches!(runtime_dir_from(None, temp.path(), uid), Err(NoEndpoint::NotPrivate { .. })));
         // A link in its place is not followed.
         let other = tempfile::tempdir().unwrap();
         DirBuilder::new().mode(0o700).create(other.path().join("target")).unwrap();
         fs::remove_dir(&fallback).unwrap();
         std::os::unix::fs::symlink(other.path().join("target"), &fallback).unwrap();
-        assert!(runtime_dir_from(None, temp.path(), uid).is_err());
+        let refused = runtime_dir_from(None, temp.path(), uid).unwrap_err();
+        assert!(matches!(refused, NoEndpoint::NotPrivate { .. }), "{refused}");
+        assert!(refused.to_string().ends_with("is not a private directory of this user"), "{refused}");
     }
 }

@@ -31,7 +31,7 @@ use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
 use windows_sys::Win32::System::Threading::{CreateEventW, GetCurrentProcessId, SetEvent, WaitForMultipleObjects};
 
 use super::{Answer, CLIENT_TIMEOUT, MAX_REPLY_BYTES, SERVER_TIMEOUT};
-use crate::platform::instance::{BindError, SendError};
+use crate::platform::instance::{BindError, NoEndpoint, SendError};
 
 /// The pipe's name, `\\.\pipe\...`.
 pub type Address = String;
@@ -44,11 +44,11 @@ pub fn fmt_address(address: &Address, f: &mut fmt::Formatter<'_>) -> fmt::Result
     f.write_str(address)
 }
 
-pub fn default_address() -> Result<Address, String> {
+pub fn default_address() -> Result<Address, NoEndpoint> {
     let mut session = 0u32;
     // SAFETY: both calls only write the session id to the u32 given.
     if unsafe { ProcessIdToSessionId(GetCurrentProcessId(), &mut session) } == 0 {
-        return Err(format!("no login session: {}", io::Error::last_os_error()));
+        return Err(NoEndpoint::NoSession(io::Error::last_os_error()));
     }
     let user: String = std::env::var("USERNAME")
         .unwrap_or_default()
