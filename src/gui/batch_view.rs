@@ -4,8 +4,6 @@
 //! ends with a report that can be saved.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::format::{Environment, LatentCodec, Limits};
 use crate::pack::batch::{self, BatchOptions, Counts, Outcome, Plan, Status};
@@ -22,19 +20,6 @@ pub enum BatchCommand {
     Close,
 }
 
-/// A packing run: its outcomes, in the plan's order, and the flag that stops it.
-struct Packing {
-    task: Background<Vec<Outcome>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Packing {
-    /// Closing the view (or opening another batch) stops the run after the pair being packed.
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 pub struct BatchView {
     files: Vec<PathBuf>,
     pub output_dir: PathBuf,
@@ -46,7 +31,9 @@ pub struct BatchView {
     /// The generator each pair's image names (or why none), read on a worker.
     found: Option<Background<Vec<String>>>,
     pub generators: Vec<String>,
-    packing: Option<Packing>,
+    /// The packing run, whose outcomes come in the plan's order. Closing the view (or opening
+    /// another batch) drops it, which stops the run after the pair being packed.
+    packing: Option<Background<Vec<Outcome>>>,
     /// The finished (or stopped) run's outcomes and whether it was stopped.
     pub outcomes: Option<(Vec<Outcome>, bool)>,
     dialog: Option<Background<Vec<PathBuf>>>,
@@ -140,12 +127,12 @@ impl BatchView {
             }
         }
         if let Some(packing) = &mut self.packing {
-            if let Some(outcomes) = packing.task.poll() {
-                let stopped = packing.stop.load(Ordering::Relaxed);
+            if let Some(outcomes) = packing.poll() {
+                let stopped = packing.was_cancelled();
                 self.outcomes = Some((outcomes, stopped));
             }
-            if packing.task.is_finished() {
-                self.failure = packing.task.failure().map(str::to_string);
+            if packing.is_finished() {
+                self.failure = packing.failure().map(str::to_string);
                 self.packing = None;
             }
         }
@@ -186,8 +173,6 @@ impl BatchView {
         };
         let pairs = self.plan.pairs.clone();
         let output_dir = self.output_dir.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker_stop = stop.clone();
         self.outcomes = None;
         let task = Background::spawn(ctx, move |progress| {
             let mut outcomes = Vec::with_capacity(pairs.len());
@@ -199,7 +184,7 @@ impl BatchView {
                     .collect();
             }
             for (index, pair) in pairs.iter().enumerate() {
-                if worker_stop.load(Ordering::Relaxed) {
+                if progress.is_cancelled() {
                     break;
                 }
                 let name = pair.image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -208,7 +193,7 @@ impl BatchView {
             }
             outcomes
         });
-        self.packing = Some(Packing { task, stop });
+        self.packing = Some(task);
     }
 
     fn plan_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<BatchCommand>) {
@@ -324,9 +309,9 @@ impl BatchView {
         ui.horizontal(|ui| match (&self.packing, machine) {
             (Some(packing), _) => {
                 ui.spinner();
-                ui.label(packing.task.stage());
+                ui.label(packing.stage());
                 if ui.button("Stop").on_hover_text("Stop after the pair being packed").clicked() {
-                    packing.stop.store(true, Ordering::Relaxed);
+                    packing.cancel();
                 }
             }
             (None, None) => {

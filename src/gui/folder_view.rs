@@ -3,9 +3,7 @@
 //! CSV; double-clicking a file's name opens it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use web_time::Instant;
@@ -16,27 +14,13 @@ use crate::format::Verdict;
 use crate::platform::FileInput;
 
 use super::style;
+use super::worker::Load;
 
-/// What the worker reports, in order: the file count, each row, then the summary.
-enum FolderMessage {
+/// What the worker reports while it runs, in order: the file count, then each row. Its result,
+/// the summary, ends the [`Load`].
+enum FolderUpdate {
     Found(usize),
     Row(FileRow),
-    Done(Summary),
-    /// The worker panicked: its message.
-    Failed(String),
-}
-
-/// The running verification; dropping it cancels it.
-struct FolderTask {
-    receiver: Receiver<FolderMessage>,
-    cancel: Arc<AtomicBool>,
-    started: Instant,
-}
-
-impl Drop for FolderTask {
-    fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
 }
 
 /// What is verified: folders (walked with their subfolders) or files given one by one (dropped
@@ -59,15 +43,15 @@ pub struct FolderView {
     pub source: FolderSource,
     pub rows: Vec<FileRow>,
     pub total: Option<usize>,
-    pub summary: Option<Summary>,
-    /// Why the verification stopped early, when its worker failed.
-    pub failure: Option<String>,
     pub filter: RowFilter,
     pub sort: SortColumn,
     pub ascending: bool,
     /// The environment component shown in its own column and offered as a filter.
     pub environment_component: String,
-    task: Option<FolderTask>,
+    /// The verification; dropping the view cancels it.
+    task: Load<Summary>,
+    updates: Receiver<FolderUpdate>,
+    started: Instant,
     elapsed: Duration,
     /// Rows shown, cached until the rows, filter or order change.
     shown: Option<(usize, RowFilter, SortColumn, bool, Vec<usize>)>,
@@ -78,54 +62,38 @@ impl FolderView {
     /// Starts verifying every container under the folders (recursively) or every file given, on
     /// all cores.
     pub fn start(ctx: &egui::Context, source: FolderSource, limits: crate::format::Limits) -> FolderView {
-        let (sender, receiver) = channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let worker_cancel = cancel.clone();
+        let (sender, updates) = channel();
         let worker_source = source.clone();
         let worker_ctx = ctx.clone();
-        crate::platform::window::spawn(move || {
-            let failure_sender = sender.clone();
-            let verify = move || {
-                let targets = match &worker_source {
-                    FolderSource::Folders(roots) => folder::discover(roots, true),
-                    FolderSource::Files(files) => folder::Target::of_inputs(files),
-                };
-                let _ = sender.send(FolderMessage::Found(targets.len()));
-                worker_ctx.request_repaint();
-                let mut last_repaint = Instant::now();
-                let summary = folder::verify_targets(
-                    &targets,
-                    &VerifyOptions { jobs: 0, limits },
-                    &worker_cancel,
-                    |_, _, row| {
-                        let _ = sender.send(FolderMessage::Row(row));
-                        // Repainting for every one of thousands of rows would keep the UI thread busy.
-                        if last_repaint.elapsed() > Duration::from_millis(50) {
-                            worker_ctx.request_repaint();
-                            last_repaint = Instant::now();
-                        }
-                    },
-                );
-                let _ = sender.send(FolderMessage::Done(summary));
-                worker_ctx.request_repaint();
+        // Rows stream to the view as they come; the summary is the load's result.
+        let task = Load::start(ctx, move |progress| {
+            let targets = match &worker_source {
+                FolderSource::Folders(roots) => folder::discover(roots, true),
+                FolderSource::Files(files) => folder::Target::of_inputs(files),
             };
-            // Rows stream as they come, so the verification is not a `Load`; a panic still
-            // reaches the view with its message.
-            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(verify)) {
-                let _ = failure_sender.send(FolderMessage::Failed(super::worker::panic_message(payload.as_ref())));
-            }
+            let _ = sender.send(FolderUpdate::Found(targets.len()));
+            worker_ctx.request_repaint();
+            let mut last_repaint = Instant::now();
+            folder::verify_targets(&targets, &VerifyOptions { jobs: 0, limits }, progress.cancel_flag(), |_, _, row| {
+                let _ = sender.send(FolderUpdate::Row(row));
+                // Repainting for every one of thousands of rows would keep the UI thread busy.
+                if last_repaint.elapsed() > Duration::from_millis(50) {
+                    worker_ctx.request_repaint();
+                    last_repaint = Instant::now();
+                }
+            })
         });
         FolderView {
             source,
             rows: Vec::new(),
             total: None,
-            summary: None,
-            failure: None,
             filter: RowFilter::default(),
             sort: SortColumn::Path,
             ascending: true,
             environment_component: "torch".into(),
-            task: Some(FolderTask { receiver, cancel, started: Instant::now() }),
+            task,
+            updates,
+            started: Instant::now(),
             elapsed: Duration::ZERO,
             shown: None,
             facets: None,
@@ -134,41 +102,37 @@ impl FolderView {
 
     /// Takes what the worker has sent since the last frame.
     pub fn poll(&mut self) {
-        let Some(task) = &self.task else { return };
-        self.elapsed = task.started.elapsed();
-        let mut finished = false;
-        loop {
-            match task.receiver.try_recv() {
-                Ok(FolderMessage::Found(total)) => self.total = Some(total),
-                Ok(FolderMessage::Row(row)) => self.rows.push(row),
-                Ok(FolderMessage::Done(summary)) => {
-                    self.summary = Some(summary);
-                    finished = true;
-                }
-                Ok(FolderMessage::Failed(why)) => {
-                    self.failure = Some(why);
-                    finished = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    finished = true;
-                    break;
-                }
-            }
+        if !self.task.is_loading() {
+            return;
         }
-        if finished {
-            self.task = None;
+        self.elapsed = self.started.elapsed();
+        // The load first: once it has ended, every row it sent is already queued.
+        self.task.poll();
+        for update in self.updates.try_iter() {
+            match update {
+                FolderUpdate::Found(total) => self.total = Some(total),
+                FolderUpdate::Row(row) => self.rows.push(row),
+            }
         }
     }
 
     pub fn is_running(&self) -> bool {
-        self.task.is_some()
+        self.task.is_loading()
     }
 
+    /// Stops after the files being verified; the rows so far and their summary stay.
     pub fn cancel(&mut self) {
-        if let Some(task) = &self.task {
-            task.cancel.store(true, Ordering::Relaxed);
-        }
+        self.task.cancel();
+    }
+
+    /// The final summary, once the verification has ended.
+    pub fn summary(&self) -> Option<Summary> {
+        self.task.ready().copied()
+    }
+
+    /// Why the verification stopped early, when its worker failed.
+    pub fn failure(&self) -> Option<&str> {
+        self.task.failure()
     }
 
     pub fn title(&self) -> String {
@@ -211,7 +175,7 @@ impl FolderView {
 
     /// The summary so far (the final one once done).
     pub fn counts(&self) -> Summary {
-        self.summary.unwrap_or_else(|| {
+        self.summary().unwrap_or_else(|| {
             let mut summary = Summary { found: self.total.unwrap_or(0), ..Summary::default() };
             for row in &self.rows {
                 summary.count(row);
@@ -261,7 +225,7 @@ impl FolderView {
                 }
             }
         });
-        if let Some(why) = &self.failure {
+        if let Some(why) = self.failure() {
             ui.colored_label(style::BAD, format!("The verification stopped: {why}"));
         }
         let counts = self.counts();
@@ -482,5 +446,41 @@ impl FolderView {
     /// The report as bytes, in the format `name` ends with (.json or .csv).
     pub fn report_bytes(rows: &[FileRow], summary: &Summary, name: &str) -> Result<Vec<u8>, String> {
         folder::report_bytes(rows, summary, name).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_until(view: &mut FolderView, done: impl Fn(&FolderView) -> bool) {
+        let start = Instant::now();
+        while !done(view) {
+            assert!(start.elapsed() < Duration::from_secs(60), "the verification never got there");
+            std::thread::sleep(Duration::from_millis(1));
+            view.poll();
+        }
+    }
+
+    #[test]
+    fn cancel_keeps_the_rows_so_far_and_a_summary_that_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/f32_zfp.raiiaf");
+        for i in 0..2000 {
+            std::fs::hard_link(&fixture, dir.path().join(format!("{i}.raiiaf"))).unwrap();
+        }
+        let ctx = egui::Context::default();
+        let source = FolderSource::Folders(vec![dir.path().to_path_buf()]);
+        let mut view = FolderView::start(&ctx, source, crate::format::Limits::default());
+        wait_until(&mut view, |view| !view.rows.is_empty());
+        view.cancel();
+        wait_until(&mut view, |view| !view.is_running());
+        let summary = view.summary().expect("a cancelled verification still ends with its summary");
+        assert!(summary.cancelled);
+        assert_eq!(view.total, Some(2000));
+        assert_eq!(summary.checked, view.rows.len(), "every row sent before the end was taken");
+        assert!(view.rows.len() < 2000, "stopped early");
+        assert!(view.rows.iter().all(|row| row.verdict == Verdict::Valid));
+        assert_eq!(view.failure(), None);
     }
 }

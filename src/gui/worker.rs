@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct Progress {
     ctx: egui::Context,
+    /// Stop early: set by Cancel (the partial result is still wanted) and by dropping the task.
     cancelled: Arc<AtomicBool>,
+    /// Nobody waits for the result any more (the task was dropped): it is not sent.
+    abandoned: Arc<AtomicBool>,
     stage: Arc<Mutex<String>>,
 }
 
@@ -23,6 +26,11 @@ impl Progress {
     }
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+    /// The flag [`is_cancelled`](Progress::is_cancelled) reads, for library loops that take one
+    /// (`audit::folder::verify_targets`).
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancelled
     }
 }
 
@@ -43,7 +51,7 @@ impl<T> Completion<T> {
     }
 
     fn end(self, outcome: Result<T, String>) {
-        if !self.progress.is_cancelled() {
+        if !self.progress.abandoned.load(Ordering::Relaxed) {
             let _ = self.sender.send(outcome);
         }
         self.progress.ctx.request_repaint();
@@ -61,7 +69,8 @@ pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// One task producing one `T`. Dropping it (closing the tab that waits for it, starting a new
-/// probe) cancels it: the worker sees `is_cancelled` and its result is discarded.
+/// probe) cancels it: the worker sees `is_cancelled` and its result is discarded. [`cancel`]
+/// (Background::cancel) only asks the worker to stop; what it returns then still arrives.
 pub struct Background<T> {
     receiver: Receiver<Result<T, String>>,
     progress: Progress,
@@ -78,6 +87,7 @@ impl<T: Send + 'static> Background<T> {
         let progress = Progress {
             ctx: ctx.clone(),
             cancelled: Arc::new(AtomicBool::new(false)),
+            abandoned: Arc::new(AtomicBool::new(false)),
             stage: Arc::new(Mutex::new(String::new())),
         };
         let completion = Completion { sender, progress: progress.clone() };
@@ -146,10 +156,21 @@ impl<T: Send + 'static> Background<T> {
     pub fn stage(&self) -> String {
         self.progress.stage.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// Asks the worker to stop early (the Cancel button); its result, partial, still arrives.
+    pub fn cancel(&self) {
+        self.progress.cancelled.store(true, Ordering::Relaxed);
+        self.progress.ctx.request_repaint();
+    }
+
+    pub fn was_cancelled(&self) -> bool {
+        self.progress.is_cancelled()
+    }
 }
 
 impl<T> Drop for Background<T> {
     fn drop(&mut self) {
+        self.progress.abandoned.store(true, Ordering::Relaxed);
         self.progress.cancelled.store(true, Ordering::Relaxed);
     }
 }
@@ -184,6 +205,21 @@ impl<T: Send + 'static> Load<T> {
 
     pub fn is_loading(&self) -> bool {
         matches!(self, Load::Loading(_))
+    }
+
+    /// Asks the work to stop early; what it returns then is still delivered (a partial result).
+    pub fn cancel(&self) {
+        if let Load::Loading(task) = self {
+            task.cancel();
+        }
+    }
+
+    /// Why the work ended without a result, once it has.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Load::Failed(why) => Some(why),
+            _ => None,
+        }
     }
 
     pub fn ready(&self) -> Option<&T> {
@@ -221,5 +257,41 @@ mod tests {
             Load::Failed(why) => assert!(why.contains("a worker's own words"), "{why}"),
             _ => panic!("a panicking worker must fail its load"),
         }
+    }
+
+    #[test]
+    fn a_cancelled_load_still_delivers_what_its_worker_returns() {
+        let ctx = egui::Context::default();
+        let (started, wait_started) = std::sync::mpsc::channel();
+        let mut counting = Load::start(&ctx, move |progress| {
+            let _ = started.send(());
+            let mut steps = 0u64;
+            while !progress.is_cancelled() && steps < 10_000_000_000 {
+                steps += 1;
+                std::hint::spin_loop();
+            }
+            (progress.is_cancelled(), progress.cancel_flag().load(Ordering::Relaxed))
+        });
+        wait_started.recv().unwrap();
+        counting.cancel();
+        wait_for(&mut counting);
+        assert_eq!(counting.ready(), Some(&(true, true)), "stopped early, and the partial result arrived");
+    }
+
+    #[test]
+    fn a_dropped_task_stops_its_worker() {
+        let ctx = egui::Context::default();
+        let (started, wait_started) = std::sync::mpsc::channel();
+        let (stopped, wait_stopped) = std::sync::mpsc::channel();
+        let task = Background::spawn(&ctx, move |progress| {
+            let _ = started.send(());
+            while !progress.is_cancelled() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let _ = stopped.send(());
+        });
+        wait_started.recv().unwrap();
+        drop(task);
+        wait_stopped.recv_timeout(std::time::Duration::from_secs(10)).expect("the worker saw the drop");
     }
 }
