@@ -513,11 +513,11 @@ fn three_dropped_containers_are_verified_as_a_set_and_the_report_is_exported() {
 
     // The report the Export button saves (through the platform's save, here a file).
     let summary = folder.counts();
-    let report = raiiaf_workbench::gui::FolderView::report_bytes(&folder.rows, &summary, "report.json").unwrap();
+    let report = raiiaf_workbench::audit::folder::report_bytes(&folder.rows, &summary, "report.json").unwrap();
     let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
     assert_eq!(report["files"].as_array().unwrap().len(), 3);
     assert_eq!(report["summary"]["unreadable"], 1);
-    let csv = raiiaf_workbench::gui::FolderView::report_bytes(&folder.rows, &summary, "report.csv").unwrap();
+    let csv = raiiaf_workbench::audit::folder::report_bytes(&folder.rows, &summary, "report.csv").unwrap();
     assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 4, "a header and three rows");
 }
 

@@ -500,7 +500,10 @@ impl WorkbenchApp {
                         "Save the verification report (.json or .csv)",
                         name,
                         vec![("JSON report", &["json"]), ("CSV report", &["csv"])],
-                        move |chosen| FolderView::report_bytes(&rows, &summary, chosen),
+                        // Every row, not only those shown, as JSON or CSV by the extension chosen.
+                        move |chosen| {
+                            crate::audit::folder::report_bytes(&rows, &summary, chosen).map_err(|e| e.to_string())
+                        },
                     );
                 }
             }

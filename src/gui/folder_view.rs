@@ -441,12 +441,6 @@ impl FolderView {
             }
         }
     }
-
-    /// Writes every row (not only those shown) as a JSON or CSV report, by the extension.
-    /// The report as bytes, in the format `name` ends with (.json or .csv).
-    pub fn report_bytes(rows: &[FileRow], summary: &Summary, name: &str) -> Result<Vec<u8>, String> {
-        folder::report_bytes(rows, summary, name).map_err(|e| e.to_string())
-    }
 }
 
 #[cfg(test)]

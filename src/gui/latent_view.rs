@@ -25,7 +25,20 @@ impl Default for HeatmapSettings {
 /// What an export button asked for; the app asks where to save it.
 pub struct ExportRequest {
     pub suggested_name: String,
-    pub bytes: Result<Vec<u8>, String>,
+    pub bytes: Result<Vec<u8>, ExportError>,
+}
+
+/// Why an export's bytes could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("the heatmap grid has the wrong size")]
+    GridSize,
+    #[error("could not encode the PNG: {0}")]
+    Png(#[from] image::ImageError),
+    #[error(transparent)]
+    Slice(#[from] crate::format::latent::LatentError),
+    #[error(transparent)]
+    Npy(#[from] std::io::Error),
 }
 
 /// The grid on screen and its textures; rebuilt when its key changes.
@@ -68,25 +81,23 @@ fn value_text(values: &LatentValues, index: usize) -> String {
 
 /// A grid's heatmaps as one PNG, at one pixel per displayed element (every element unless the
 /// slice was larger than [`tensor::MAX_HEATMAP_SIDE`]).
-pub fn heatmap_png(grid: &tensor::HeatmapGrid) -> Result<Vec<u8>, String> {
+pub fn heatmap_png(grid: &tensor::HeatmapGrid) -> Result<Vec<u8>, ExportError> {
     let columns = (grid.pixels.len() as f64).sqrt().ceil() as usize;
     let (pixels, width, height) = tensor::colormap::tile_grid(&grid.pixels, grid.sampled_size, columns, 2);
-    let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or("grid has the wrong size")?;
+    let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or(ExportError::GridSize)?;
     let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| format!("could not encode the PNG: {e}"))?;
+    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
     Ok(png)
 }
 
 /// The current slice of one channel as a 2-D `.npy`, in the latent's dtype.
-pub fn slice_npy(latent: &Latent, selection: &SliceSelection, channel: usize) -> Result<Vec<u8>, String> {
+pub fn slice_npy(latent: &Latent, selection: &SliceSelection, channel: usize) -> Result<Vec<u8>, ExportError> {
     let slice = tensor::channel_slice(latent, selection, channel);
     let (height, width) = selection.slice_size();
     let values = LatentValues::F32(slice);
     let values = if latent.dtype() == crate::format::Dtype::F16 { values.to_f16() } else { values };
-    let slice_latent = Latent::new(latent.key().to_string(), vec![height, width], values).map_err(|e| e.to_string())?;
-    crate::npy::write_npy(&slice_latent).map_err(|e| e.to_string())
+    let slice_latent = Latent::new(latent.key().to_string(), vec![height, width], values)?;
+    Ok(crate::npy::write_npy(&slice_latent)?)
 }
 
 /// The whole Latents tab body for one file.
@@ -168,7 +179,7 @@ pub fn latents_ui(
         if ui.button("Export the whole latent as .npy…").clicked() {
             exports.push(ExportRequest {
                 suggested_name: format!("{}.npy", crate::npy::safe_file_stem(latent.key())),
-                bytes: crate::npy::write_npy(latent).map_err(|e| e.to_string()),
+                bytes: crate::npy::write_npy(latent).map_err(ExportError::from),
             });
         }
     });

@@ -106,24 +106,41 @@ pub fn absolute_path(path: &Path) -> PathBuf {
     instance::absolute_path(path)
 }
 
+/// Why a request to open files was refused (the reply says it after `error: `).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("request over {MAX_MESSAGE_BYTES} bytes")]
+    TooLong,
+    #[error("request is not UTF-8")]
+    NotUtf8,
+    #[error("not an open request: {0}")]
+    NotAnOpenRequest(String),
+    #[error("no paths given")]
+    NoPaths,
+    #[error("more than {MAX_PATHS} paths")]
+    TooManyPaths,
+    #[error("{0:?} is not an absolute path")]
+    NotAbsolute(String),
+}
+
 /// Checks a request's bytes: one JSON object `{"open": [...]}` of 1 to [`MAX_PATHS`] non-empty,
 /// absolute paths without NUL bytes.
-pub fn parse_request(bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
+pub fn parse_request(bytes: &[u8]) -> Result<Vec<PathBuf>, RequestError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct OpenRequest {
         open: Vec<String>,
     }
     if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(format!("request over {MAX_MESSAGE_BYTES} bytes"));
+        return Err(RequestError::TooLong);
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| "request is not UTF-8".to_string())?;
-    let request: OpenRequest = serde_json::from_str(text).map_err(|e| format!("not an open request: {e}"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| RequestError::NotUtf8)?;
+    let request: OpenRequest = serde_json::from_str(text).map_err(|e| RequestError::NotAnOpenRequest(e.to_string()))?;
     if request.open.is_empty() {
-        return Err("no paths given".into());
+        return Err(RequestError::NoPaths);
     }
     if request.open.len() > MAX_PATHS {
-        return Err(format!("more than {MAX_PATHS} paths"));
+        return Err(RequestError::TooManyPaths);
     }
     request
         .open
@@ -131,7 +148,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
         .map(|text| {
             let path = PathBuf::from(&text);
             if text.is_empty() || text.contains('\0') || !path.is_absolute() {
-                Err(format!("{text:?} is not an absolute path"))
+                Err(RequestError::NotAbsolute(text))
             } else {
                 Ok(path)
             }
@@ -163,7 +180,10 @@ pub fn send_paths(endpoint: &Endpoint, paths: &[PathBuf]) -> Result<usize, SendE
 /// The reply to one request's bytes (or to why they could not be read): the paths go to the
 /// inbox, anything else is refused with its reason.
 fn answer(request: Result<&[u8], String>, inbox: &OpenInbox) -> Vec<u8> {
-    let reply = match request.map_err(|e| format!("reading the request: {e}")).and_then(parse_request) {
+    let parsed = request
+        .map_err(|e| format!("reading the request: {e}"))
+        .and_then(|bytes| parse_request(bytes).map_err(|e| e.to_string()));
+    let reply = match parsed {
         Ok(paths) => {
             let count = paths.len();
             if inbox.deliver(paths) { format!("ok {count}\n") } else { "error: the window is closing\n".into() }
@@ -321,7 +341,7 @@ mod tests {
         let exact = format!(r#"{{"open": ["{ROOT}{padding}"]}}"#);
         assert_eq!(exact.len(), MAX_MESSAGE_BYTES);
         assert_eq!(parse_request(exact.as_bytes()).unwrap().len(), 1);
-        assert!(parse_request(format!("{exact} ").as_bytes()).is_err());
+        assert_eq!(parse_request(format!("{exact} ").as_bytes()), Err(RequestError::TooLong));
     }
 
     #[test]

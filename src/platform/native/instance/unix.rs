@@ -228,8 +228,9 @@ mod tests {
         let mode = fs::metadata(&fallback).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         // Someone else's directory (here: another uid) or an open one is refused.
+        let others = temp.path().join(format!("raiiaf-workbench-{}", uid + 1));
         assert!(
-            matches!(runtime_dir_from(None, temp.path(), uid + 1), Err(NoEndpoint::NotPrivate { dir }) if dir == fallback)
+            matches!(runtime_dir_from(None, temp.path(), uid + 1), Err(NoEndpoint::NotPrivate { dir }) if dir == others)
         );
         fs::set_permissions(&fallback, fs::Permissions::from_mode(0o777)).unwrap();
         assert!(matches!(runtime_dir_from(None, temp.path(), uid), Err(NoEndpoint::NotPrivate { .. })));
