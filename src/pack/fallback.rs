@@ -19,6 +19,13 @@ pub const UNKNOWN: &str = "unknown";
 ///
 /// Returns a note for each, for the user.
 pub fn fill_required(info: &mut ModelInfo) -> Vec<String> {
+    let mut notes = fill_model(info);
+    notes.extend(fill_settings(info));
+    notes
+}
+
+/// The model name, version and prompt part of [`fill_required`].
+pub fn fill_model(info: &mut ModelInfo) -> Vec<String> {
     let mut notes = Vec::new();
     let name = info.model_name.trim().to_string();
     let version = info.version.trim().to_string();
@@ -43,6 +50,12 @@ pub fn fill_required(info: &mut ModelInfo) -> Vec<String> {
     if info.prompt.trim().is_empty() {
         notes.push("no prompt was recorded: packed with an empty prompt".into());
     }
+    notes
+}
+
+/// The generation settings part of [`fill_required`].
+pub fn fill_settings(info: &mut ModelInfo) -> Vec<String> {
+    let mut notes = Vec::new();
     if let Some(settings) = &mut info.generation_settings {
         let missing: Vec<&str> = ["seed", "steps"].into_iter().filter(|key| !settings.contains_key(*key)).collect();
         if !missing.is_empty() {

@@ -193,8 +193,14 @@ impl MetadataForm {
     pub fn import(&mut self, imported: &ImportedParams) -> Vec<String> {
         let (mut info, _) = self.model_info();
         let hardware = self.hardware.clone();
+        let typed_settings = info.generation_settings.is_some();
         imported.fill_missing(&mut info);
-        let notes = crate::pack::fallback::fill_required(&mut info);
+        let mut notes = crate::pack::fallback::fill_model(&mut info);
+        // Settings the user typed stay in their fields, where a missing seed shows as a problem
+        // to fix; only settings that came from the image alone are completed or kept aside.
+        if !typed_settings {
+            notes.extend(crate::pack::fallback::fill_settings(&mut info));
+        }
         *self = MetadataForm::from_model_info(&info);
         self.hardware = hardware;
         notes
@@ -340,5 +346,26 @@ mod tests {
         assert_eq!(form.version, "mine");
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(form.problems().is_empty(), "{:?}", form.problems());
+    }
+
+    #[test]
+    fn settings_the_user_typed_stay_in_their_fields_when_an_import_lacks_a_seed() {
+        // The user typed a sampler; the image records a prompt and a model, no seed or steps.
+        let mut form = MetadataForm { sampler: "dpmpp_2m".into(), cfg_scale: "7".into(), ..MetadataForm::default() };
+        let imported = crate::params::a1111::parse("a heron\nModel: juggernaut");
+        form.import(&imported);
+        assert_eq!((form.sampler.as_str(), form.cfg_scale.as_str()), ("dpmpp_2m", "7"), "still in their fields");
+        assert!(form.other_model_info.is_empty(), "nothing moved aside: {:?}", form.other_model_info);
+        // The missing seed and steps are the user's to give, so the form says so.
+        let problems: Vec<String> = form.problems().into_iter().map(|(field, _)| field).collect();
+        assert!(problems.iter().any(|field| field == "seed"), "{problems:?}");
+        // Settings that came from the image alone are kept aside, as `raiiaf pack` keeps them.
+        let mut untouched = MetadataForm::default();
+        let swarm = json!({"sui_image_params": {"prompt": "a heron", "model": "juggernaut", "cfgscale": 5}});
+        let only_cfg = crate::params::swarmui::parse(swarm.as_object().unwrap()).unwrap();
+        assert!(!only_cfg.settings.is_empty() && !only_cfg.settings.contains_key("seed"), "{:?}", only_cfg.settings);
+        untouched.import(&only_cfg);
+        assert!(untouched.other_model_info.contains_key(crate::pack::fallback::RECORDED_SETTINGS));
+        assert!(untouched.problems().is_empty(), "{:?}", untouched.problems());
     }
 }
