@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 
 use super::exit;
+use crate::params::{ImportedParams, ParamsError};
 
 pub const AFTER_HELP: &str = "\
 Reads PNG, JPEG and WebP images: PNG text chunks, EXIF, XMP and data hidden in the pixels' low \
@@ -16,6 +17,19 @@ metadata entry as found (key and text).
 
 Exit status: 0 every image carried parameters, 1 an image carried none, 2 an image could not be \
 read, 64 usage error.";
+
+/// What an image's parameters are, and with `raw` its metadata entries, from one read of it.
+type Found = (Result<Option<ImportedParams>, ParamsError>, Option<Result<Vec<(String, String)>, ParamsError>>);
+
+fn read_params(bytes: &[u8], raw: bool) -> Found {
+    if !raw {
+        return (crate::params::import_from_image(bytes), None);
+    }
+    match crate::params::read_image_metadata(bytes) {
+        Ok(metadata) => (crate::params::import_from_metadata(&metadata), Some(Ok(metadata.entries))),
+        Err(error) => (Err(error.clone()), Some(Err(error))),
+    }
+}
 
 fn json_of(file: &std::path::Path, bytes: Result<Vec<u8>, String>, raw: bool) -> (Value, u8) {
     let mut object = Map::new();
@@ -29,15 +43,15 @@ fn json_of(file: &std::path::Path, bytes: Result<Vec<u8>, String>, raw: bool) ->
             exit::UNREADABLE
         }
         Ok(bytes) => {
-            if raw {
-                match crate::params::metadata_entries(&bytes) {
-                    Ok(entries) => {
-                        put("raw", entries.into_iter().map(|(key, text)| json!({"key": key, "text": text})).collect())
-                    }
-                    Err(error) => put("raw_error", json!(error.to_string())),
+            let (params, entries) = read_params(&bytes, raw);
+            match entries {
+                Some(Ok(entries)) => {
+                    put("raw", entries.into_iter().map(|(key, text)| json!({"key": key, "text": text})).collect())
                 }
+                Some(Err(error)) => put("raw_error", json!(error.to_string())),
+                None => {}
             }
-            match crate::params::import_from_image(&bytes) {
+            match params {
                 Ok(Some(found)) => {
                     put("generator", json!(found.source.name()));
                     put("model_name", json!(found.model_name));
@@ -81,10 +95,10 @@ pub fn params(images: &[PathBuf], as_json: bool, raw: bool, limits: &crate::form
             super::commands::print_line(&object.to_string());
             continue;
         }
-        let found = bytes.and_then(|bytes| {
-            let entries =
-                if raw { crate::params::metadata_entries(&bytes).map_err(|e| e.to_string())? } else { Vec::new() };
-            Ok((crate::params::import_from_image(&bytes).map_err(|e| e.to_string())?, entries))
+        let found = bytes.and_then(|bytes| match read_params(&bytes, raw) {
+            (Ok(params), Some(Ok(entries))) => Ok((params, entries)),
+            (Ok(params), None) => Ok((params, Vec::new())),
+            (Err(error), _) | (_, Some(Err(error))) => Err(error.to_string()),
         });
         super::commands::print_line(&format!("{}:", file.display()));
         let (status, lines) = match found {

@@ -32,7 +32,13 @@ impl LoadedImage {
 }
 
 pub fn load(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> LoadedImage {
-    let params = crate::params::import_from_image(bytes).map_err(|e| e.to_string());
+    // Read once: the raw metadata (with the stealth payload, which decodes the pixels) and the
+    // parameters imported from it.
+    let metadata = crate::params::read_image_metadata(bytes);
+    let params = match &metadata {
+        Ok(metadata) => crate::params::import_from_metadata(metadata).map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
     let nodes = match &params {
         Ok(Some(found)) => ["comfyui_prompt", "comfyui_workflow"]
             .iter()
@@ -44,7 +50,7 @@ pub fn load(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> LoadedIma
     LoadedImage {
         image: PreparedImage::decode(bytes, max_texture_side, limits),
         params,
-        metadata: crate::params::read_image_metadata(bytes).map_err(|e| e.to_string()),
+        metadata: metadata.map_err(|e| e.to_string()),
         nodes,
     }
 }

@@ -55,6 +55,8 @@ pub struct ImageMetadata {
     /// What could not be read, for a person: damaged EXIF, a stealth payload that does not
     /// inflate, ...
     pub problems: Vec<String>,
+    /// The payload hidden in the pixels, when it was looked for and found (also an entry).
+    pub stealth: Option<stealth::Stealth>,
 }
 
 impl ImageMetadata {
@@ -76,7 +78,7 @@ const XMP_PROPERTIES: [&str; 3] = ["exif:UserComment", "xmp:CreatorTool", "dc:de
 /// are none of the three, or a PNG's chunks before its image data cannot be read.
 pub fn read(bytes: &[u8], stealth: bool) -> Result<ImageMetadata, ParamsError> {
     let container = Container::detect(bytes).ok_or(ParamsError::NotAnImage)?;
-    let mut metadata = ImageMetadata { container, entries: Vec::new(), problems: Vec::new() };
+    let mut metadata = ImageMetadata { container, entries: Vec::new(), problems: Vec::new(), stealth: None };
     match container {
         Container::Png => read_png(bytes, &mut metadata)?,
         Container::Jpeg => read_jpeg(bytes, &mut metadata),
@@ -84,7 +86,10 @@ pub fn read(bytes: &[u8], stealth: bool) -> Result<ImageMetadata, ParamsError> {
     }
     if stealth && matches!(container, Container::Png | Container::WebP) {
         match stealth::read(bytes) {
-            Ok(Some(found)) => metadata.entries.push((found.signature.to_string(), found.text)),
+            Ok(Some(found)) => {
+                metadata.entries.push((found.signature.to_string(), found.text.clone()));
+                metadata.stealth = Some(found);
+            }
             Ok(None) => {}
             Err(problem) => metadata.problems.push(problem.to_string()),
         }

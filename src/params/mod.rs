@@ -2,7 +2,8 @@
 //!
 //! [`import_from_image`] reads PNG, JPEG and WebP: their metadata ([`container`]: PNG text chunks,
 //! EXIF ([`exif`]), XMP, JPEG comments) and, when that gives nothing, data hidden in the pixels
-//! ([`stealth`]). [`metadata_entries`] gives the raw text found, for a viewer. One reader per
+//! ([`stealth`]). [`read_image_metadata`] gives the raw text found, for a viewer, and
+//! [`import_from_metadata`] the parameters in it. One reader per
 //! generator maps what it wrote onto the manifest: AUTOMATIC1111/Forge ([`a1111`]), ComfyUI
 //! ([`comfyui`]), Fooocus ([`fooocus`]), InvokeAI ([`invokeai`]), NovelAI ([`novelai`]), SwarmUI
 //! ([`swarmui`]), Easy Diffusion ([`easy_diffusion`]) and Draw Things ([`draw_things`]); which
@@ -213,17 +214,20 @@ pub fn import_from_image(bytes: &[u8]) -> Result<Option<ImportedParams>, ParamsE
     Ok(None)
 }
 
-/// Everything an image's metadata holds, with stealth payloads and the problems met: see
-/// [`container::read`].
-pub fn read_image_metadata(bytes: &[u8]) -> Result<ImageMetadata, ParamsError> {
-    container::read(bytes, true)
+/// The generation parameters in metadata already read with [`read_image_metadata`], as
+/// [`import_from_image`] finds them: a viewer that shows both reads the image once.
+pub fn import_from_metadata(metadata: &ImageMetadata) -> Result<Option<ImportedParams>, ParamsError> {
+    if let Some(imported) = detect::import(metadata)? {
+        return Ok(Some(imported));
+    }
+    Ok(metadata.stealth.as_ref().and_then(|found| detect::import_stealth(found, metadata)))
 }
 
-/// The raw metadata of a PNG, JPEG or WebP image as key and text, for a viewer: PNG text chunks
-/// under their keywords, `EXIF <tag>`, `XMP` and `XMP <property>`, `JPEG comment`, and stealth
-/// payloads under their signature. Problems are left out; [`read_image_metadata`] has them.
-pub fn metadata_entries(bytes: &[u8]) -> Result<Vec<(String, String)>, ParamsError> {
-    read_image_metadata(bytes).map(|metadata| metadata.entries)
+/// Everything an image's metadata holds, for a viewer: its entries as key and text (PNG text
+/// chunks under their keywords, `EXIF <tag>`, `XMP` and `XMP <property>`, `JPEG comment`, and
+/// stealth payloads under their signature), and the problems met: see [`container::read`].
+pub fn read_image_metadata(bytes: &[u8]) -> Result<ImageMetadata, ParamsError> {
+    container::read(bytes, true)
 }
 
 /// `Schedule type` -> `schedule_type`: the settings key for a source's label.
@@ -698,6 +702,9 @@ mod tests {
                     assert!(through_png.is_err(), "{}", case.name);
                 }
                 assert!(imported.summary()[0].starts_with("found "), "{}", case.name);
+                // A viewer reads the metadata once (stealth included) and imports from it alike.
+                let metadata = read_image_metadata(&case.image).unwrap();
+                assert_eq!(import_from_metadata(&metadata), Ok(Some(imported)), "{}", case.name);
             }
         }
 
@@ -816,7 +823,7 @@ mod tests {
             );
             let jpeg =
                 jpeg_with_segments(&[exif_segment(exif), xmp_segment(DRAW_THINGS_XMP), (0xFE, b"comment".to_vec())]);
-            let keys: Vec<String> = metadata_entries(&jpeg).unwrap().into_iter().map(|(k, _)| k).collect();
+            let keys: Vec<String> = read_image_metadata(&jpeg).unwrap().entries.into_iter().map(|(k, _)| k).collect();
             assert_eq!(
                 keys,
                 [
@@ -830,12 +837,12 @@ mod tests {
             );
             let stealth = stealth_png(60, 40, &stream("stealth_pngcomp", &gzip(b"hidden text"), None), false);
             assert_eq!(
-                metadata_entries(&stealth).unwrap(),
+                read_image_metadata(&stealth).unwrap().entries,
                 vec![("stealth_pngcomp".to_string(), "hidden text".to_string())]
             );
             let png = png_with_text(&[("parameters", "p"), ("workflow", "w")], None);
-            assert_eq!(metadata_entries(&png).unwrap(), png_text_chunks(&png).unwrap());
-            assert!(metadata_entries(b"not an image").is_err());
+            assert_eq!(read_image_metadata(&png).unwrap().entries, png_text_chunks(&png).unwrap());
+            assert!(read_image_metadata(b"not an image").is_err());
         }
 
         #[test]
@@ -844,7 +851,7 @@ mod tests {
                 let step = (case.image.len() / 97).max(1);
                 for cut in (0..case.image.len()).step_by(step) {
                     let _ = import_from_image(&case.image[..cut]);
-                    let _ = metadata_entries(&case.image[..cut]);
+                    let _ = read_image_metadata(&case.image[..cut]);
                 }
             }
         }

@@ -156,7 +156,8 @@ pub fn png_params(data: &[u8]) {
     }
 }
 
-/// Any input as an image's metadata: `import_from_image` and `metadata_entries` (PNG, JPEG and
+/// Any input as an image's metadata: `import_from_image`, `read_image_metadata` and
+/// `import_from_metadata` (PNG, JPEG and
 /// WebP containers, EXIF, XMP, stealth data, every generator's reader), and the EXIF reader alone.
 /// The first byte picks what the rest is given as, so that mutations reach past the magic bytes:
 /// 0 as it is, 1 after a JPEG's SOI, 2 inside a RIFF/WebP header, 3 as a bare TIFF structure.
@@ -177,11 +178,20 @@ pub fn image_params(data: &[u8]) {
         }
     };
     let imported = params::import_from_image(&bytes);
-    let entries = params::metadata_entries(&bytes);
+    let metadata = params::read_image_metadata(&bytes);
     // Both read the same container the same way: one refuses the bytes only when the other does
     // (a PNG `prompt` chunk that is not JSON is the one import error of a readable image).
-    if entries.is_err() {
-        assert!(imported.is_err(), "entries refused, import accepted");
+    if metadata.is_err() {
+        assert!(imported.is_err(), "metadata refused, import accepted");
+    }
+    // Importing from the metadata finds what importing from the bytes finds (its notes may also
+    // name a damaged stealth payload, which only the metadata looks for when other data is found).
+    if let (Ok(metadata), Ok(imported)) = (&metadata, &imported) {
+        let from_metadata = params::import_from_metadata(metadata).expect("the bytes were imported");
+        let key = |found: &params::ImportedParams| {
+            (found.source, found.prompt.clone(), found.model_name.clone(), found.settings.clone())
+        };
+        assert_eq!(from_metadata.as_ref().map(key), imported.as_ref().map(key));
     }
     if let Ok(Some(imported)) = imported {
         use_imported(&imported);
