@@ -24,6 +24,9 @@ pub struct BatchView {
     files: Vec<PathBuf>,
     pub output_dir: PathBuf,
     pub plan: Plan,
+    /// Whether each pair's container exists already: looked up when the plan is made and after
+    /// each run, not by every frame.
+    existing: Vec<bool>,
     pub codec: LatentCodec,
     pub float16: bool,
     pub overwrite: bool,
@@ -58,6 +61,7 @@ impl BatchView {
         let output_dir = default_output(&files);
         let mut view = BatchView {
             plan: batch::plan(&files, &output_dir),
+            existing: Vec::new(),
             files,
             output_dir,
             codec: LatentCodec::Auto,
@@ -72,7 +76,12 @@ impl BatchView {
             failure: None,
         };
         view.read_generators(ctx);
+        view.look_for_outputs();
         view
+    }
+
+    fn look_for_outputs(&mut self) {
+        self.existing = self.plan.pairs.iter().map(|pair| pair.output.exists()).collect();
     }
 
     pub fn title(&self) -> String {
@@ -108,6 +117,7 @@ impl BatchView {
     fn set_output(&mut self, ctx: &egui::Context, dir: PathBuf) {
         self.output_dir = dir;
         self.plan = batch::plan(&self.files, &self.output_dir);
+        self.look_for_outputs();
         self.outcomes = None;
         self.read_generators(ctx);
     }
@@ -134,6 +144,7 @@ impl BatchView {
             if packing.is_finished() {
                 self.failure = packing.failure().map(str::to_string);
                 self.packing = None;
+                self.look_for_outputs();
             }
         }
     }
@@ -215,7 +226,7 @@ impl BatchView {
                     .collect();
                 ui.label(latents.join("\n"));
                 ui.label(self.generators.get(index).map_or("…", String::as_str));
-                let exists = pair.output.exists();
+                let exists = self.existing.get(index).copied().unwrap_or(false);
                 match outcomes.get(index) {
                     Some(Outcome { status: Status::Packed(_), .. }) => {
                         if ui.link(name(&pair.output)).clicked() {

@@ -17,6 +17,42 @@ pub struct LoadedImage {
     pub metadata: Result<ImageMetadata, String>,
     /// The ComfyUI graph's nodes (its `prompt`, else its `workflow`), when there is one.
     pub nodes: Vec<GraphNode>,
+    /// The parameters' and the raw metadata's rows, made once: a ComfyUI graph serialises to
+    /// hundreds of kilobytes, too much to redo every frame.
+    parameter_rows: Vec<ValueRow>,
+    metadata_rows: Vec<ValueRow>,
+}
+
+/// A row as drawn: its label, its value shortened for the screen, and the whole value for Copy.
+#[derive(Debug, Clone, PartialEq)]
+struct ValueRow {
+    label: String,
+    shown: String,
+    copied: String,
+}
+
+impl ValueRow {
+    fn text(label: &str, text: &str) -> ValueRow {
+        ValueRow { label: label.to_string(), shown: shortened(text), copied: text.to_string() }
+    }
+
+    /// Text as it is; other JSON on one line, and pretty-printed when copied.
+    fn value(label: &str, value: &Value) -> ValueRow {
+        match value {
+            Value::String(text) => ValueRow::text(label, text),
+            other => ValueRow {
+                label: label.to_string(),
+                shown: shortened(&other.to_string()),
+                copied: serde_json::to_string_pretty(other).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+fn parameter_rows(params: &ImportedParams) -> Vec<ValueRow> {
+    let named = [("model", &params.model_name), ("model version", &params.model_version), ("prompt", &params.prompt)];
+    let named = named.into_iter().filter_map(|(label, value)| Some(ValueRow::text(label, value.as_deref()?)));
+    named.chain(params.settings.iter().map(|(key, value)| ValueRow::value(key, value))).collect()
 }
 
 impl LoadedImage {
@@ -27,6 +63,8 @@ impl LoadedImage {
             params: Err(error.to_string()),
             metadata: Err(error.to_string()),
             nodes: Vec::new(),
+            parameter_rows: Vec::new(),
+            metadata_rows: Vec::new(),
         }
     }
 }
@@ -47,11 +85,18 @@ pub fn load(bytes: &[u8], max_texture_side: usize, limits: &Limits) -> LoadedIma
             .unwrap_or_default(),
         _ => Vec::new(),
     };
+    let parameter_rows = params.as_ref().ok().and_then(Option::as_ref).map(parameter_rows).unwrap_or_default();
+    let metadata_rows = metadata
+        .as_ref()
+        .map(|metadata| metadata.entries.iter().map(|(key, text)| ValueRow::text(key, text)).collect())
+        .unwrap_or_default();
     LoadedImage {
         image: PreparedImage::decode(bytes, max_texture_side, limits),
         params,
         metadata: metadata.map_err(|e| e.to_string()),
         nodes,
+        parameter_rows,
+        metadata_rows,
     }
 }
 
@@ -65,47 +110,35 @@ fn shortened(text: &str) -> String {
     }
 }
 
-/// A value as shown (JSON on one line) and as copied (JSON pretty-printed); text as it is.
-fn value_texts(value: &Value) -> (String, String) {
-    match value {
-        Value::String(text) => (text.clone(), text.clone()),
-        other => (other.to_string(), serde_json::to_string_pretty(other).unwrap_or_default()),
-    }
-}
-
 /// Width of a grid's value column: what the view has beside the label and the button.
 fn value_width(ui: &egui::Ui) -> f32 {
     (ui.available_width() - 260.0).max(240.0)
 }
 
-/// A row of a grid: label, value (shortened, wrapped to `width`), and a button copying `copied`.
-fn row_ui(ui: &mut egui::Ui, label: &str, shown: &str, copied: &str, width: f32) {
-    ui.label(label);
+/// A row of a grid: label, value (wrapped to `width`), and a button copying the whole value.
+fn row_ui(ui: &mut egui::Ui, row: &ValueRow, width: f32) {
+    ui.label(&row.label);
     ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
         ui.set_width(width);
-        ui.add(egui::Label::new(egui::RichText::new(shortened(shown)).monospace()).wrap());
+        ui.add(egui::Label::new(egui::RichText::new(&row.shown).monospace()).wrap());
     });
-    if ui.small_button("Copy").on_hover_text(format!("Copy {label}")).clicked() {
-        ui.ctx().copy_text(copied.to_string());
+    if ui.small_button("Copy").on_hover_text(format!("Copy {}", row.label)).clicked() {
+        ui.ctx().copy_text(row.copied.clone());
     }
     ui.end_row();
 }
 
-fn parameters_ui(ui: &mut egui::Ui, params: &ImportedParams) {
+fn rows_ui(ui: &mut egui::Ui, id: &str, rows: &[ValueRow]) {
     let width = value_width(ui);
-    egui::Grid::new("generated-image-parameters").num_columns(3).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-        for (label, value) in
-            [("model", &params.model_name), ("model version", &params.model_version), ("prompt", &params.prompt)]
-        {
-            if let Some(value) = value {
-                row_ui(ui, label, value, value, width);
-            }
-        }
-        for (key, value) in &params.settings {
-            let (shown, copied) = value_texts(value);
-            row_ui(ui, key, &shown, &copied, width);
+    egui::Grid::new(id).num_columns(3).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
+        for row in rows {
+            row_ui(ui, row, width);
         }
     });
+}
+
+fn parameters_ui(ui: &mut egui::Ui, params: &ImportedParams, rows: &[ValueRow]) {
+    rows_ui(ui, "generated-image-parameters", rows);
     for note in &params.notes {
         ui.weak(format!("note: {note}"));
     }
@@ -128,21 +161,14 @@ fn nodes_ui(ui: &mut egui::Ui, nodes: &[GraphNode]) {
     });
 }
 
-fn raw_metadata_ui(ui: &mut egui::Ui, metadata: &ImageMetadata) {
+fn raw_metadata_ui(ui: &mut egui::Ui, metadata: &ImageMetadata, rows: &[ValueRow]) {
     let count = metadata.entries.len();
     let title = format!(
         "Raw metadata: {count} {} ({})",
         if count == 1 { "entry" } else { "entries" },
         metadata.container.name()
     );
-    egui::CollapsingHeader::new(title).default_open(false).show(ui, |ui| {
-        let width = value_width(ui);
-        egui::Grid::new("raw-metadata").num_columns(3).striped(true).spacing([12.0, 4.0]).show(ui, |ui| {
-            for (key, text) in &metadata.entries {
-                row_ui(ui, key, text, text, width);
-            }
-        });
-    });
+    egui::CollapsingHeader::new(title).default_open(false).show(ui, |ui| rows_ui(ui, "raw-metadata", rows));
     for problem in &metadata.problems {
         ui.colored_label(ui.visuals().warn_fg_color, problem);
     }
@@ -177,7 +203,7 @@ pub fn generated_image_ui(ui: &mut egui::Ui, state: &mut ImageViewState, loaded:
             });
             ui.vertical(|ui| {
                 if let Ok(Some(params)) = &loaded.params {
-                    parameters_ui(ui, params);
+                    parameters_ui(ui, params, &loaded.parameter_rows);
                 }
                 if !loaded.nodes.is_empty() {
                     ui.add_space(8.0);
@@ -185,7 +211,7 @@ pub fn generated_image_ui(ui: &mut egui::Ui, state: &mut ImageViewState, loaded:
                 }
                 ui.add_space(8.0);
                 match &loaded.metadata {
-                    Ok(metadata) => raw_metadata_ui(ui, metadata),
+                    Ok(metadata) => raw_metadata_ui(ui, metadata, &loaded.metadata_rows),
                     Err(error) => {
                         ui.colored_label(ui.visuals().warn_fg_color, error);
                     }
@@ -209,7 +235,11 @@ mod tests {
             shown.starts_with(&"é".repeat(SHOWN_CHARS))
                 && shown.ends_with(&format!("({} characters)", SHOWN_CHARS + 10))
         );
-        assert_eq!(value_texts(&Value::from("text")), ("text".into(), "text".into()));
-        assert_eq!(value_texts(&serde_json::json!([1])), ("[1]".into(), "[\n  1\n]".into()));
+        let text = ValueRow::value("k", &Value::from("text"));
+        assert_eq!((text.shown.as_str(), text.copied.as_str()), ("text", "text"));
+        let list = ValueRow::value("k", &serde_json::json!([1]));
+        assert_eq!((list.shown.as_str(), list.copied.as_str()), ("[1]", "[\n  1\n]"));
+        let long_list = ValueRow::value("k", &Value::from(vec![Value::from(long.clone())]));
+        assert!(long_list.shown.ends_with("characters)") && long_list.copied.contains(&long));
     }
 }
