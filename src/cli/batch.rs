@@ -10,7 +10,7 @@ use crate::format::Limits;
 use crate::pack::batch::{self, BatchOptions, Counts, Plan, Status};
 
 pub const AFTER_HELP: &str = "\
-Images (.png, .jpg, .jpeg, .webp) pair with latent files (.npy, .npz, .latent) by name: 0001.png \
+Images (.png, .jpg, .jpeg, .webp) pair with latent files (.npy, .npz, .latent, .safetensors) by name: 0001.png \
 with 0001.npy (its latent keyed \"latent\"), 0001_initial_noise.npy (keyed \"initial_noise\"), \
 0001.npz (one latent per array) or several of these. Each pair becomes OUT_DIR/0001.raiiaf. Files \
 in no pair are listed with the reason before anything is packed; --dry-run stops there.

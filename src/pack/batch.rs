@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 
 /// Image files a batch packs.
 pub const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
-/// Latent files a batch pairs with them.
-pub const LATENT_EXTENSIONS: [&str; 3] = ["npy", "npz", "latent"];
 /// The key of a latent whose file is named exactly like its image.
 pub const DEFAULT_LATENT_KEY: &str = "latent";
 
@@ -89,7 +87,10 @@ pub fn plan(files: &[PathBuf], output_dir: &Path) -> Plan {
                     images.insert(stem, file.clone());
                 }
             }
-            Some(stem) if extension_in(file, &LATENT_EXTENSIONS) => latent_files.push((stem, file.clone())),
+            // Any latent file this program reads (`npy::LatentFileKind`).
+            Some(stem) if crate::npy::LatentFileKind::from_extension(file).is_some() => {
+                latent_files.push((stem, file.clone()))
+            }
             _ => plan.unmatched.push((file.clone(), "neither an image nor a latent file".into())),
         }
     }
@@ -334,6 +335,8 @@ mod tests {
             "lat/0004.npy",
             "in/0001.jpeg",
             "in/notes.txt",
+            "in/0005.png",
+            "lat/0005.SAFETENSORS",
         ]);
         let plan = plan(&files, Path::new("out"));
         assert_eq!(
@@ -357,6 +360,12 @@ mod tests {
                     image: "in/0002_b.webp".into(),
                     latents: vec![latent("lat/0002_b.latent", None)],
                     output: "out/0002_b.raiiaf".into()
+                },
+                // Every latent file the packer reads pairs, ComfyUI's `.safetensors` too.
+                Pair {
+                    image: "in/0005.png".into(),
+                    latents: vec![latent("lat/0005.SAFETENSORS", None)],
+                    output: "out/0005.raiiaf".into()
                 },
             ]
         );
