@@ -17,6 +17,7 @@
 
 use serde_json::{Value, json};
 
+use super::fields::{number_text, whole_number_text};
 use super::{ImportedParams, ParamSource, model_name_of_checkpoint, settings_key};
 
 const NEGATIVE_PREFIX: &str = "Negative prompt:";
@@ -55,9 +56,9 @@ pub fn parse(text: &str) -> ImportedParams {
     let mut extras = Vec::new();
     for (label, value) in pairs {
         match label.as_str() {
-            "Steps" => typed(&mut imported.notes, settings, "steps", &label, &value, whole_number),
-            "Seed" => typed(&mut imported.notes, settings, "seed", &label, &value, whole_number),
-            "CFG scale" => typed(&mut imported.notes, settings, "cfg_scale", &label, &value, number),
+            "Steps" => typed(&mut imported.notes, settings, "steps", &label, &value, whole_number_text),
+            "Seed" => typed(&mut imported.notes, settings, "seed", &label, &value, whole_number_text),
+            "CFG scale" => typed(&mut imported.notes, settings, "cfg_scale", &label, &value, number_text),
             "Sampler" => {
                 settings.insert("sampler".into(), json!(value));
             }
@@ -112,16 +113,6 @@ fn typed(
         }
         None => notes.push(format!("{label}: {value:?} is not a valid {key}; left out")),
     }
-}
-
-fn whole_number(text: &str) -> Option<Value> {
-    text.trim().parse::<u64>().ok().map(Value::from)
-}
-
-fn number(text: &str) -> Option<Value> {
-    let parsed = text.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0)?;
-    // Whole values stay integers, as the web UI wrote them ("7", not "7.0").
-    Some(text.trim().parse::<u64>().map_or_else(|_| json!(parsed), Value::from))
 }
 
 /// The most `Key: value` pairs read from a line: the web UI writes a few dozen; a line of

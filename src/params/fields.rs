@@ -119,21 +119,32 @@ pub(crate) fn whole_number(value: &Value) -> Option<Value> {
         Value::Number(n) => n.as_u64().or_else(|| {
             n.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 18_446_744_073_709_551_616.0).map(|x| x as u64)
         }),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
+        Value::String(s) => return whole_number_text(s),
         _ => None,
     }
     .map(Value::from)
 }
 
+/// A whole number ≥ 0 written as text.
+pub(crate) fn whole_number_text(text: &str) -> Option<Value> {
+    text.trim().parse::<u64>().ok().map(Value::from)
+}
+
 /// A finite number ≥ 0: a JSON number, or text holding one (whole values stay integers).
 pub(crate) fn number(value: &Value) -> Option<Value> {
-    let parsed = match value {
-        Value::Number(n) => return n.as_f64().filter(|x| x.is_finite() && *x >= 0.0).map(|_| value.clone()),
-        Value::String(s) => s.trim(),
-        _ => return None,
-    };
-    let x = parsed.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0)?;
-    Some(parsed.parse::<u64>().map_or_else(|_| json!(x), Value::from))
+    match value {
+        Value::Number(n) => n.as_f64().filter(|x| x.is_finite() && *x >= 0.0).map(|_| value.clone()),
+        Value::String(s) => number_text(s),
+        _ => None,
+    }
+}
+
+/// A finite number ≥ 0 written as text; whole values stay integers, as generators wrote them
+/// ("7", not "7.0").
+pub(crate) fn number_text(text: &str) -> Option<Value> {
+    let text = text.trim();
+    let x = text.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0)?;
+    Some(text.parse::<u64>().map_or_else(|_| json!(x), Value::from))
 }
 
 /// `512x768` (also `512×768`, `512*768`) as width and height.
