@@ -238,6 +238,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn images_from_an_encoder_written_apart_read_back() {
+        // `tests/scripts/make_stealth_fixtures.py` wrote these with its own encoder, from the
+        // layout as the extension writes it; this reader's tests otherwise use their own.
+        const TEXT: &str = "a lighthouse at dusk, film grain\nNegative prompt: fog\nSteps: 24, Sampler: Euler a, \
+            CFG scale: 6.5, Seed: 90210, Size: 48x40, Model hash: 0123abcd, Model: beacon_v2";
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/params");
+        for signature in ["stealth_pngcomp", "stealth_rgbinfo"] {
+            let image = std::fs::read(dir.join(format!("{signature}.png"))).unwrap();
+            let found = read(&image).unwrap().unwrap_or_else(|| panic!("{signature}: nothing found"));
+            assert_eq!((found.signature, found.text.as_str()), (signature, TEXT));
+            let imported = crate::params::import_from_image(&image).unwrap().unwrap();
+            assert_eq!(imported.settings.get("seed"), Some(&serde_json::json!(90210)), "{signature}");
+            assert_eq!(imported.model_name.as_deref(), Some("beacon_v2"), "{signature}");
+        }
+    }
+
+    #[test]
     fn all_four_signatures_are_read() {
         let text = "a cat, ünïcödé\nSteps: 20, Sampler: Euler a, Seed: 5";
         for (signature, rgb, compressed) in [
