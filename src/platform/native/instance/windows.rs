@@ -4,7 +4,9 @@
 //!
 //! The pipe's default security lets only its creator (and administrators) write to it, and
 //! `PIPE_REJECT_REMOTE_CLIENTS` keeps other machines out. Its name holds the login session and
-//! the user name, so other sessions and users have pipes of their own.
+//! the user name, so other sessions and users have pipes of their own. A name is not owned,
+//! though: another user could make ours first. So a client sends nothing to a server that does
+//! not run as its own user, and lets it identify the client but not act as it.
 
 use std::fmt;
 use std::io;
@@ -18,17 +20,21 @@ use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_IO_PENDING, ERROR_MORE_DATA, ERROR_PIPE_BUSY,
     ERROR_PIPE_CONNECTED, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE, WAIT_OBJECT_0,
 };
+use windows_sys::Win32::Security::{GetLengthSid, GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING, PIPE_ACCESS_DUPLEX, ReadFile,
-    WriteFile,
+    SECURITY_IDENTIFICATION, SECURITY_SQOS_PRESENT, WriteFile,
 };
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
 use windows_sys::Win32::System::Pipes::{
-    ConnectNamedPipe, CreateNamedPipeW, DisconnectNamedPipe, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS,
-    PIPE_TYPE_MESSAGE, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
+    ConnectNamedPipe, CreateNamedPipeW, DisconnectNamedPipe, GetNamedPipeServerProcessId, PIPE_READMODE_MESSAGE,
+    PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE, PIPE_WAIT, SetNamedPipeHandleState, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
-use windows_sys::Win32::System::Threading::{CreateEventW, GetCurrentProcessId, SetEvent, WaitForMultipleObjects};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, GetCurrentProcess, GetCurrentProcessId, OpenProcess, OpenProcessToken,
+    PROCESS_QUERY_LIMITED_INFORMATION, SetEvent, WaitForMultipleObjects,
+};
 
 use super::{Answer, CLIENT_TIMEOUT, MAX_REPLY_BYTES, SERVER_TIMEOUT};
 use crate::platform::instance::{BindError, NoEndpoint, SendError};
@@ -75,6 +81,50 @@ fn owned(handle: HANDLE) -> io::Result<OwnedHandle> {
         // SAFETY: a valid handle just returned to us, owned by nothing else.
         Ok(unsafe { OwnedHandle::from_raw_handle(handle) })
     }
+}
+
+/// The user a process runs as, as the bytes of its SID.
+fn process_user(process: HANDLE) -> io::Result<Vec<u8>> {
+    let mut token = std::ptr::null_mut();
+    // SAFETY: `process` is a live process handle (or the current process's pseudo handle); the
+    // token handle is written to `token` only.
+    if unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut token) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let token = owned(token)?;
+    let mut needed = 0u32;
+    // SAFETY: a size query: no buffer, the size needed is written to `needed`.
+    unsafe { GetTokenInformation(token.as_raw_handle(), TokenUser, std::ptr::null_mut(), 0, &mut needed) };
+    let words = (needed as usize).div_ceil(std::mem::size_of::<u64>()).max(1);
+    // u64 words, so that the TOKEN_USER at the buffer's start is aligned.
+    let mut buffer = vec![0u64; words];
+    let capacity = u32::try_from(words * std::mem::size_of::<u64>()).unwrap_or(u32::MAX);
+    // SAFETY: `buffer` has `capacity` writable bytes.
+    if unsafe {
+        GetTokenInformation(token.as_raw_handle(), TokenUser, buffer.as_mut_ptr().cast(), capacity, &mut needed)
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the call succeeded, so the buffer starts with a TOKEN_USER whose SID points into it.
+    let sid = unsafe { (*buffer.as_ptr().cast::<TOKEN_USER>()).User.Sid };
+    // SAFETY: `sid` is a valid SID while `buffer` lives; its length is what GetLengthSid says.
+    let bytes = unsafe { std::slice::from_raw_parts(sid.cast::<u8>(), GetLengthSid(sid) as usize) };
+    Ok(bytes.to_vec())
+}
+
+/// Whether the process serving `pipe` runs as this process's user.
+fn served_by_this_user(pipe: &OwnedHandle) -> io::Result<bool> {
+    let mut server = 0u32;
+    // SAFETY: `pipe` is a live client end of a pipe; the id is written to `server` only.
+    if unsafe { GetNamedPipeServerProcessId(pipe.as_raw_handle(), &mut server) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: opening a process by id for queries only; the handle is owned below.
+    let process = owned(unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, server) })?;
+    // SAFETY: the pseudo handle of this process needs no closing.
+    let ours = process_user(unsafe { GetCurrentProcess() })?;
+    Ok(process_user(process.as_raw_handle())? == ours)
 }
 
 /// A manual-reset event, unset.
@@ -196,7 +246,8 @@ pub fn send(name: &Address, request: &[u8]) -> Result<Vec<u8>, SendError> {
     let deadline = Instant::now() + CLIENT_TIMEOUT;
     let wide_name = wide(name);
     let pipe = loop {
-        // SAFETY: `wide_name` is NUL-terminated; no security attributes or template.
+        // SAFETY: `wide_name` is NUL-terminated; no security attributes or template. The server
+        // may learn who we are but not act as us.
         let handle = unsafe {
             CreateFileW(
                 wide_name.as_ptr(),
@@ -204,7 +255,7 @@ pub fn send(name: &Address, request: &[u8]) -> Result<Vec<u8>, SendError> {
                 0,
                 std::ptr::null(),
                 OPEN_EXISTING,
-                FILE_FLAG_OVERLAPPED,
+                FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                 std::ptr::null_mut(),
             )
         };
@@ -223,6 +274,11 @@ pub fn send(name: &Address, request: &[u8]) -> Result<Vec<u8>, SendError> {
             Err(e) => return Err(SendError::Failed(e.to_string())),
         }
     };
+    match served_by_this_user(&pipe) {
+        Ok(true) => {}
+        Ok(false) => return Err(SendError::Failed(format!("{name} is served by another user's process"))),
+        Err(e) => return Err(SendError::Failed(format!("cannot tell who serves {name}: {e}"))),
+    }
     let mode = PIPE_READMODE_MESSAGE;
     // SAFETY: `pipe` is a live pipe handle; only the read mode is set.
     if unsafe { SetNamedPipeHandleState(pipe.as_raw_handle(), &mode, std::ptr::null(), std::ptr::null()) } == 0 {
@@ -434,6 +490,32 @@ mod tests {
         assert!(matches!(send(&name, b"x"), Err(SendError::NoListener)));
         let _next = Server::bind(&name, 16, echo()).unwrap();
         assert_eq!(send(&name, b"next").unwrap(), b"next");
+    }
+
+    #[test]
+    fn a_client_learns_that_its_own_user_serves_the_pipe() {
+        // SAFETY: the pseudo handle of this process needs no closing.
+        let ours = process_user(unsafe { GetCurrentProcess() }).unwrap();
+        // A SID: revision 1, its sub-authority count, six bytes of authority, four per sub-authority.
+        assert_eq!(ours.first(), Some(&1), "{ours:?}");
+        assert_eq!(ours.len(), 8 + 4 * usize::from(ours[1]), "{ours:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let (name, _server) = server_in(&dir, 16, echo());
+        let wide_name = wide(&name);
+        // SAFETY: as in `send`.
+        let pipe = owned(unsafe {
+            CreateFileW(
+                wide_name.as_ptr(),
+                GENERIC_READ | GENERIC_WRITE,
+                0,
+                std::ptr::null(),
+                OPEN_EXISTING,
+                0,
+                std::ptr::null_mut(),
+            )
+        })
+        .unwrap();
+        assert!(served_by_this_user(&pipe).unwrap());
     }
 
     #[test]
