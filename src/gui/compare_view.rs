@@ -503,29 +503,50 @@ impl ImageCompareUi<'_> {
             ui.label("Neither file has an image.");
             return;
         };
-        ui.horizontal_wrapped(|ui| {
-            if image.bytes_identical {
-                ui.colored_label(style::GOOD, "identical files");
-            } else if image.identical {
-                ui.colored_label(style::GOOD, "identical pixels (stored differently)");
-            }
-            if let Some(p) = image.pixels {
-                ui.label(format!(
-                    "max |B-A| {} · mean |B-A| {:.4} · PSNR {} · {:.3}% of pixels differ",
-                    p.max_abs_diff,
-                    p.mean_abs_diff,
-                    p.psnr.map_or("inf".into(), |v| format!("{v:.2} dB")),
-                    p.differing_pixel_share * 100.0
-                ));
-            }
-            if let Some(problem) = &image.problem {
-                ui.colored_label(style::CHANGED, problem);
-            }
-        });
+        image_summary_ui(ui, image);
         let [Some(a_texture), Some(b_texture), difference] = textures else {
             return;
         };
         let (Some(Ok(a_image)), Some(Ok(b_image))) = (&done.a_image, &done.b_image) else { return };
+        self.controls_ui(ui, a_image, b_image);
+        let image_size = a_image.size();
+        let (view, response) =
+            ui.allocate_exact_size(ui.available_size() - Vec2::new(0.0, 22.0), Sense::click_and_drag());
+        // Dragging that starts on the split line moves it; elsewhere it pans.
+        let fit = (view.width() / image_size.x).min(view.height() / image_size.y);
+        let before =
+            Rect::from_center_size(view.center() + self.state.pan, image_size * self.state.zoom.unwrap_or(fit));
+        if response.drag_started() {
+            let near_line = response.interact_pointer_pos().is_some_and(|p| {
+                *self.mode == ImageMode::Split && (p.x - split_line_x(before, *self.split)).abs() < 8.0
+            });
+            *self.dragging_split = near_line;
+        }
+        if response.drag_stopped() {
+            *self.dragging_split = false;
+        }
+        let (shown, zoom) = zoom_and_pan(ui, self.state, view, &response, image_size, !*self.dragging_split);
+        if *self.dragging_split
+            && let Some(pointer) = response.interact_pointer_pos()
+        {
+            *self.split = ((pointer.x - shown.min.x) / shown.width().max(1.0)).clamp(0.0, 1.0);
+        }
+        let painter = ui.painter_at(view);
+        paint_checkerboard(&painter, shown.intersect(view));
+        self.paint(ui, &painter, (view, shown), [a_texture, b_texture], difference.as_ref());
+        ui.horizontal(|ui| {
+            ui.label(format!("zoom {:.0} %", zoom * 100.0));
+            if let Some((x, y)) = pixel_under_pointer(&response, shown, zoom, image_size) {
+                ui.monospace(format!(
+                    "x {x}, y {y}:  A {}  |  B {}",
+                    rgba_at(a_image, a_image, x, y),
+                    rgba_at(b_image, a_image, x, y)
+                ));
+            }
+        });
+    }
+
+    fn controls_ui(&mut self, ui: &mut egui::Ui, a_image: &PreparedImage, b_image: &PreparedImage) {
         ui.horizontal(|ui| {
             for (mode, name, hint) in [
                 (ImageMode::Split, "Split", "A left of the line, B right of it; drag the line"),
@@ -551,35 +572,21 @@ impl ImageCompareUi<'_> {
                 ui.weak("(sizes differ: B is stretched over A)");
             }
         });
-        let image_size = a_image.size();
-        let (view, response) =
-            ui.allocate_exact_size(ui.available_size() - Vec2::new(0.0, 22.0), Sense::click_and_drag());
-        // Dragging that starts on the split line moves it; elsewhere it pans.
-        let line_x = |shown: Rect, split: f32| shown.min.x + shown.width() * split;
-        let fit = (view.width() / image_size.x).min(view.height() / image_size.y);
-        let before =
-            Rect::from_center_size(view.center() + self.state.pan, image_size * self.state.zoom.unwrap_or(fit));
-        if response.drag_started() {
-            let near_line = response
-                .interact_pointer_pos()
-                .is_some_and(|p| *self.mode == ImageMode::Split && (p.x - line_x(before, *self.split)).abs() < 8.0);
-            *self.dragging_split = near_line;
-        }
-        if response.drag_stopped() {
-            *self.dragging_split = false;
-        }
-        let (shown, zoom) = zoom_and_pan(ui, self.state, view, &response, image_size, !*self.dragging_split);
-        if *self.dragging_split
-            && let Some(pointer) = response.interact_pointer_pos()
-        {
-            *self.split = ((pointer.x - shown.min.x) / shown.width().max(1.0)).clamp(0.0, 1.0);
-        }
-        let painter = ui.painter_at(view);
-        paint_checkerboard(&painter, shown.intersect(view));
+    }
+
+    /// The images as the mode shows them, inside `view`, over `shown` (the image's place).
+    fn paint(
+        &self,
+        ui: &egui::Ui,
+        painter: &egui::Painter,
+        (view, shown): (Rect, Rect),
+        [a_texture, b_texture]: [&egui::TextureHandle; 2],
+        difference: Option<&egui::TextureHandle>,
+    ) {
         let full_uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
         match *self.mode {
             ImageMode::Split => {
-                let x = line_x(shown, *self.split);
+                let x = split_line_x(shown, *self.split);
                 let left = Rect::from_min_max(shown.min, Pos2::new(x, shown.max.y));
                 let right = Rect::from_min_max(Pos2::new(x, shown.min.y), shown.max);
                 painter.image(
@@ -630,24 +637,49 @@ impl ImageCompareUi<'_> {
                 }
             },
         }
-        ui.horizontal(|ui| {
-            ui.label(format!("zoom {:.0} %", zoom * 100.0));
-            if let Some((x, y)) = pixel_under_pointer(&response, shown, zoom, image_size) {
-                // B is drawn over A's area: the same place in B, when the sizes differ.
-                let rgba = |image: &PreparedImage| {
-                    let (x, y) = (
-                        (u64::from(x) * u64::from(image.pixels.width()) / u64::from(a_image.pixels.width().max(1)))
-                            as u32,
-                        (u64::from(y) * u64::from(image.pixels.height()) / u64::from(a_image.pixels.height().max(1)))
-                            as u32,
-                    );
-                    image.pixels.get_pixel_checked(x, y).map_or("-".to_string(), |p| {
-                        let [r, g, b, a] = p.0;
-                        format!("R {r} G {g} B {b} A {a}")
-                    })
-                };
-                ui.monospace(format!("x {x}, y {y}:  A {}  |  B {}", rgba(a_image), rgba(b_image)));
-            }
-        });
     }
+}
+
+/// Where the split line is drawn over an image shown in `shown`.
+fn split_line_x(shown: Rect, split: f32) -> f32 {
+    shown.min.x + shown.width() * split
+}
+
+/// `image`'s pixel at the place of `reference`'s pixel (x, y), as text: B is drawn over A's area,
+/// so when the sizes differ this is the same place in B.
+fn rgba_at(image: &PreparedImage, reference: &PreparedImage, x: u32, y: u32) -> String {
+    let scaled = |at: u32, size: u32, reference_size: u32| {
+        (u64::from(at) * u64::from(size) / u64::from(reference_size.max(1))) as u32
+    };
+    let (x, y) = (
+        scaled(x, image.pixels.width(), reference.pixels.width()),
+        scaled(y, image.pixels.height(), reference.pixels.height()),
+    );
+    image.pixels.get_pixel_checked(x, y).map_or("-".to_string(), |p| {
+        let [r, g, b, a] = p.0;
+        format!("R {r} G {g} B {b} A {a}")
+    })
+}
+
+/// One line on how the two images differ.
+fn image_summary_ui(ui: &mut egui::Ui, image: &crate::audit::compare::ImageComparison) {
+    ui.horizontal_wrapped(|ui| {
+        if image.bytes_identical {
+            ui.colored_label(style::GOOD, "identical files");
+        } else if image.identical {
+            ui.colored_label(style::GOOD, "identical pixels (stored differently)");
+        }
+        if let Some(p) = image.pixels {
+            ui.label(format!(
+                "max |B-A| {} · mean |B-A| {:.4} · PSNR {} · {:.3}% of pixels differ",
+                p.max_abs_diff,
+                p.mean_abs_diff,
+                p.psnr.map_or("inf".into(), |v| format!("{v:.2} dB")),
+                p.differing_pixel_share * 100.0
+            ));
+        }
+        if let Some(problem) = &image.problem {
+            ui.colored_label(style::CHANGED, problem);
+        }
+    });
 }
