@@ -89,14 +89,10 @@ pub enum UiCommand {
     /// Files dropped on the window: exactly two containers are compared, the rest as `OpenAny`.
     Dropped(Vec<FileInput>),
     Compare(FileInput, FileInput),
-    /// Ask for two files to compare.
-    CompareDialog,
     /// Verify every container in these folders and their subfolders, or these files.
     Verify(FolderSource),
-    /// Ask for files to verify.
-    VerifyFilesDialog,
-    /// Ask for a folder to verify.
-    FolderDialog,
+    /// Ask for files or folders; what is chosen comes back as a [`DialogOutcome`].
+    Pick(Picker),
     /// Ask where to save the folder verification's report, and save it.
     ExportFolderReport,
     /// Download a file and open it.
@@ -107,8 +103,6 @@ pub enum UiCommand {
     Pack(Vec<FileInput>),
     /// Pack these images with the latent files named after them, in a batch.
     PackBatch(Vec<PathBuf>),
-    /// Ask for folders of images and latents to pack in a batch.
-    PackBatchDialog,
     /// Ask where to save the batch's report, and save these bytes.
     SaveBatchReport(Vec<u8>),
     /// Open the packer prefilled from the document at this index (a container's contents, or an
@@ -116,13 +110,27 @@ pub enum UiCommand {
     Repack(usize),
     /// Close the packer, the comparison or the folder verification.
     CloseView(View),
-    OpenDialog,
     Select(usize),
     Close(usize),
     SetTab(Tab),
     Export(ExportRequest),
     Reprobe,
     ClearRecent,
+}
+
+/// The file and folder pickers the menus open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picker {
+    /// Containers or images to open.
+    Open,
+    /// Two files to compare.
+    Compare,
+    /// Files to verify.
+    VerifyFiles,
+    /// Folders to verify.
+    Folders,
+    /// Folders of images and latents to pack in a batch.
+    PackBatch,
 }
 
 enum DialogOutcome {
@@ -216,6 +224,28 @@ impl WorkbenchApp {
     }
 
     /// Starts a file dialog (one at a time); `start` hands its outcome to the completion.
+    /// Opens `picker`'s dialog; what is chosen arrives through `poll_workers`.
+    fn pick(&mut self, ctx: &egui::Context, picker: Picker) {
+        use crate::platform::window::{pick_files, pick_folders};
+        self.start_dialog(ctx, move |done| match picker {
+            Picker::Open => pick_files("Open .raiiaf files or images", &OPEN_FILTERS, |files| {
+                done.finish(DialogOutcome::Open(files))
+            }),
+            Picker::Compare => pick_files("Choose two files to compare", &CONTAINER_FILTERS, |files| {
+                done.finish(DialogOutcome::Compare(files))
+            }),
+            Picker::VerifyFiles => pick_files("Verify .raiiaf and .gen5 files", &CONTAINER_FILTERS, |files| {
+                done.finish(DialogOutcome::Verify(files))
+            }),
+            Picker::Folders => pick_folders("Verify every .raiiaf and .gen5 file in folders", |folders| {
+                done.finish(DialogOutcome::Folders(folders))
+            }),
+            Picker::PackBatch => pick_folders("Folders of images and latents to pack", |folders| {
+                done.finish(DialogOutcome::PackBatch(folders))
+            }),
+        });
+    }
+
     fn start_dialog(&mut self, ctx: &egui::Context, start: impl FnOnce(Completion<DialogOutcome>)) {
         if !Background::start_in(&mut self.dialog, ctx, start) {
             self.status = Some("Another dialog is already open.".into());
@@ -466,30 +496,10 @@ impl WorkbenchApp {
                 });
                 self.show_new(OpenView::Compare(Box::new(CompareView::open(ctx, a, b, section, self.limits()))));
             }
-            UiCommand::CompareDialog => {
-                self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_files("Choose two files to compare", &CONTAINER_FILTERS, |files| {
-                        done.finish(DialogOutcome::Compare(files))
-                    })
-                });
-            }
+            UiCommand::Pick(picker) => self.pick(ctx, picker),
             UiCommand::Verify(source) => {
                 // Replacing a running verification cancels it (dropping its task).
                 self.show_new(OpenView::Folder(Box::new(FolderView::start(ctx, source, self.limits()))));
-            }
-            UiCommand::VerifyFilesDialog => {
-                self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_files("Verify .raiiaf and .gen5 files", &CONTAINER_FILTERS, |files| {
-                        done.finish(DialogOutcome::Verify(files))
-                    })
-                });
-            }
-            UiCommand::FolderDialog => {
-                self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_folders("Verify every .raiiaf and .gen5 file in folders", |folders| {
-                        done.finish(DialogOutcome::Folders(folders))
-                    })
-                });
             }
             UiCommand::ExportFolderReport => {
                 if let Some(folder) = self.folder() {
@@ -527,13 +537,6 @@ impl WorkbenchApp {
                     move |_| Ok(bytes),
                 );
             }
-            UiCommand::PackBatchDialog => {
-                self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_folders("Folders of images and latents to pack", |folders| {
-                        done.finish(DialogOutcome::PackBatch(folders))
-                    })
-                });
-            }
             UiCommand::Repack(index) => self.repack(ctx, index),
             UiCommand::CloseView(view) => {
                 // Dropping a view cancels its work.
@@ -541,13 +544,6 @@ impl WorkbenchApp {
                 if self.view == view {
                     self.view = View::Documents;
                 }
-            }
-            UiCommand::OpenDialog => {
-                self.start_dialog(ctx, |done| {
-                    crate::platform::window::pick_files("Open .raiiaf files or images", &OPEN_FILTERS, |files| {
-                        done.finish(DialogOutcome::Open(files))
-                    })
-                });
             }
             UiCommand::Select(index) => {
                 self.selected = index.min(self.documents.len().saturating_sub(1));
@@ -650,7 +646,7 @@ impl WorkbenchApp {
             self.pending.push(UiCommand::Pack(Vec::new()));
         }
         if open {
-            self.pending.push(UiCommand::OpenDialog);
+            self.pending.push(UiCommand::Pick(Picker::Open));
         }
         if close && !self.documents.is_empty() {
             self.pending.push(UiCommand::Close(self.selected));
@@ -680,7 +676,7 @@ impl WorkbenchApp {
                     ui.close();
                 }
                 if crate::platform::window::can_pick_folders() && ui.button("Pack a folder of images…").clicked() {
-                    commands.push(UiCommand::PackBatchDialog);
+                    commands.push(UiCommand::Pick(Picker::PackBatch));
                     ui.close();
                 }
                 let loaded =
@@ -690,19 +686,19 @@ impl WorkbenchApp {
                     ui.close();
                 }
                 if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
-                    commands.push(UiCommand::OpenDialog);
+                    commands.push(UiCommand::Pick(Picker::Open));
                     ui.close();
                 }
                 if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
-                    commands.push(UiCommand::FolderDialog);
+                    commands.push(UiCommand::Pick(Picker::Folders));
                     ui.close();
                 }
                 if ui.button("Verify files…").clicked() {
-                    commands.push(UiCommand::VerifyFilesDialog);
+                    commands.push(UiCommand::Pick(Picker::VerifyFiles));
                     ui.close();
                 }
                 if ui.button("Compare two files…").clicked() {
-                    commands.push(UiCommand::CompareDialog);
+                    commands.push(UiCommand::Pick(Picker::Compare));
                     ui.close();
                 }
                 let others: Vec<(usize, &Document)> =
@@ -899,7 +895,7 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
         ui.heading("RAIIAF Workbench");
         ui.label("Drop .raiiaf or .gen5 files here, or open them.");
         if ui.button("Open files…").clicked() {
-            commands.push(UiCommand::OpenDialog);
+            commands.push(UiCommand::Pick(Picker::Open));
         }
         ui.add_space(8.0);
         ui.label("Drop a PNG with .npy, .npz or .latent files to pack them into a .raiiaf.");
@@ -917,13 +913,13 @@ fn start_screen_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Ui
             let width = if crate::platform::window::can_pick_folders() { 400.0 } else { 260.0 };
             ui.add_space((ui.available_width() - width).max(0.0) / 2.0);
             if ui.button("Compare two files…").clicked() {
-                commands.push(UiCommand::CompareDialog);
+                commands.push(UiCommand::Pick(Picker::Compare));
             }
             if ui.button("Verify files…").clicked() {
-                commands.push(UiCommand::VerifyFilesDialog);
+                commands.push(UiCommand::Pick(Picker::VerifyFiles));
             }
             if crate::platform::window::can_pick_folders() && ui.button("Verify folder…").clicked() {
-                commands.push(UiCommand::FolderDialog);
+                commands.push(UiCommand::Pick(Picker::Folders));
             }
         });
         if !settings.recent_files.is_empty() {
