@@ -142,47 +142,12 @@ pub fn latents_ui(
 
     let key = (index, selection.mapping().clone(), settings.clone());
     if state.grid.as_ref().is_none_or(|shown| shown.key != key) {
-        let grid = compute_grid(latent, &selection, settings);
-        let textures = grid
-            .pixels
-            .iter()
-            .enumerate()
-            .map(|(channel, pixels)| {
-                let image =
-                    egui::ColorImage::from_rgba_unmultiplied([grid.sampled_size.1, grid.sampled_size.0], pixels);
-                ui.ctx().load_texture(format!("heatmap-{index}-{channel}"), image, egui::TextureOptions::NEAREST)
-            })
-            .collect();
-        state.grid = Some(HeatmapTextures { key, data: grid, textures });
+        state.grid = Some(HeatmapTextures::new(ui.ctx(), key, compute_grid(latent, &selection, settings)));
     }
     let Some(grid) = &state.grid else { return };
     state.selected_channel = state.selected_channel.min(grid.data.slices.len().saturating_sub(1));
     colour_bar_ui(ui, settings, grid);
-    ui.horizontal(|ui| {
-        if ui.button("Export heatmaps as PNG…").clicked() {
-            exports.push(ExportRequest {
-                suggested_name: format!("{}_heatmaps.png", crate::npy::safe_file_stem(latent.key())),
-                bytes: heatmap_png(&grid.data),
-            });
-        }
-        if ui.button("Export this slice as .npy…").on_hover_text("The selected channel's current 2-D slice").clicked()
-        {
-            exports.push(ExportRequest {
-                suggested_name: format!(
-                    "{}_c{}_slice.npy",
-                    crate::npy::safe_file_stem(latent.key()),
-                    state.selected_channel
-                ),
-                bytes: slice_npy(latent, &selection, state.selected_channel),
-            });
-        }
-        if ui.button("Export the whole latent as .npy…").clicked() {
-            exports.push(ExportRequest {
-                suggested_name: format!("{}.npy", crate::npy::safe_file_stem(latent.key())),
-                bytes: crate::npy::write_npy(latent).map_err(ExportError::from),
-            });
-        }
-    });
+    export_buttons_ui(ui, grid, latent, &selection, state.selected_channel, exports);
 
     let mut hover = None;
     let mut clicked = None;
@@ -207,24 +172,84 @@ pub fn latents_ui(
         }
     });
     if state.enlarged {
-        let mut open = true;
-        let zoom = &mut state.enlarged_zoom;
-        if *zoom < 1.0 {
-            *zoom = 4.0;
-        }
-        egui::Window::new(format!("{} channel {}", latent.key(), state.selected_channel))
-            .open(&mut open)
-            .default_size([700.0, 700.0])
-            .show(ui.ctx(), |ui| {
-                ui.add(egui::Slider::new(zoom, 1.0..=32.0).logarithmic(true).text("zoom"));
-                egui::ScrollArea::both().show(ui, |ui| {
-                    let mut hover = None;
-                    heatmap_tile_ui(ui, grid, latent, &selection, state.selected_channel, *zoom, &mut hover);
-                    ui.monospace(hover.unwrap_or_default());
-                });
-            });
-        state.enlarged = open;
+        state.enlarged =
+            enlarged_window_ui(ui.ctx(), grid, latent, &selection, state.selected_channel, &mut state.enlarged_zoom);
     }
+}
+
+impl HeatmapTextures {
+    /// `grid`'s heatmaps uploaded as textures, one per channel.
+    fn new(ctx: &egui::Context, key: (usize, AxisMapping, HeatmapSettings), grid: tensor::HeatmapGrid) -> Self {
+        let index = key.0;
+        let size = [grid.sampled_size.1, grid.sampled_size.0];
+        let textures = grid
+            .pixels
+            .iter()
+            .enumerate()
+            .map(|(channel, pixels)| {
+                let image = egui::ColorImage::from_rgba_unmultiplied(size, pixels);
+                ctx.load_texture(format!("heatmap-{index}-{channel}"), image, egui::TextureOptions::NEAREST)
+            })
+            .collect();
+        HeatmapTextures { key, data: grid, textures }
+    }
+}
+
+fn export_buttons_ui(
+    ui: &mut egui::Ui,
+    grid: &HeatmapTextures,
+    latent: &Latent,
+    selection: &SliceSelection,
+    channel: usize,
+    exports: &mut Vec<ExportRequest>,
+) {
+    let stem = crate::npy::safe_file_stem(latent.key());
+    ui.horizontal(|ui| {
+        if ui.button("Export heatmaps as PNG…").clicked() {
+            exports
+                .push(ExportRequest { suggested_name: format!("{stem}_heatmaps.png"), bytes: heatmap_png(&grid.data) });
+        }
+        if ui.button("Export this slice as .npy…").on_hover_text("The selected channel's current 2-D slice").clicked()
+        {
+            exports.push(ExportRequest {
+                suggested_name: format!("{stem}_c{channel}_slice.npy"),
+                bytes: slice_npy(latent, selection, channel),
+            });
+        }
+        if ui.button("Export the whole latent as .npy…").clicked() {
+            exports.push(ExportRequest {
+                suggested_name: format!("{stem}.npy"),
+                bytes: crate::npy::write_npy(latent).map_err(ExportError::from),
+            });
+        }
+    });
+}
+
+/// One channel's heatmap in a window of its own, zoomable; false once the window is closed.
+fn enlarged_window_ui(
+    ctx: &egui::Context,
+    grid: &HeatmapTextures,
+    latent: &Latent,
+    selection: &SliceSelection,
+    channel: usize,
+    zoom: &mut f32,
+) -> bool {
+    let mut open = true;
+    if *zoom < 1.0 {
+        *zoom = 4.0;
+    }
+    egui::Window::new(format!("{} channel {channel}", latent.key())).open(&mut open).default_size([700.0, 700.0]).show(
+        ctx,
+        |ui| {
+            ui.add(egui::Slider::new(zoom, 1.0..=32.0).logarithmic(true).text("zoom"));
+            egui::ScrollArea::both().show(ui, |ui| {
+                let mut hover = None;
+                heatmap_tile_ui(ui, grid, latent, selection, channel, *zoom, &mut hover);
+                ui.monospace(hover.unwrap_or_default());
+            });
+        },
+    );
+    open
 }
 
 fn latent_table_ui(
