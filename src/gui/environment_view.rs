@@ -81,6 +81,54 @@ pub fn as_text(rows: &[ComponentComparison], other: &str) -> String {
     text
 }
 
+/// What the file's environment is compared with: another open file's, this machine's (where the
+/// platform can see it), or nothing yet.
+struct Reference<'a> {
+    other: Option<&'a OtherEnvironment>,
+    /// In the picker and the text copy: a file's name, "this machine" or "another file".
+    name: String,
+    /// After "in the file" / before the summary's counts: "on this machine", a file's name, ...
+    label: String,
+    components: &'a [EnvComponent],
+    /// Whether `components` are known (this machine's probe may still run).
+    ready: bool,
+    /// This machine's probe, when it is the reference and has finished.
+    probe: Option<&'a MachineProbe>,
+    /// Only this machine's probe is ever waited for; a missing file component is simply absent.
+    waiting_for_probe: bool,
+}
+
+impl<'a> Reference<'a> {
+    fn new(
+        machine: &'a MachineEnvironment,
+        others: &'a [OtherEnvironment],
+        compare_with: Option<&str>,
+        machine_visible: bool,
+    ) -> Reference<'a> {
+        let other = compare_with.and_then(|name| others.iter().find(|o| o.name == name));
+        let (name, label) = match other {
+            Some(other) => (other.name.clone(), other.name.clone()),
+            None if machine_visible => ("this machine".to_string(), "on this machine".to_string()),
+            None => ("another file".to_string(), "in another file".to_string()),
+        };
+        let (components, ready): (&[EnvComponent], bool) = match other {
+            Some(other) => (&other.components, true),
+            None if machine_visible => (&machine.components, machine.result.is_some()),
+            None => (&[], false),
+        };
+        let on_machine = machine_visible && other.is_none();
+        Reference {
+            other,
+            name,
+            label,
+            components,
+            ready,
+            probe: machine.result.as_ref().filter(|_| other.is_none()),
+            waiting_for_probe: on_machine && machine.result.is_none(),
+        }
+    }
+}
+
 /// The Environment tab. `compare_with` names the open file compared against (`None`: this
 /// machine, where the platform can see it).
 #[allow(clippy::too_many_arguments)] // one tab's inputs, each drawn from a different owner
@@ -95,15 +143,57 @@ pub fn environment_ui(
     commands: &mut Vec<EnvironmentCommand>,
 ) {
     let machine_visible = crate::platform::can_see_machine();
-    let other = compare_with.and_then(|name| others.iter().find(|o| o.name == name));
-    let reference_name = match other {
-        Some(other) => other.name.clone(),
-        None if machine_visible => "this machine".to_string(),
-        None => "another file".to_string(),
-    };
+    let reference = Reference::new(machine, others, compare_with, machine_visible);
+    reference_picker_ui(ui, &reference, machine, others, machine_visible, python, commands);
+    if !machine_visible && reference.other.is_none() {
+        ui.label(
+            "A web page cannot see the machine it runs on, so there is no \"this machine\" to compare with here. \
+            Open or drop another .raiiaf file to compare this file's environment with its own.",
+        );
+    }
+    let file_components: &[EnvComponent] = inspection.environment.as_ref().map_or(&[], |e| &e.components);
+    if inspection.environment.is_none() {
+        ui.label("This file has no readable environment snapshot.");
+    }
+    let rows = compare(file_components, reference.components);
+    ui.horizontal(|ui| {
+        if reference.ready {
+            ui.strong(summary(&rows, &reference.label));
+        } else if machine_visible {
+            ui.weak("This machine has not been probed yet.");
+        }
+        ui.checkbox(only_differences, "only differences");
+        if ui.button("copy as text").clicked() {
+            ui.ctx().copy_text(as_text(&rows, &reference.name));
+        }
+    });
+    egui::ScrollArea::both().id_salt("environment-scroll").show(ui, |ui| {
+        component_table_ui(ui, &rows, file_components, &reference, *only_differences);
+        if let Some(probe) = reference.probe
+            && !probe.notes.is_empty()
+        {
+            ui.separator();
+            for note in &probe.notes {
+                ui.weak(note);
+            }
+        }
+    });
+}
+
+/// "Compare with" and, for this machine, the probe's interpreter and its progress.
+fn reference_picker_ui(
+    ui: &mut egui::Ui,
+    reference: &Reference<'_>,
+    machine: &MachineEnvironment,
+    others: &[OtherEnvironment],
+    machine_visible: bool,
+    python: &mut String,
+    commands: &mut Vec<EnvironmentCommand>,
+) {
+    let other = reference.other;
     ui.horizontal(|ui| {
         ui.label("Compare with:");
-        egui::ComboBox::from_id_salt("environment-reference").selected_text(&reference_name).show_ui(ui, |ui| {
+        egui::ComboBox::from_id_salt("environment-reference").selected_text(&reference.name).show_ui(ui, |ui| {
             if machine_visible && ui.selectable_label(other.is_none(), "this machine").clicked() {
                 commands.push(EnvironmentCommand::CompareWith(None));
             }
@@ -128,92 +218,58 @@ pub fn environment_ui(
             }
         }
     });
-    if !machine_visible && other.is_none() {
-        ui.label(
-            "A web page cannot see the machine it runs on, so there is no \"this machine\" to compare with here. \
-            Open or drop another .raiiaf file to compare this file's environment with its own.",
-        );
-    }
-    let file_components: &[EnvComponent] = inspection.environment.as_ref().map_or(&[], |e| &e.components);
-    if inspection.environment.is_none() {
-        ui.label("This file has no readable environment snapshot.");
-    }
-    let (reference_components, reference_ready): (&[EnvComponent], bool) = match other {
-        Some(other) => (&other.components, true),
-        None if machine_visible => (&machine.components, machine.result.is_some()),
-        None => (&[], false),
-    };
-    let rows = compare(file_components, reference_components);
-    let other_label = match other {
-        Some(_) => reference_name.clone(),
-        None if machine_visible => "on this machine".to_string(),
-        None => "in another file".to_string(),
-    };
-    // Only this machine's probe is ever waited for; a missing file component is simply absent.
-    let waiting_for_probe = machine_visible && other.is_none() && machine.result.is_none();
-    ui.horizontal(|ui| {
-        if reference_ready {
-            ui.strong(summary(&rows, &other_label));
-        } else if machine_visible {
-            ui.weak("This machine has not been probed yet.");
+}
+
+/// One row per component: the file's canonical string, its digest check, the reference's string
+/// and how the two relate.
+fn component_table_ui(
+    ui: &mut egui::Ui,
+    rows: &[ComponentComparison],
+    file_components: &[EnvComponent],
+    reference: &Reference<'_>,
+    only_differences: bool,
+) {
+    egui::Grid::new("environment-table").striped(true).show(ui, |ui| {
+        let reference_title =
+            if reference.other.is_some() { format!("in {}", reference.name) } else { reference.label.clone() };
+        for title in ["component", "in the file", "digest", reference_title.as_str(), "status"] {
+            ui.strong(title);
         }
-        ui.checkbox(only_differences, "only differences");
-        if ui.button("copy as text").clicked() {
-            ui.ctx().copy_text(as_text(&rows, &reference_name));
-        }
-    });
-    egui::ScrollArea::both().id_salt("environment-scroll").show(ui, |ui| {
-        egui::Grid::new("environment-table").striped(true).show(ui, |ui| {
-            let reference_title = if other.is_some() { format!("in {reference_name}") } else { other_label.clone() };
-            for title in ["component", "in the file", "digest", reference_title.as_str(), "status"] {
-                ui.strong(title);
+        ui.end_row();
+        let mut file_position = 0;
+        for row in rows {
+            let component = row.file.as_ref().and_then(|_| {
+                let c = file_components.get(file_position);
+                file_position += 1;
+                c
+            });
+            if only_differences && row.status == ComponentStatus::Same {
+                continue;
             }
+            ui.monospace(&row.component_id);
+            ui.add(egui::Label::new(row.file.as_deref().unwrap_or("-")).selectable(true).extend());
+            match component {
+                Some(c) if c.digest_ok() => {
+                    ui.colored_label(style::GOOD, "ok");
+                }
+                Some(c) => {
+                    ui.colored_label(style::BAD, "MISMATCH").on_hover_text(format!("stored digest {}", c.digest));
+                }
+                None => {
+                    ui.label("-");
+                }
+            }
+            let here_text = match (&row.other, reference.probe) {
+                (Some(text), _) => text.clone(),
+                (None, Some(probe)) => probe
+                    .component(&row.component_id)
+                    .map_or_else(|| "-".to_string(), |c| format!("({})", c.status_text())),
+                (None, None) if reference.waiting_for_probe => "…".to_string(),
+                (None, None) => "-".to_string(),
+            };
+            ui.add(egui::Label::new(here_text).selectable(true).extend());
+            ui.label(if reference.ready { status_text(&row.status) } else { "-" });
             ui.end_row();
-            let mut file_position = 0;
-            for row in &rows {
-                let component = row.file.as_ref().and_then(|_| {
-                    let c = file_components.get(file_position);
-                    file_position += 1;
-                    c
-                });
-                if *only_differences && row.status == ComponentStatus::Same {
-                    continue;
-                }
-                ui.monospace(&row.component_id);
-                ui.add(egui::Label::new(row.file.as_deref().unwrap_or("-")).selectable(true).extend());
-                match component {
-                    Some(c) if c.digest_ok() => {
-                        ui.colored_label(style::GOOD, "ok");
-                    }
-                    Some(c) => {
-                        ui.colored_label(style::BAD, "MISMATCH").on_hover_text(format!("stored digest {}", c.digest));
-                    }
-                    None => {
-                        ui.label("-");
-                    }
-                }
-                let probe = machine.result.as_ref().filter(|_| other.is_none());
-                let here_text = match (&row.other, probe) {
-                    (Some(text), _) => text.clone(),
-                    (None, Some(probe)) => probe
-                        .component(&row.component_id)
-                        .map_or_else(|| "-".to_string(), |c| format!("({})", c.status_text())),
-                    (None, None) if waiting_for_probe => "…".to_string(),
-                    (None, None) => "-".to_string(),
-                };
-                ui.add(egui::Label::new(here_text).selectable(true).extend());
-                let status = if reference_ready { status_text(&row.status) } else { "-" };
-                ui.label(status);
-                ui.end_row();
-            }
-        });
-        if let Some(probe) = machine.result.as_ref().filter(|_| other.is_none())
-            && !probe.notes.is_empty()
-        {
-            ui.separator();
-            for note in &probe.notes {
-                ui.weak(note);
-            }
         }
     });
 }
