@@ -431,13 +431,11 @@ mod tests {
         (name, server)
     }
 
-    #[test]
-    fn a_silent_client_does_not_block_the_server_for_good() {
-        let dir = tempfile::tempdir().unwrap();
-        let (name, _server) = server_in(&dir, 16, echo());
-        let wide_name = wide(&name);
+    /// A client end of the pipe that sends nothing by itself.
+    fn connect(name: &Address) -> OwnedHandle {
+        let wide_name = wide(name);
         // SAFETY: as in `send`.
-        let silent = owned(unsafe {
+        owned(unsafe {
             CreateFileW(
                 wide_name.as_ptr(),
                 GENERIC_READ | GENERIC_WRITE,
@@ -448,7 +446,14 @@ mod tests {
                 std::ptr::null_mut(),
             )
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_silent_client_does_not_block_the_server_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let (name, _server) = server_in(&dir, 16, echo());
+        let silent = connect(&name);
         let started = Instant::now();
         assert_eq!(send(&name, b"after").unwrap(), b"after");
         // The silent one is let go after SERVER_TIMEOUT, not held for a reply and a hang-up too.
@@ -501,20 +506,7 @@ mod tests {
         assert_eq!(ours.len(), 8 + 4 * usize::from(ours[1]), "{ours:?}");
         let dir = tempfile::tempdir().unwrap();
         let (name, _server) = server_in(&dir, 16, echo());
-        let wide_name = wide(&name);
-        // SAFETY: as in `send`.
-        let pipe = owned(unsafe {
-            CreateFileW(
-                wide_name.as_ptr(),
-                GENERIC_READ | GENERIC_WRITE,
-                0,
-                std::ptr::null(),
-                OPEN_EXISTING,
-                0,
-                std::ptr::null_mut(),
-            )
-        })
-        .unwrap();
+        let pipe = connect(&name);
         assert!(served_by_this_user(&pipe).unwrap());
     }
 
