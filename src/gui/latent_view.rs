@@ -145,13 +145,14 @@ pub fn latents_ui(
         state.grid = Some(HeatmapTextures::new(ui.ctx(), key, compute_grid(latent, &selection, settings)));
     }
     let Some(grid) = &state.grid else { return };
+    let shown = Shown { latent, selection: &selection, grid };
     state.selected_channel = state.selected_channel.min(grid.data.slices.len().saturating_sub(1));
     colour_bar_ui(ui, settings, grid);
-    export_buttons_ui(ui, grid, latent, &selection, state.selected_channel, exports);
+    export_buttons_ui(ui, shown, state.selected_channel, exports);
 
     let mut hover = None;
     let mut clicked = None;
-    heatmap_grid_ui(ui, grid, latent, &selection, state.selected_channel, &mut hover, &mut clicked);
+    heatmap_grid_ui(ui, shown, state.selected_channel, &mut hover, &mut clicked);
     ui.label(
         egui::RichText::new(hover.clone().unwrap_or_else(|| "Hover a heatmap to read a value.".into())).monospace(),
     )
@@ -172,8 +173,7 @@ pub fn latents_ui(
         }
     });
     if state.enlarged {
-        state.enlarged =
-            enlarged_window_ui(ui.ctx(), grid, latent, &selection, state.selected_channel, &mut state.enlarged_zoom);
+        state.enlarged = enlarged_window_ui(ui.ctx(), shown, state.selected_channel, &mut state.enlarged_zoom);
     }
 }
 
@@ -195,14 +195,17 @@ impl HeatmapTextures {
     }
 }
 
-fn export_buttons_ui(
-    ui: &mut egui::Ui,
-    grid: &HeatmapTextures,
-    latent: &Latent,
-    selection: &SliceSelection,
-    channel: usize,
-    exports: &mut Vec<ExportRequest>,
-) {
+/// What the heatmap regions draw from: the latent, the selection it is read through, and the
+/// grid made from them.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    latent: &'a Latent,
+    selection: &'a SliceSelection,
+    grid: &'a HeatmapTextures,
+}
+
+fn export_buttons_ui(ui: &mut egui::Ui, shown: Shown<'_>, channel: usize, exports: &mut Vec<ExportRequest>) {
+    let Shown { latent, selection, grid } = shown;
     let stem = crate::npy::safe_file_stem(latent.key());
     ui.horizontal(|ui| {
         if ui.button("Export heatmaps as PNG…").clicked() {
@@ -226,14 +229,8 @@ fn export_buttons_ui(
 }
 
 /// One channel's heatmap in a window of its own, zoomable; false once the window is closed.
-fn enlarged_window_ui(
-    ctx: &egui::Context,
-    grid: &HeatmapTextures,
-    latent: &Latent,
-    selection: &SliceSelection,
-    channel: usize,
-    zoom: &mut f32,
-) -> bool {
+fn enlarged_window_ui(ctx: &egui::Context, shown: Shown<'_>, channel: usize, zoom: &mut f32) -> bool {
+    let Shown { latent, .. } = shown;
     let mut open = true;
     if *zoom < 1.0 {
         *zoom = 4.0;
@@ -244,7 +241,7 @@ fn enlarged_window_ui(
             ui.add(egui::Slider::new(zoom, 1.0..=32.0).logarithmic(true).text("zoom"));
             egui::ScrollArea::both().show(ui, |ui| {
                 let mut hover = None;
-                heatmap_tile_ui(ui, grid, latent, selection, channel, *zoom, &mut hover);
+                heatmap_tile_ui(ui, shown, channel, *zoom, &mut hover);
                 ui.monospace(hover.unwrap_or_default());
             });
         },
@@ -392,13 +389,12 @@ fn colour_bar_ui(ui: &mut egui::Ui, settings: &HeatmapSettings, grid: &HeatmapTe
 /// Draws one heatmap at `scale` screen points per element; reports the element under the pointer.
 fn heatmap_tile_ui(
     ui: &mut egui::Ui,
-    grid: &HeatmapTextures,
-    latent: &Latent,
-    selection: &SliceSelection,
+    shown: Shown<'_>,
     channel: usize,
     scale: f32,
     hover: &mut Option<String>,
 ) -> egui::Response {
+    let Shown { latent, selection, grid } = shown;
     let (height, width) = grid.data.size;
     let display = Vec2::new(width as f32 * scale, (height as f32 * scale).max(12.0));
     let (rect, response) = ui.allocate_exact_size(display, Sense::click());
@@ -423,13 +419,12 @@ fn heatmap_tile_ui(
 
 fn heatmap_grid_ui(
     ui: &mut egui::Ui,
-    grid: &HeatmapTextures,
-    latent: &Latent,
-    selection: &SliceSelection,
+    shown: Shown<'_>,
     selected: usize,
     hover: &mut Option<String>,
     clicked: &mut Option<(usize, bool)>,
 ) {
+    let Shown { selection, grid, .. } = shown;
     let (height, width) = grid.data.size;
     let count = grid.textures.len().max(1);
     let gap = 6.0;
@@ -448,7 +443,7 @@ fn heatmap_grid_ui(
                 };
                 let text = egui::RichText::new(label).small();
                 ui.label(if channel == selected { text.strong() } else { text });
-                let response = heatmap_tile_ui(ui, grid, latent, selection, channel, scale, hover);
+                let response = heatmap_tile_ui(ui, shown, channel, scale, hover);
                 if channel == selected {
                     ui.painter().rect_stroke(
                         response.rect.expand(1.0),
