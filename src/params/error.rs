@@ -8,9 +8,12 @@ pub enum ParamsError {
     NotAnImage,
     #[error("not a readable PNG: {detail}")]
     UnreadablePng { detail: String },
-    /// A `zTXt` or `iTXt` chunk that does not inflate within the shared budget, or is not text.
+    /// A `zTXt` or `iTXt` chunk that does not inflate within the budget all share.
     #[error("{chunk} {keyword:?}: {detail} (all text chunks together may inflate to {limit} bytes)")]
-    TextChunk { chunk: &'static str, keyword: String, detail: String, limit: usize },
+    TextChunkInflate { chunk: &'static str, keyword: String, detail: String, limit: usize },
+    /// A text chunk whose inflated bytes are not text.
+    #[error("{chunk} {keyword:?}: {detail}")]
+    TextChunkText { chunk: &'static str, keyword: String, detail: String },
     #[error("{record} is not JSON: {detail}")]
     NotJson { record: &'static str, detail: String },
     #[error("{record} is not {expected}")]

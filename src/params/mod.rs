@@ -144,7 +144,7 @@ fn one_line(text: &str, max_chars: usize) -> String {
 }
 
 /// The text chunks (`tEXt`, `zTXt`, `iTXt`) of a PNG before its image data, as keyword and text.
-/// Compressed text is inflated up to 16 MiB per chunk.
+/// Compressed text is inflated up to [`TEXT_LIMIT`] bytes, all chunks together.
 pub fn png_text_chunks(png: &[u8]) -> Result<Vec<(String, String)>, ParamsError> {
     png_chunks(png).map(|(chunks, _)| chunks)
 }
@@ -162,23 +162,29 @@ fn png_chunks(png: &[u8]) -> Result<(TextChunks, Option<Vec<u8>>), ParamsError> 
     // One budget for all compressed chunks together: each inflating to the limit, a PNG of many
     // small chunks would inflate to many times it.
     let mut inflate_budget = TEXT_LIMIT;
-    let chunk_error = |chunk: &'static str, keyword: &str, detail: png::DecodingError| ParamsError::TextChunk {
+    let inflate_error =
+        |chunk: &'static str, keyword: &str, detail: png::DecodingError| ParamsError::TextChunkInflate {
+            chunk,
+            keyword: keyword.to_string(),
+            detail: detail.to_string(),
+            limit: TEXT_LIMIT,
+        };
+    let text_error = |chunk: &'static str, keyword: &str, detail: png::DecodingError| ParamsError::TextChunkText {
         chunk,
         keyword: keyword.to_string(),
         detail: detail.to_string(),
-        limit: TEXT_LIMIT,
     };
     for chunk in &info.compressed_latin1_text {
         let mut chunk = chunk.clone();
-        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| chunk_error("zTXt", &chunk.keyword, e))?;
-        let text = chunk.get_text().map_err(|e| chunk_error("zTXt", &chunk.keyword, e))?;
+        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| inflate_error("zTXt", &chunk.keyword, e))?;
+        let text = chunk.get_text().map_err(|e| text_error("zTXt", &chunk.keyword, e))?;
         inflate_budget = inflate_budget.saturating_sub(text.len());
         chunks.push((chunk.keyword.clone(), text));
     }
     for chunk in &info.utf8_text {
         let mut chunk = chunk.clone();
-        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| chunk_error("iTXt", &chunk.keyword, e))?;
-        let text = chunk.get_text().map_err(|e| chunk_error("iTXt", &chunk.keyword, e))?;
+        chunk.decompress_text_with_limit(inflate_budget).map_err(|e| inflate_error("iTXt", &chunk.keyword, e))?;
+        let text = chunk.get_text().map_err(|e| text_error("iTXt", &chunk.keyword, e))?;
         inflate_budget = inflate_budget.saturating_sub(text.len());
         chunks.push((chunk.keyword.clone(), text));
     }
@@ -264,6 +270,24 @@ fn model_name_of_checkpoint(file_name: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn compressed_text_chunks_share_one_inflate_budget() {
+        // Two zTXt chunks of 9 MiB each: either alone is within TEXT_LIMIT, both together are not.
+        let text = "a".repeat(9 << 20);
+        let mut png = Vec::new();
+        let mut encoder = png::Encoder::new(&mut png, 1, 1);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.add_ztxt_chunk("first".into(), text.clone()).unwrap();
+        encoder.add_ztxt_chunk("second".into(), text).unwrap();
+        encoder.write_header().unwrap().write_image_data(&[0]).unwrap();
+        let error = png_text_chunks(&png).unwrap_err();
+        assert!(
+            matches!(&error, ParamsError::TextChunkInflate { chunk: "zTXt", keyword, limit: TEXT_LIMIT, .. } if keyword == "second"),
+            "{error}"
+        );
+        assert!(error.to_string().ends_with(&format!("(all text chunks together may inflate to {TEXT_LIMIT} bytes)")));
+    }
 
     #[test]
     fn labels_become_snake_case_keys() {
