@@ -12,12 +12,12 @@ use crate::probe::ProbeOptions;
 use super::batch_view::BatchView;
 use super::chunks_view::chunks_ui;
 use super::compare_view::{CompareSection, CompareView};
-use super::document::{Document, Loaded, Tab, is_image_file};
+use super::document::{Document, Loaded, LoadedFile, Tab, is_image_file};
 use super::environment_view::{EnvironmentCommand, MachineEnvironment, OtherEnvironment, environment_ui};
 use super::folder_view::{FolderSource, FolderView};
 use super::harness::{Harness, ScreenshotOutcome};
-use super::image_view::{image_ui, thumbnail_ui};
-use super::latent_view::{ExportRequest, HeatmapSettings, latents_ui};
+use super::image_view::{ImageViewState, image_ui, thumbnail_ui};
+use super::latent_view::{ExportRequest, HeatmapSettings, LatentViewState, latents_ui};
 use super::manifest_view::manifest_ui;
 use super::open_view::{OpenView, View, ViewCommand};
 use super::packer::{Wizard, WizardStep, is_packer_input};
@@ -980,48 +980,14 @@ fn document_ui(
     ui.separator();
     let name = document.file.display_name();
     match document.tab {
-        Tab::Latents => {
-            let stored_sizes: Vec<Option<u64>> = inspection
-                .latents
-                .iter()
-                .map(|l| inspection.records.get(l.record).and_then(|r| r.compressed_size))
-                .collect();
-            let mut exports = Vec::new();
-            egui::ScrollArea::vertical().id_salt("latents-scroll").show(ui, |ui| {
-                ui.horizontal_top(|ui| {
-                    match &loaded.image {
-                        Some(Ok(image)) => {
-                            let response = ui
-                                .vertical(|ui| {
-                                    thumbnail_ui(ui, &mut document.image_view, image, &name, egui::vec2(260.0, 260.0))
-                                })
-                                .response;
-                            if response.interact(egui::Sense::click()).on_hover_text("Open the Image tab").clicked() {
-                                commands.push(UiCommand::SetTab(Tab::Image));
-                            }
-                        }
-                        Some(Err(error)) => {
-                            ui.label(error);
-                        }
-                        None => {
-                            ui.label("No image in this file.");
-                        }
-                    }
-                    ui.vertical(|ui| {
-                        latents_ui(
-                            ui,
-                            &mut document.latent_view,
-                            &mut settings.heatmaps,
-                            &inspection.latents,
-                            &loaded.latent_stats,
-                            &stored_sizes,
-                            &mut exports,
-                        )
-                    });
-                });
-            });
-            commands.extend(exports.into_iter().map(UiCommand::Export));
-        }
+        Tab::Latents => latents_tab_ui(
+            ui,
+            loaded,
+            (&mut document.image_view, &mut document.latent_view),
+            &mut settings.heatmaps,
+            &name,
+            commands,
+        ),
         Tab::Image => match &loaded.image {
             Some(Ok(image)) => image_ui(ui, &mut document.image_view, image, &name),
             Some(Err(error)) => {
@@ -1053,6 +1019,52 @@ fn document_ui(
             }
         }
     }
+}
+
+/// The Latents tab: the image's thumbnail (a click opens the Image tab) beside the latents.
+fn latents_tab_ui(
+    ui: &mut egui::Ui,
+    loaded: &LoadedFile,
+    (image_view, latent_view): (&mut ImageViewState, &mut LatentViewState),
+    heatmaps: &mut HeatmapSettings,
+    name: &str,
+    commands: &mut Vec<UiCommand>,
+) {
+    let inspection = &loaded.inspection;
+    let stored_sizes: Vec<Option<u64>> =
+        inspection.latents.iter().map(|l| inspection.records.get(l.record).and_then(|r| r.compressed_size)).collect();
+    let mut exports = Vec::new();
+    egui::ScrollArea::vertical().id_salt("latents-scroll").show(ui, |ui| {
+        ui.horizontal_top(|ui| {
+            match &loaded.image {
+                Some(Ok(image)) => {
+                    let response =
+                        ui.vertical(|ui| thumbnail_ui(ui, image_view, image, name, egui::vec2(260.0, 260.0))).response;
+                    if response.interact(egui::Sense::click()).on_hover_text("Open the Image tab").clicked() {
+                        commands.push(UiCommand::SetTab(Tab::Image));
+                    }
+                }
+                Some(Err(error)) => {
+                    ui.label(error);
+                }
+                None => {
+                    ui.label("No image in this file.");
+                }
+            }
+            ui.vertical(|ui| {
+                latents_ui(
+                    ui,
+                    latent_view,
+                    heatmaps,
+                    &inspection.latents,
+                    &loaded.latent_stats,
+                    &stored_sizes,
+                    &mut exports,
+                )
+            });
+        });
+    });
+    commands.extend(exports.into_iter().map(UiCommand::Export));
 }
 
 impl eframe::App for WorkbenchApp {
