@@ -633,87 +633,93 @@ fn read_chunk(
         Ok(chunk) => chunk,
         Err(error) => return out.report.fail(code::CHUNK_DECODE, location, format!("reading the chunk: {error}")),
     };
-    let report = &mut out.report;
     match record.kind.as_str() {
-        "DATA" => match open_chunk(&chunk, record.compressed, limits.max_image_bytes) {
-            Ok(opened) => {
-                check_wrapped_chunk(
-                    report,
-                    location.clone(),
-                    code::CHUNK_INNER_HEADER,
-                    &opened,
-                    b"DATA",
-                    b"0000",
-                    record.uncompressed_size,
-                );
-                let image = opened.payload().to_vec();
-                report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
-                let sha256 = sha256_hex(&image);
-                check_hash(report, location.clone(), record.hash.as_deref(), &sha256);
-                if out.image.is_some() {
-                    report.fail(code::CHUNK_RECORD, location, "a second DATA chunk (the reference keeps the last)");
-                }
-                out.image = Some(DecodedImage { record: record.position, bytes: image, sha256 });
-            }
-            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
-        },
-        "ENVC" => match open_chunk(&chunk, record.compressed, limits.max_metadata_bytes) {
-            Ok(opened) => {
-                check_wrapped_chunk(
-                    report,
-                    location.clone(),
-                    code::CHUNK_INNER_HEADER,
-                    &opened,
-                    b"ENVC",
-                    b"0000",
-                    record.uncompressed_size,
-                );
-                check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(opened.payload()));
-                match Environment::from_json_bytes(opened.payload()) {
-                    Ok(environment) => {
-                        report.pass(
-                            code::CHUNK_DECODE,
-                            location.clone(),
-                            format!("{} components", environment.components.len()),
-                        );
-                        for (index, component) in environment.components.iter().enumerate() {
-                            report.push(
-                                code::ENVC_DIGEST,
-                                Location::EnvComponent { index },
-                                component.digest_ok(),
-                                if component.digest_ok() {
-                                    format!("{}: digest matches {:?}", component.component_id, component.canonical)
-                                } else {
-                                    format!(
-                                        "{}: digest {} is not the sha256 of {:?} ({})",
-                                        component.component_id,
-                                        component.digest,
-                                        component.canonical,
-                                        sha256_hex(component.canonical.as_bytes())
-                                    )
-                                },
-                            );
-                        }
-                        if out.environment.is_some() {
-                            report.fail(
-                                code::CHUNK_RECORD,
-                                location,
-                                "a second ENVC chunk (the reference keeps the last)",
-                            );
-                        }
-                        out.environment = Some(environment);
-                    }
-                    Err(problem) => report.fail(code::CHUNK_DECODE, location, problem.to_string()),
-                }
-            }
-            Err(problem) => report.fail(code::CHUNK_DECODE, location, problem),
-        },
-        other => report.fail(
+        "DATA" => read_image_chunk(&chunk, record, limits, location, out),
+        "ENVC" => read_environment_chunk(&chunk, record, limits, location, out),
+        other => out.report.fail(
             code::CHUNK_RECORD,
             location,
             format!("unknown chunk type {other:?} (the reference refuses the file)"),
         ),
     }
+}
+
+/// A `DATA` chunk: its wrapper, the image's bytes and their hash.
+fn read_image_chunk(chunk: &[u8], record: &ChunkRecord, limits: &Limits, location: Location, out: &mut Inspection) {
+    let report = &mut out.report;
+    let opened = match open_chunk(chunk, record.compressed, limits.max_image_bytes) {
+        Ok(opened) => opened,
+        Err(problem) => return report.fail(code::CHUNK_DECODE, location, problem),
+    };
+    check_wrapped_chunk(
+        report,
+        location.clone(),
+        code::CHUNK_INNER_HEADER,
+        &opened,
+        b"DATA",
+        b"0000",
+        record.uncompressed_size,
+    );
+    let image = opened.payload().to_vec();
+    report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
+    let sha256 = sha256_hex(&image);
+    check_hash(report, location.clone(), record.hash.as_deref(), &sha256);
+    if out.image.is_some() {
+        report.fail(code::CHUNK_RECORD, location, "a second DATA chunk (the reference keeps the last)");
+    }
+    out.image = Some(DecodedImage { record: record.position, bytes: image, sha256 });
+}
+
+/// An `ENVC` chunk: its wrapper, its hash, the snapshot and each component's digest.
+fn read_environment_chunk(
+    chunk: &[u8],
+    record: &ChunkRecord,
+    limits: &Limits,
+    location: Location,
+    out: &mut Inspection,
+) {
+    let report = &mut out.report;
+    let opened = match open_chunk(chunk, record.compressed, limits.max_metadata_bytes) {
+        Ok(opened) => opened,
+        Err(problem) => return report.fail(code::CHUNK_DECODE, location, problem),
+    };
+    check_wrapped_chunk(
+        report,
+        location.clone(),
+        code::CHUNK_INNER_HEADER,
+        &opened,
+        b"ENVC",
+        b"0000",
+        record.uncompressed_size,
+    );
+    check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(opened.payload()));
+    let environment = match Environment::from_json_bytes(opened.payload()) {
+        Ok(environment) => environment,
+        Err(problem) => return report.fail(code::CHUNK_DECODE, location, problem.to_string()),
+    };
+    report.pass(code::CHUNK_DECODE, location.clone(), format!("{} components", environment.components.len()));
+    for (index, component) in environment.components.iter().enumerate() {
+        report.push(
+            code::ENVC_DIGEST,
+            Location::EnvComponent { index },
+            component.digest_ok(),
+            if component.digest_ok() {
+                format!("{}: digest matches {:?}", component.component_id, component.canonical)
+            } else {
+                format!(
+                    "{}: digest {} is not the sha256 of {:?} ({})",
+                    component.component_id,
+                    component.digest,
+                    component.canonical,
+                    sha256_hex(component.canonical.as_bytes())
+                )
+            },
+        );
+    }
+    if out.environment.is_some() {
+        report.fail(code::CHUNK_RECORD, location, "a second ENVC chunk (the reference keeps the last)");
+    }
+    out.environment = Some(environment);
 }
 
 struct LatentRead {
