@@ -239,31 +239,7 @@ fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> 
     let format = header.format;
     let header_size = format.header_size() as u64;
     out.header = Some(header.clone());
-    let report = &mut out.report;
-    report.pass(code::HEADER_MAGIC, Location::Header, format!("{} magic", format.name()));
-    report.pass(
-        code::HEADER_VERSION,
-        Location::Header,
-        format!("version {}.{}", header.version_major, header.version_minor),
-    );
-    report.push(
-        code::HEADER_FLAGS,
-        Location::Header,
-        header.flags == 0,
-        format!("flags {} (expected 0)", header.flags),
-    );
-    report.push(
-        code::HEADER_RESERVED,
-        Location::Header,
-        header.reserved == 0,
-        format!("reserved field {} (expected 0)", header.reserved),
-    );
-    report.push(
-        code::HEADER_FILE_SIZE,
-        Location::Header,
-        header.file_size == file_len,
-        format!("header says {} bytes, the file has {file_len}", header.file_size),
-    );
+    check_header(&mut out.report, &header, file_len);
 
     // The chunk table (META chunk).
     let table_start = u64::from(header.chunk_table_offset);
@@ -276,23 +252,7 @@ fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> 
             available: file_len,
         });
     }
-    let table = source.bytes(table_start, table_end)?;
-    report.pass(code::HEADER_TABLE_BOUNDS, Location::Header, format!("chunk table at {table_start}..{table_end}"));
-    let meta = open_chunk(&table, true, limits.max_metadata_bytes)
-        .map_err(|detail| FormatError::corrupt(Location::Manifest, table_start, detail))?;
-    check_wrapped_chunk(
-        &mut out.report,
-        Location::Manifest,
-        code::MANIFEST_INNER_HEADER,
-        &meta,
-        b"META",
-        b"0000",
-        None,
-    );
-    let manifest: Value = serde_json::from_slice(meta.payload())
-        .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))?;
-    drop(meta);
-    drop(table);
+    let manifest = read_manifest(source, (table_start, table_end), limits, &mut out.report)?;
     let body = manifest::body(format, &manifest).ok_or_else(|| {
         FormatError::corrupt(
             Location::Manifest,
@@ -348,6 +308,50 @@ fn read_into(source: &mut dyn Source, limits: &Limits, out: &mut Inspection) -> 
     out.records = records;
     out.manifest = Some(manifest);
     Ok(())
+}
+
+/// The header's own checks (its magic and version parsed already): flags, reserved, file size.
+fn check_header(report: &mut Report, header: &Header, file_len: u64) {
+    report.pass(code::HEADER_MAGIC, Location::Header, format!("{} magic", header.format.name()));
+    report.pass(
+        code::HEADER_VERSION,
+        Location::Header,
+        format!("version {}.{}", header.version_major, header.version_minor),
+    );
+    report.push(
+        code::HEADER_FLAGS,
+        Location::Header,
+        header.flags == 0,
+        format!("flags {} (expected 0)", header.flags),
+    );
+    report.push(
+        code::HEADER_RESERVED,
+        Location::Header,
+        header.reserved == 0,
+        format!("reserved field {} (expected 0)", header.reserved),
+    );
+    report.push(
+        code::HEADER_FILE_SIZE,
+        Location::Header,
+        header.file_size == file_len,
+        format!("header says {} bytes, the file has {file_len}", header.file_size),
+    );
+}
+
+/// The manifest's JSON from the chunk table at `table_start..table_end` (a META chunk).
+fn read_manifest(
+    source: &mut dyn Source,
+    (table_start, table_end): (u64, u64),
+    limits: &Limits,
+    report: &mut Report,
+) -> Result<Value> {
+    let table = source.bytes(table_start, table_end)?;
+    report.pass(code::HEADER_TABLE_BOUNDS, Location::Header, format!("chunk table at {table_start}..{table_end}"));
+    let meta = open_chunk(&table, true, limits.max_metadata_bytes)
+        .map_err(|detail| FormatError::corrupt(Location::Manifest, table_start, detail))?;
+    check_wrapped_chunk(report, Location::Manifest, code::MANIFEST_INNER_HEADER, &meta, b"META", b"0000", None);
+    serde_json::from_slice(meta.payload())
+        .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))
 }
 
 fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<String, Value>, chunk_count: usize) {
