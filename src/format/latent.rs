@@ -117,6 +117,13 @@ impl LatentValues {
             LatentValues::F16(v) => v.iter().map(|&x| f16_to_f32_exact(x)).collect(),
         }
     }
+    /// Whether no value is NaN or infinite, without a widened copy.
+    pub fn all_finite(&self) -> bool {
+        match self {
+            LatentValues::F32(v) => v.iter().all(|x| x.is_finite()),
+            LatentValues::F16(v) => v.iter().all(|x| x.is_finite()),
+        }
+    }
     /// Value `i` as f32.
     pub fn get_f32(&self, i: usize) -> Option<f32> {
         match self {

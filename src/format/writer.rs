@@ -164,11 +164,11 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     if latent.shape().is_empty() || super::latent::zero_length_axis(latent.shape()).is_some() {
         return Err(invalid(format!("shape {:?} must have at least one dimension, none of them 0", latent.shape())));
     }
-    if latent.values().to_f32_vec().iter().any(|v| !v.is_finite()) {
+    if !latent.values().all_finite() {
         return Err(invalid("contains NaN or Inf values, which the reference refuses".into()));
     }
     let stored = if item.float16 { latent.values().to_f16() } else { latent.values().clone() };
-    if item.float16 && stored.to_f32_vec().iter().any(|v| !v.is_finite()) {
+    if item.float16 && !stored.all_finite() {
         return Err(invalid("has values beyond float16's range (±65504); store it as float32".into()));
     }
     let dtype = stored.dtype();
@@ -198,37 +198,15 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     // zfp gets the float32 values (float16 upcast exactly); the flags say what to cast back to.
     let zfp_chunk = |mode: ZfpMode| -> Result<EncodedChunk> {
         let header_frame = codec::zstd_encode_frame(&inner.to_bytes())?;
-        let stream =
-            zfp::zfp_encode_f32(&stored.to_f32_vec(), latent.shape(), mode).map_err(|e| invalid(e.to_string()))?;
+        let original = stored.to_f32_vec();
+        let stream = zfp::zfp_encode_f32(&original, latent.shape(), mode).map_err(|e| invalid(e.to_string()))?;
         let mut chunk_extra = extra.clone();
         let hash = match mode {
             ZfpMode::Reversible => sha256_hex(&raw_payload),
             ZfpMode::Accuracy(tolerance) => {
                 // Lossy: the hash covers the values a reader will get back, so the file verifies.
-                let decoded =
-                    zfp::zfp_decode(&stream, latent.values().len() as u64).map_err(|e| invalid(e.to_string()))?;
-                if let zfp::ZfpValues::F32(decoded_values) = &decoded.values {
-                    // zfp's accuracy mode can miss its tolerance when one block mixes very
-                    // different magnitudes; refuse rather than store values off by more.
-                    let worst = stored
-                        .to_f32_vec()
-                        .iter()
-                        .zip(decoded_values)
-                        .map(|(a, b)| f64::from((a - b).abs()))
-                        .fold(0.0, f64::max);
-                    if worst > tolerance || worst.is_nan() {
-                        return Err(invalid(format!(
-                            "zfp-lossy:{tolerance} would change a value by {worst}; use zfp or raw"
-                        )));
-                    }
-                }
-                let values = match (decoded.values, dtype) {
-                    (zfp::ZfpValues::F32(v), Dtype::F32) => LatentValues::F32(v),
-                    (zfp::ZfpValues::F32(v), Dtype::F16) => LatentValues::F32(v).to_f16(),
-                    _ => return Err(invalid("zfp returned an unexpected scalar type".into())),
-                };
                 chunk_extra.insert("zfp_tolerance".into(), Value::from(tolerance));
-                values.sha256_hex()
+                lossy_values(&stream, &original, dtype, tolerance).map_err(invalid)?.sha256_hex()
             }
         };
         let (len_header, len_data) = (header_frame.len() as u64, stream.len() as u64);
@@ -271,6 +249,29 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
         stored_bytes: chunk.bytes.len() as u64,
     };
     Ok((chunk, summary))
+}
+
+/// The values a reader gets back from a lossy zfp `stream` of `original`, stored as `dtype`;
+/// refused when one is further than `tolerance` from its original (zfp's accuracy mode can miss
+/// its tolerance when one block mixes very different magnitudes).
+fn lossy_values(
+    stream: &[u8],
+    original: &[f32],
+    dtype: Dtype,
+    tolerance: f64,
+) -> std::result::Result<LatentValues, String> {
+    let decoded = zfp::zfp_decode(stream, original.len() as u64).map_err(|e| e.to_string())?;
+    let zfp::ZfpValues::F32(values) = decoded.values else {
+        return Err("zfp returned an unexpected scalar type".into());
+    };
+    let worst = original.iter().zip(&values).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+    if worst > tolerance || worst.is_nan() {
+        return Err(format!("zfp-lossy:{tolerance} would change a value by {worst}; use zfp or raw"));
+    }
+    Ok(match dtype {
+        Dtype::F32 => LatentValues::F32(values),
+        Dtype::F16 => LatentValues::F32(values).to_f16(),
+    })
 }
 
 fn encode_wrapped(kind: &'static str, payload: &[u8], extra: Map<String, Value>, level: i32) -> Result<EncodedChunk> {
