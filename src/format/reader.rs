@@ -648,22 +648,35 @@ fn read_chunk(
     }
 }
 
+/// A `kind` chunk opened (inflated up to `cap` bytes) with its inner header checked; `None`,
+/// with the failure reported, when it does not open.
+fn open_checked<'a>(
+    chunk: &'a [u8],
+    record: &ChunkRecord,
+    kind: [u8; 4],
+    cap: u64,
+    location: &Location,
+    report: &mut Report,
+) -> Option<OpenedChunk<'a>> {
+    match open_chunk(chunk, record.compressed, cap) {
+        Ok(opened) => {
+            let (at, code) = (location.clone(), code::CHUNK_INNER_HEADER);
+            check_wrapped_chunk(report, at, code, &opened, &kind, b"0000", record.uncompressed_size);
+            Some(opened)
+        }
+        Err(problem) => {
+            report.fail(code::CHUNK_DECODE, location.clone(), problem);
+            None
+        }
+    }
+}
+
 /// A `DATA` chunk: its wrapper, the image's bytes and their hash.
 fn read_image_chunk(chunk: &[u8], record: &ChunkRecord, limits: &Limits, location: Location, out: &mut Inspection) {
     let report = &mut out.report;
-    let opened = match open_chunk(chunk, record.compressed, limits.max_image_bytes) {
-        Ok(opened) => opened,
-        Err(problem) => return report.fail(code::CHUNK_DECODE, location, problem),
+    let Some(opened) = open_checked(chunk, record, *b"DATA", limits.max_image_bytes, &location, report) else {
+        return;
     };
-    check_wrapped_chunk(
-        report,
-        location.clone(),
-        code::CHUNK_INNER_HEADER,
-        &opened,
-        b"DATA",
-        b"0000",
-        record.uncompressed_size,
-    );
     let image = opened.payload().to_vec();
     report.pass(code::CHUNK_DECODE, location.clone(), format!("image of {} bytes", image.len()));
     let sha256 = sha256_hex(&image);
@@ -683,19 +696,9 @@ fn read_environment_chunk(
     out: &mut Inspection,
 ) {
     let report = &mut out.report;
-    let opened = match open_chunk(chunk, record.compressed, limits.max_metadata_bytes) {
-        Ok(opened) => opened,
-        Err(problem) => return report.fail(code::CHUNK_DECODE, location, problem),
+    let Some(opened) = open_checked(chunk, record, *b"ENVC", limits.max_metadata_bytes, &location, report) else {
+        return;
     };
-    check_wrapped_chunk(
-        report,
-        location.clone(),
-        code::CHUNK_INNER_HEADER,
-        &opened,
-        b"ENVC",
-        b"0000",
-        record.uncompressed_size,
-    );
     check_hash(report, location.clone(), record.hash.as_deref(), &sha256_hex(opened.payload()));
     let environment = match Environment::from_json_bytes(opened.payload()) {
         Ok(environment) => environment,
