@@ -298,9 +298,6 @@ impl Latent {
     pub fn to_f16(&self) -> Latent {
         Latent { values: self.values.to_f16(), ..self.clone() }
     }
-    pub fn into_values(self) -> LatentValues {
-        self.values
-    }
     pub fn dtype(&self) -> Dtype {
         self.values.dtype()
     }

@@ -131,10 +131,6 @@ impl AxisMapping {
         Ok(())
     }
 
-    pub fn is_valid_for(&self, shape: &[usize]) -> bool {
-        self.check(shape).is_ok()
-    }
-
     pub fn role_of(&self, axis: usize) -> AxisRole {
         if self.height == Some(axis) {
             AxisRole::Height
@@ -444,7 +440,7 @@ mod tests {
         assert_eq!(other_rank.mapping(), &AxisMapping::default_for(&[1, 4, 64, 64]));
         // A hand-made invalid mapping (two roles on one axis) is replaced.
         let broken = AxisMapping { height: Some(1), width: 1, channel: None, indices: vec![0; 3] };
-        assert!(!broken.is_valid_for(&[2, 3, 4]));
+        assert_eq!(broken.check(&[2, 3, 4]), Err(MappingError::AxisTwice { axis: 1 }));
         let replaced = SliceSelection::adapted(&broken, &[2, 3, 4]).unwrap();
         assert_eq!(replaced.mapping(), &AxisMapping::default_for(&[2, 3, 4]));
         // Only a shape whose element count overflows has no selection at all.
