@@ -7,6 +7,7 @@ pub mod cli;
 pub mod format;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod notebook;
 pub mod npy;
 pub mod pack;
 pub mod params;

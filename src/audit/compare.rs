@@ -351,7 +351,7 @@ impl Comparison {
     }
 
     /// The `raiiaf diff --json` object.
-    pub fn to_json(&self, all: bool) -> Value {
+    pub fn to_json(&self, all: bool, a_path: &str, b_path: &str) -> Value {
         let latents: Vec<Value> = self
             .latents
             .iter()
@@ -394,8 +394,8 @@ impl Comparison {
         json!({
             "equivalent": self.equivalent(),
             "summary": self.verdict_line(),
-            "a": {"verdict": self.a_verdict.name(), "error": self.a_error},
-            "b": {"verdict": self.b_verdict.name(), "error": self.b_error},
+            "a": {"verdict": self.a_verdict.name(), "error": self.a_error, "path": a_path},
+            "b": {"verdict": self.b_verdict.name(), "error": self.b_error, "path": b_path},
             "latents": latents,
             "manifest_differences": manifest,
             "environment_differences": environment,

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
@@ -294,13 +294,7 @@ fn complete_pack_request(
 pub fn env(as_json: bool, python: Option<PathBuf>) -> u8 {
     let probe = crate::platform::probe_machine(&probe_options(python));
     if as_json {
-        let value = json!({
-            "components": probe.components,
-            "environment": probe.environment(),
-            "hardware_info": probe.hardware_info,
-            "notes": probe.notes,
-        });
-        out!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&probe.to_json()).unwrap_or_default());
         return exit::OK;
     }
     for component in probe.environment().components {

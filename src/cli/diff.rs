@@ -14,14 +14,7 @@ pub fn diff(a: &Path, b: &Path, as_json: bool, all: bool, limits: &Limits) -> u8
         compare::inspect_pair(&FileInput::Path(a.to_path_buf()), &FileInput::Path(b.to_path_buf()), limits);
     let comparison = Comparison::of(&a_inspection, &b_inspection, limits);
     if as_json {
-        let mut object = comparison.to_json(all);
-        if let Some(map) = object.as_object_mut() {
-            for (side, path) in [("a", a), ("b", b)] {
-                if let Some(entry) = map.get_mut(side).and_then(|v| v.as_object_mut()) {
-                    entry.insert("path".into(), path.display().to_string().into());
-                }
-            }
-        }
+        let object = comparison.to_json(all, &a.display().to_string(), &b.display().to_string());
         super::commands::print_line(&serde_json::to_string_pretty(&object).unwrap_or_default());
     } else {
         print_text(&comparison, a, b, all);

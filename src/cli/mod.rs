@@ -277,14 +277,19 @@ fn parse_codec(text: &str) -> Result<LatentCodec, String> {
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    ExitCode::from(run_args(std::env::args_os()))
+}
+
+/// Parses `args` (the program's name first) and runs them, returning the exit status: what
+/// `main` does, and what the Python package's `raiiaf` command calls.
+pub fn run_args(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> u8 {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli),
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { exit::USAGE } else { exit::OK });
+            if error.use_stderr() { exit::USAGE } else { exit::OK }
         }
-    };
-    ExitCode::from(run(cli))
+    }
 }
 
 pub fn run(cli: Cli) -> u8 {

@@ -7,6 +7,17 @@ use serde_json::{Value, json};
 use super::writer::image_info;
 use super::{Inspection, Verdict};
 
+/// The environment's components as `raiiaf info --json` lists them: `component_id`,
+/// `canonical`, `digest` and whether the digest is that of the canonical string (`digest_ok`).
+pub fn environment_json(inspection: &Inspection) -> Vec<Value> {
+    inspection
+        .environment
+        .iter()
+        .flat_map(|env| &env.components)
+        .map(|c| json!({"component_id": c.component_id, "canonical": c.canonical, "digest": c.digest, "digest_ok": c.digest_ok()}))
+        .collect()
+}
+
 /// The `raiiaf info --json` object for `inspection` of the file called `name`.
 pub fn info_json(name: &str, inspection: &Inspection) -> Value {
     let verdict = inspection.verdict();
@@ -38,12 +49,7 @@ pub fn info_json(name: &str, inspection: &Inspection) -> Value {
             "sha256": image.sha256,
         })
     });
-    let environment: Vec<Value> = inspection
-        .environment
-        .iter()
-        .flat_map(|env| &env.components)
-        .map(|c| json!({"component_id": c.component_id, "canonical": c.canonical, "digest": c.digest, "digest_ok": c.digest_ok()}))
-        .collect();
+    let environment = environment_json(inspection);
     json!({
         "path": name,
         "format": inspection.format().map(|f| f.name()),

@@ -354,6 +354,15 @@ fn read_manifest(
         .map_err(|e| FormatError::corrupt(Location::Manifest, table_start, format!("manifest is not JSON: {e}")))
 }
 
+/// The manifest's JSON from a META chunk's bytes alone, within the metadata limit: what the
+/// reference's `raiiafMetadata().metadata_parser` gives (the chunk's inner header is not checked).
+pub fn manifest_from_chunk(table: &[u8], limits: &Limits) -> Result<Value> {
+    let meta = open_chunk(table, true, limits.max_metadata_bytes)
+        .map_err(|detail| FormatError::corrupt(Location::Manifest, 0, detail))?;
+    serde_json::from_slice(meta.payload())
+        .map_err(|e| FormatError::corrupt(Location::Manifest, 0, format!("manifest is not JSON: {e}")))
+}
+
 fn check_file_info(report: &mut Report, header: &Header, body: &serde_json::Map<String, Value>, chunk_count: usize) {
     let Some(info) = body.get("file_info") else {
         report.fail(code::MANIFEST_FILE_INFO, Location::Manifest, "manifest has no file_info");

@@ -31,7 +31,7 @@ pub struct ExportRequest {
 /// Why an export's bytes could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("the heatmap grid has the wrong size")]
+    #[error("the heatmap grid could not be encoded as a PNG")]
     GridSize,
     #[error("could not encode the PNG: {0}")]
     Png(#[from] image::ImageError),
@@ -79,15 +79,9 @@ fn value_text(values: &LatentValues, index: usize) -> String {
     }
 }
 
-/// A grid's heatmaps as one PNG, at one pixel per displayed element (every element unless the
-/// slice was larger than [`tensor::MAX_HEATMAP_SIDE`]).
+/// A grid's heatmaps as one PNG (see [`tensor::grid_png`]).
 pub fn heatmap_png(grid: &tensor::HeatmapGrid) -> Result<Vec<u8>, ExportError> {
-    let columns = (grid.pixels.len() as f64).sqrt().ceil() as usize;
-    let (pixels, width, height) = tensor::colormap::tile_grid(&grid.pixels, grid.sampled_size, columns, 2);
-    let image = image::RgbaImage::from_raw(width as u32, height as u32, pixels).ok_or(ExportError::GridSize)?;
-    let mut png = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    Ok(png)
+    tensor::grid_png(grid).ok_or(ExportError::GridSize)
 }
 
 /// The current slice of one channel as a 2-D `.npy`, in the latent's dtype.

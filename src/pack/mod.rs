@@ -31,6 +31,10 @@ pub enum PackError {
     Latent { file: String, error: LatentError },
     #[error("{}: {error}", .folder.display())]
     Folder { folder: PathBuf, error: std::io::Error },
+    /// What the writer refuses (no latent, a repeated key, an image that is not one, values
+    /// zfp cannot store losslessly, ...).
+    #[error(transparent)]
+    Write(#[from] crate::format::FormatError),
 }
 
 fn listed(problems: &[(String, String)]) -> String {

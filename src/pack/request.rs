@@ -110,6 +110,33 @@ pub fn latents_from_spec(
     pack_latents(spec, crate::npy::read_latent_spec(spec, limits)?, codec, float16)
 }
 
+/// A pack whose inputs are already in memory: what the Python package's `pack` asks for.
+#[derive(Debug, Clone)]
+pub struct MemoryPack {
+    /// The image file's bytes (PNG, JPEG or WebP); the reference allows none.
+    pub image: Option<Vec<u8>>,
+    /// How the image is named in messages.
+    pub image_name: String,
+    /// The image chunk record's `extra` object.
+    pub image_extra: Map<String, Value>,
+    pub latents: Vec<PackLatent>,
+    pub choices: MetadataChoices,
+    /// `hardware_info`, if any.
+    pub hardware: Option<Map<String, Value>>,
+    /// The environment snapshot (its ENVC chunk): a probe's, another file's, or none.
+    pub environment: crate::format::Environment,
+}
+
+/// The container `request` describes, in memory, with the lines for the user (what was
+/// imported, the notes): the same metadata and refusals as `raiiaf pack`.
+pub fn pack_in_memory(request: MemoryPack) -> Result<(writer::Packed, Vec<String>), PackError> {
+    let metadata = metadata_for(request.image.as_deref().unwrap_or_default(), &request.image_name, &request.choices)?;
+    let mut model_info = metadata.model_info;
+    let payload = writer::pack_payload(&request.latents, request.image.as_deref(), &request.image_extra)?;
+    model_info.hardware_info = request.hardware;
+    Ok((writer::pack_with(payload, &model_info, &request.environment)?, metadata.lines))
+}
+
 /// A latent file's tensors as pack inputs, and the reader's notes, both named by `file`.
 fn pack_latents(
     file: &str,

@@ -21,6 +21,7 @@ mod fields;
 pub mod fooocus;
 pub mod invokeai;
 pub mod novelai;
+pub mod report;
 pub mod stealth;
 pub mod swarmui;
 

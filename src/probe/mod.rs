@@ -108,6 +108,17 @@ impl MachineProbe {
         )
     }
 
+    /// The `raiiaf env --json` object: every component with its status, the ENVC snapshot a pack
+    /// would record, the hardware info and the notes.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "components": self.components,
+            "environment": self.environment(),
+            "hardware_info": self.hardware_info,
+            "notes": self.notes,
+        })
+    }
+
     pub fn component(&self, component_id: &str) -> Option<&ProbedComponent> {
         self.components.iter().find(|c| c.component_id == component_id)
     }

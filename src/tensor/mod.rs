@@ -83,6 +83,18 @@ fn full_slice_stats(latent: &Latent, selection: &SliceSelection, channel: usize)
     Stats::of(positions.map(|index| latent.values().get_f32(index).unwrap_or(f32::NAN)))
 }
 
+/// A grid's heatmaps as one PNG, tiled in a near-square grid with 2-pixel gaps, at one pixel per
+/// displayed element (every element unless the slice was larger than [`MAX_HEATMAP_SIDE`]).
+/// `None` when the tiles do not make an image (no channels, or a size past what PNG holds).
+pub fn grid_png(grid: &HeatmapGrid) -> Option<Vec<u8>> {
+    let columns = (grid.pixels.len() as f64).sqrt().ceil() as usize;
+    let (pixels, width, height) = colormap::tile_grid(&grid.pixels, grid.sampled_size, columns, 2);
+    let image = image::RgbaImage::from_raw(u32::try_from(width).ok()?, u32::try_from(height).ok()?, pixels)?;
+    let mut png = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).ok()?;
+    Some(png)
+}
+
 /// One channel's current 2-D slice, every element.
 pub fn channel_slice(latent: &Latent, selection: &SliceSelection, channel: usize) -> Vec<f32> {
     sampled_slice(latent, selection, channel, 1)
