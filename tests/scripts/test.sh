@@ -33,6 +33,11 @@ bash tests/web/run.sh
 # Windows: the release cross-build (exe, zip, MSI), its command line under Wine against the Linux
 # build's, and the window under Wine once per tab (about 8 minutes from clean, mostly the build).
 bash tests/windows/run.sh
+# The Python package: the wheel and sdist (a release build of the module, the window included:
+# about 10 minutes from clean), pytest on the wheel in a fresh venv beside the reference, a
+# notebook run by nbclient and drawn in Chromium, `pip install ./packaging/python` from source
+# (the same build, reused), and the benchmarks against the reference, briefly.
+bash tests/python/package/run.sh
 # Desktop integration: install into temporary HOMEs and check MIME typing and default handler,
 # build the .deb and install and remove it, and check the prepared macOS and Windows files.
 bash packaging/linux/test-install.sh target/debug/raiiaf

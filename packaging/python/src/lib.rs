@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use numpy::PyArrayDyn;
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use numpy::ndarray::{ArrayViewD, IxDyn};
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -42,12 +42,12 @@ fn limits_from(limits: Option<&Bound<'_, PyDict>>) -> PyResult<Limits> {
     let Value::Object(mut fields) = serde_json::to_value(Limits::default()).map_err(value_error)? else {
         return Err(value_error("limits are not an object"));
     };
+    let known: Vec<String> = fields.keys().cloned().collect();
     for (key, value) in given.iter() {
         let key: String = key.extract()?;
-        let slot = fields.get_mut(&key).ok_or_else(|| {
-            let known: Vec<&String> = fields.keys().collect();
-            value_error(format!("unknown limit {key:?}; the limits are {known:?}"))
-        })?;
+        let slot = fields
+            .get_mut(&key)
+            .ok_or_else(|| value_error(format!("unknown limit {key:?}; the limits are {known:?}")))?;
         let amount: u64 = value.extract()?;
         *slot = json!(amount);
     }
@@ -91,6 +91,7 @@ impl NativeContainer {
             "header": inspection.header,
             "manifest": inspection.manifest,
             "environment": format::info::environment_json(inspection),
+            "env_version": inspection.environment.as_ref().map(|environment| environment.env_version),
             "checks": inspection.report.checks,
             "latents": latents,
         }))
@@ -219,10 +220,9 @@ impl VerifyRun {
     /// and raises KeyboardInterrupt on Ctrl-C after cancelling the run.
     fn next_row(&self, py: Python<'_>) -> PyResult<Option<String>> {
         loop {
-            let received = {
-                let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-                py.detach(|| rows.recv_timeout(SIGNAL_POLL))
-            };
+            let rows = &self.rows;
+            let received =
+                py.detach(|| rows.lock().unwrap_or_else(PoisonError::into_inner).recv_timeout(SIGNAL_POLL));
             match received {
                 Ok(VerifyMessage::Row(row)) => return Ok(Some(row)),
                 Ok(VerifyMessage::Done(summary)) => {

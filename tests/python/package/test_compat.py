@@ -26,9 +26,7 @@ def test_file_decoder_returns_the_references_structure_and_values(path):
     if "env" in theirs["chunks"]:
         env_ours, env_theirs = ours["chunks"]["env"], theirs["chunks"]["env"]
         assert env_ours.env_version == env_theirs.env_version
-        assert [(c.component_id, c.cononical_str, c.component_sha256_digest) for c in env_ours.components] == [
-            (c.component_id, c.cononical_str, c.component_sha256_digest) for c in env_theirs.components
-        ]
+        assert env_ours.components == env_theirs.components
 
 
 @pytest.mark.parametrize("compress", [True, False])

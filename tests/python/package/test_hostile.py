@@ -33,15 +33,39 @@ def damaged_variants(data):
         yield "huge table size", bytes(header)
 
 
+def spans(container):
+    """(kind, start, end) of every chunk and of the chunk table."""
+    header = container.header
+    table = header["chunk_table_offset"]
+    body = container.manifest.get("raiiaf_metadata") or container.manifest.get("gen5_metadata")
+    chunks = [(r["type"], r["offset"], r["offset"] + r["compressed_size"]) for r in body["chunks"]]
+    return [*chunks, ("table", table, table + header["chunk_table_size"])]
+
+
 @pytest.mark.parametrize("path", SMALL, ids=fixture_id)
 def test_every_damaged_variant_raises_format_error_naming_a_check(path):
     data = path.read_bytes()
+    original = rw.open(data)
     variants = list(damaged_variants(data))
     assert len(variants) > 40
+    raised = 0
     for what, damaged in variants:
-        with pytest.raises(rw.FormatError) as caught:
-            rw.open(damaged)
-        error = caught.value
+        try:
+            container = rw.open(damaged)
+        except rw.FormatError as caught:
+            raised += 1
+            error = caught
+        else:
+            # Two kinds of damage leave a file that delivers what it did: bits a zfp stream never
+            # reads (the C library decodes the same values too, and the values' hash matches),
+            # and text inside the manifest, which the format does not hash. Anything else must
+            # raise.
+            at = int(what.split()[1]) if what.startswith("byte ") else -1
+            kinds = [kind for kind, start, end in spans(original) if start <= at < end]
+            assert kinds in (["LATN"], ["table"]), (what, kinds)
+            assert [a.tobytes() for a in container.latents.values()] == [a.tobytes() for a in original.latents.values()]
+            assert container.image_bytes == original.image_bytes, what
+            continue
         assert isinstance(error, ValueError)
         assert error.verdict in ("invalid", "unreadable"), what
         assert error.code, what
@@ -53,6 +77,7 @@ def test_every_damaged_variant_raises_format_error_naming_a_check(path):
         assert container.verdict == error.verdict, what
         container.info()
         container._repr_html_()
+    assert raised >= 0.6 * len(variants), f"only {raised} of {len(variants)} variants raised"
 
 
 def test_unreadable_errors_say_why():

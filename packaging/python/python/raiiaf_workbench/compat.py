@@ -133,20 +133,13 @@ def _raise_for(container: Container) -> None:
 
 
 @dataclass
-class EnvComponent:
-    """One environment component, as the reference's dataclass (its spelling kept)."""
-
-    component_id: str
-    cononical_str: str
-    component_sha256_digest: bytes
-
-
-@dataclass
 class EnvChunk:
-    """The environment snapshot, as the reference's dataclass."""
+    """The environment snapshot, as the reference's decoder returns it: ``components`` are
+    dicts with ``component_id``, ``cononical_str`` (the reference's spelling) and
+    ``component_sha256_digest`` (bytes)."""
 
     env_version: int
-    components: List[EnvComponent]
+    components: List[Dict[str, Any]]
 
 
 def header_parse(buf: bytes) -> dict:
@@ -290,12 +283,15 @@ class raiiafFileHandler:  # noqa: N801
         if container.image_bytes is not None:
             chunks["image"] = container.image_bytes
         if container.environment or any(c.location.startswith("ENVC") for c in container.checks):
+            # As the reference's parser leaves them: dicts, the digest as bytes when it is hex.
             chunks["env"] = EnvChunk(
-                env_version=1,
+                env_version=container._summary.get("env_version") or 1,
                 components=[
-                    EnvComponent(c["component_id"], c["canonical"], bytes.fromhex(c["digest"]))
-                    if _is_hex(c["digest"])
-                    else EnvComponent(c["component_id"], c["canonical"], c["digest"])
+                    {
+                        "component_id": c["component_id"],
+                        "cononical_str": c["canonical"],
+                        "component_sha256_digest": bytes.fromhex(c["digest"]) if _is_hex(c["digest"]) else c["digest"],
+                    }
                     for c in container.environment
                 ],
             )
@@ -339,7 +335,6 @@ def _is_hex(text: Any) -> bool:
 
 __all__ = [
     "EnvChunk",
-    "EnvComponent",
     "HEADER_SIZE",
     "raiiafChunkError",
     "raiiafCorruptHeader",
