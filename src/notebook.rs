@@ -247,7 +247,7 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{Environment, LatentCodec, Latent, LatentValues, ModelInfo, PackLatent, PackRequest};
+    use crate::format::{Environment, Latent, LatentCodec, LatentValues, ModelInfo, PackLatent, PackRequest};
 
     fn packed(prompt: &str, channels: usize) -> Vec<u8> {
         let values: Vec<f32> = (0..channels * 64).map(|i| (i as f32 * 0.37).sin()).collect();

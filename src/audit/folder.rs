@@ -276,8 +276,10 @@ pub fn check_target(target: &Target, limits: &Limits) -> FileRow {
 /// The row for a file already in memory, called `name` (as [`check_target`] makes it): what a
 /// distributed verifier maps over the objects of a bucket.
 pub fn check_bytes(name: &Path, bytes: &[u8], limits: &Limits) -> FileRow {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| FileRow::from_inspection(name, &format::inspect(bytes, limits))))
-        .unwrap_or_else(|_| FileRow::unreadable(name, "internal error: the reader panicked on this file"))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        FileRow::from_inspection(name, &format::inspect(bytes, limits))
+    }))
+    .unwrap_or_else(|_| FileRow::unreadable(name, "internal error: the reader panicked on this file"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ pub fn params(images: &[PathBuf], as_json: bool, raw: bool, limits: &crate::form
         let bytes = crate::platform::read_within(file, limits.max_image_bytes)
             .map_err(|e| format!("cannot read {}: {e}", file.display()));
         if as_json {
-            let (object, outcome) = report::params_json(&file.display().to_string(), bytes.as_deref().map_err(Clone::clone), raw);
+            let (object, outcome) =
+                report::params_json(&file.display().to_string(), bytes.as_deref().map_err(Clone::clone), raw);
             worst = worst.max(match outcome {
                 Outcome::Found => exit::OK,
                 Outcome::NoneFound => exit::INVALID,

@@ -17,7 +17,8 @@ pub enum Outcome {
 }
 
 /// What an image's parameters are, and with `raw` its metadata entries, from one read of it.
-pub type Found = (Result<Option<super::ImportedParams>, ParamsError>, Option<Result<Vec<(String, String)>, ParamsError>>);
+pub type Found =
+    (Result<Option<super::ImportedParams>, ParamsError>, Option<Result<Vec<(String, String)>, ParamsError>>);
 
 /// Reads `bytes` once for its parameters and, with `raw`, its metadata entries as found.
 pub fn read_params(bytes: &[u8], raw: bool) -> Found {

@@ -14,8 +14,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import raiiaf, gen5, 
 fi
 export RAIIAF_REFERENCE_PYTHON="$PWD/$venv/bin/python"
 
-cargo fmt --check
-cargo clippy --all-targets --quiet -- -D warnings
+cargo fmt --all --check
+# The workspace: the app and the Python package's native module (packaging/python).
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --all-targets
 # The portable core: the library without the window builds for the browser and for Windows, and
 # its browser-only code passes clippy (about 2 minutes from clean).

@@ -9,8 +9,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use numpy::ndarray::{ArrayViewD, IxDyn};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -150,7 +150,10 @@ impl NativeContainer {
 
     /// The row `raiiaf verify --report` writes for this file, as JSON.
     fn row_json(&self) -> String {
-        json_text(&serde_json::to_value(FileRow::from_inspection(Path::new(&self.name), &self.inspection)).unwrap_or(Value::Null))
+        json_text(
+            &serde_json::to_value(FileRow::from_inspection(Path::new(&self.name), &self.inspection))
+                .unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -166,7 +169,12 @@ fn open_path(py: Python<'_>, path: PathBuf, limits: Option<&Bound<'_, PyDict>>) 
 /// Opens and checks a file's bytes, called `name` in messages.
 #[pyfunction]
 #[pyo3(signature = (data, name, limits=None))]
-fn open_bytes(py: Python<'_>, data: &[u8], name: String, limits: Option<&Bound<'_, PyDict>>) -> PyResult<NativeContainer> {
+fn open_bytes(
+    py: Python<'_>,
+    data: &[u8],
+    name: String,
+    limits: Option<&Bound<'_, PyDict>>,
+) -> PyResult<NativeContainer> {
     let limits = limits_from(limits)?;
     let inspection = py.detach(|| format::inspect(data, &limits));
     Ok(NativeContainer { name, inspection, limits })
@@ -221,8 +229,7 @@ impl VerifyRun {
     fn next_row(&self, py: Python<'_>) -> PyResult<Option<String>> {
         loop {
             let rows = &self.rows;
-            let received =
-                py.detach(|| rows.lock().unwrap_or_else(PoisonError::into_inner).recv_timeout(SIGNAL_POLL));
+            let received = py.detach(|| rows.lock().unwrap_or_else(PoisonError::into_inner).recv_timeout(SIGNAL_POLL));
             match received {
                 Ok(VerifyMessage::Row(row)) => return Ok(Some(row)),
                 Ok(VerifyMessage::Done(summary)) => {
@@ -344,7 +351,8 @@ fn pack_latent(key: String, array: &Bound<'_, PyAny>, codec: LatentCodec, float1
         (array.readonly().as_array().iter().copied().collect(), array.shape().to_vec())
     } else if let Ok(array) = array.cast::<PyArrayDyn<half::f16>>() {
         let values: Vec<half::f16> = array.readonly().as_array().iter().copied().collect();
-        let latent = Latent::new(key.clone(), array.shape().to_vec(), LatentValues::F16(values)).map_err(value_error)?;
+        let latent =
+            Latent::new(key.clone(), array.shape().to_vec(), LatentValues::F16(values)).map_err(value_error)?;
         return Ok(PackLatent { latent, codec, float16 });
     } else {
         return Err(value_error(format!("latent {key:?}: expected a float16 or float32 numpy array")));
@@ -377,8 +385,10 @@ fn pack<'py>(
     environment: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, String, Vec<String>)> {
     let codec: LatentCodec = codec.parse().map_err(value_error)?;
-    let latents =
-        latents.into_iter().map(|(key, array)| pack_latent(key, &array, codec, float16)).collect::<PyResult<Vec<_>>>()?;
+    let latents = latents
+        .into_iter()
+        .map(|(key, array)| pack_latent(key, &array, codec, float16))
+        .collect::<PyResult<Vec<_>>>()?;
     let object = |name: &str, text: Option<String>| -> PyResult<Option<Map<String, Value>>> {
         match text.map(|text| serde_json::from_str::<Value>(&text)).transpose().map_err(value_error)? {
             None => Ok(None),
@@ -426,7 +436,9 @@ fn write_atomic(py: Python<'_>, path: PathBuf, data: &[u8], overwrite: bool) -> 
 #[pyo3(signature = (chunk, limits=None))]
 fn manifest_from_chunk(py: Python<'_>, chunk: &[u8], limits: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
     let limits = limits_from(limits)?;
-    py.detach(|| format::reader::manifest_from_chunk(chunk, &limits)).map(|value| json_text(&value)).map_err(value_error)
+    py.detach(|| format::reader::manifest_from_chunk(chunk, &limits))
+        .map(|value| json_text(&value))
+        .map_err(value_error)
 }
 
 /// Runs the `raiiaf` command line (`argv[0]` is the program's name) and returns its exit status:
