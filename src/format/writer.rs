@@ -148,6 +148,13 @@ struct EncodedChunk {
     len_data: Option<u64>,
 }
 
+impl EncodedChunk {
+    /// The record's `stored_sha256`: the hash of a compressed chunk's bytes as stored.
+    fn stored_hash(&self) -> Option<String> {
+        self.compressed.then(|| sha256_hex(&self.bytes))
+    }
+}
+
 fn wrap(kind: [u8; 4], flags: [u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
     let size = u32::try_from(payload.len()).map_err(|_| {
         FormatError::invalid_input(format!("a chunk of {} bytes does not fit the format's 32-bit size", payload.len()))
@@ -182,31 +189,69 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
     extra.insert("shape".into(), Value::from(latent.shape().to_vec()));
     extra.insert("dtype".into(), Value::from(dtype.numpy_name()));
     extra.insert("key".into(), Value::from(latent.key().to_string()));
+    let zfp_fits = zfp::zfp_supports_shape(latent.shape());
+    let zfp_mode = match item.codec {
+        LatentCodec::Zfp | LatentCodec::ZfpLossy(_) if !zfp_fits => {
+            return Err(invalid(format!(
+                "zfp stores 1-D to 4-D tensors within its header's limits; shape {:?} needs raw or auto",
+                latent.shape()
+            )));
+        }
+        LatentCodec::Raw => None,
+        LatentCodec::Auto if !zfp_fits => None,
+        LatentCodec::Zfp | LatentCodec::Auto => Some(ZfpMode::Reversible),
+        LatentCodec::ZfpLossy(tolerance) => Some(ZfpMode::Accuracy(tolerance)),
+    };
+    // zfp gets the float32 values (float16 upcast exactly); the flags say what to cast back to.
+    // The raw values' hash is taken on another core meanwhile: it is the record's hash for raw
+    // and lossless chunks alike.
+    let original = zfp_mode.map(|_| stored.to_f32_vec());
+    enum Work<'a> {
+        Encode(&'a [f32], ZfpMode),
+        Hash(&'a [u8]),
+    }
+    enum Done {
+        Stream(Result<Vec<u8>>),
+        Hash(String),
+    }
+    let mut work = vec![Work::Hash(&raw_payload)];
+    if let (Some(original), Some(mode)) = (&original, zfp_mode) {
+        work.push(Work::Encode(original, mode));
+    }
+    let (mut stream, mut raw_hash) = (None, String::new());
+    for done in crate::platform::map_in_parallel(work, |work| match work {
+        Work::Encode(original, mode) => {
+            Done::Stream(zfp::zfp_encode_f32(original, latent.shape(), mode).map_err(|e| invalid(e.to_string())))
+        }
+        Work::Hash(payload) => Done::Hash(sha256_hex(payload)),
+    }) {
+        match done {
+            Done::Stream(encoded) => stream = Some(encoded),
+            Done::Hash(hash) => raw_hash = hash,
+        }
+    }
     let raw_chunk = || -> Result<EncodedChunk> {
         Ok(EncodedChunk {
             bytes: wrap(inner.kind, inner.flags, &raw_payload)?,
             kind: "LATN",
             flags: dtype.flag_str().into(),
             uncompressed_size: raw_payload.len() as u64,
-            hash: sha256_hex(&raw_payload),
+            hash: raw_hash.clone(),
             extra: extra.clone(),
             compressed: false,
             len_header: Some(INNER_HEADER_SIZE as u64),
             len_data: Some(raw_payload.len() as u64),
         })
     };
-    // zfp gets the float32 values (float16 upcast exactly); the flags say what to cast back to.
-    let zfp_chunk = |mode: ZfpMode| -> Result<EncodedChunk> {
+    let zfp_chunk = |stream: Vec<u8>, original: &[f32], mode: ZfpMode| -> Result<EncodedChunk> {
         let header_frame = codec::zstd_encode_frame(&inner.to_bytes())?;
-        let original = stored.to_f32_vec();
-        let stream = zfp::zfp_encode_f32(&original, latent.shape(), mode).map_err(|e| invalid(e.to_string()))?;
         let mut chunk_extra = extra.clone();
         let hash = match mode {
-            ZfpMode::Reversible => sha256_hex(&raw_payload),
+            ZfpMode::Reversible => raw_hash.clone(),
             ZfpMode::Accuracy(tolerance) => {
                 // Lossy: the hash covers the values a reader will get back, so the file verifies.
                 chunk_extra.insert("zfp_tolerance".into(), Value::from(tolerance));
-                lossy_values(&stream, &original, dtype, tolerance).map_err(invalid)?.sha256_hex()
+                lossy_values(&stream, original, dtype, tolerance).map_err(invalid)?.sha256_hex()
             }
         };
         let (len_header, len_data) = (header_frame.len() as u64, stream.len() as u64);
@@ -224,22 +269,17 @@ fn encode_latent(item: &PackLatent) -> Result<(EncodedChunk, PackedLatent)> {
             len_data: Some(len_data),
         })
     };
-    let zfp_fits = zfp::zfp_supports_shape(latent.shape());
-    let chunk = match item.codec {
-        LatentCodec::Raw => raw_chunk()?,
-        LatentCodec::Zfp | LatentCodec::ZfpLossy(_) if !zfp_fits => {
-            return Err(invalid(format!(
-                "zfp stores 1-D to 4-D tensors within its header's limits; shape {:?} needs raw or auto",
-                latent.shape()
-            )));
+    let chunk = match (stream, original.as_deref(), zfp_mode) {
+        (Some(stream), Some(original), Some(mode)) => {
+            let zfp = zfp_chunk(stream?, original, mode)?;
+            if item.codec == LatentCodec::Auto {
+                let raw = raw_chunk()?;
+                if zfp.bytes.len() < raw.bytes.len() { zfp } else { raw }
+            } else {
+                zfp
+            }
         }
-        LatentCodec::Zfp => zfp_chunk(ZfpMode::Reversible)?,
-        LatentCodec::ZfpLossy(tolerance) => zfp_chunk(ZfpMode::Accuracy(tolerance))?,
-        LatentCodec::Auto if zfp_fits => {
-            let (raw, zfp) = (raw_chunk()?, zfp_chunk(ZfpMode::Reversible)?);
-            if zfp.bytes.len() < raw.bytes.len() { zfp } else { raw }
-        }
-        LatentCodec::Auto => raw_chunk()?,
+        _ => raw_chunk()?,
     };
     let summary = PackedLatent {
         key: latent.key().to_string(),
@@ -391,6 +431,9 @@ pub fn pack_with(payload: PackPayload, model_info: &ModelInfo, environment: &Env
     let PackPayload { mut chunks, latents: summaries } = payload;
     chunks.push(encode_wrapped("ENVC", &environment.to_json_bytes(), Map::new(), codec::ZSTD_LEVEL_SMALL)?);
 
+    // The stored hashes of the compressed chunks (the latents and the image the largest), each on
+    // a core of its own.
+    let stored_hashes = crate::platform::map_in_parallel(chunks.iter().collect(), EncodedChunk::stored_hash);
     let mut records = Vec::with_capacity(chunks.len());
     let mut offset = RAIIAF_HEADER_SIZE as u64;
     for (index, chunk) in chunks.iter().enumerate() {
@@ -406,8 +449,8 @@ pub fn pack_with(payload: PackPayload, model_info: &ModelInfo, environment: &Env
         record.insert("compressed".into(), Value::from(chunk.compressed));
         record.insert("len_header".into(), chunk.len_header.map_or(Value::Null, Value::from));
         record.insert("len_data".into(), chunk.len_data.map_or(Value::Null, Value::from));
-        if chunk.compressed {
-            record.insert(manifest::STORED_HASH_KEY.into(), Value::from(sha256_hex(&chunk.bytes)));
+        if let Some(stored_hash) = stored_hashes.get(index).cloned().flatten() {
+            record.insert(manifest::STORED_HASH_KEY.into(), Value::from(stored_hash));
         }
         records.push(Value::Object(record));
         offset += chunk.bytes.len() as u64;

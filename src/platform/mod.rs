@@ -37,10 +37,23 @@ pub fn map_in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Syn
     current::map_in_parallel(items, f)
 }
 
-/// `decode` run with zfp-rs's parallel decoder on a pool of the machine's cores (made once, on
-/// first use) when `parallel` asks for it and the platform has more than one core; else serially.
-pub fn zfp_decompress<R: Send>(parallel: bool, decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
-    if parallel { current::zfp_decompress(decode) } else { decode(zfp_rs::ZfpExecution::Serial) }
+/// `run` (a zfp-rs decode or encode) with zfp-rs's parallel execution on a pool of the machine's
+/// cores (made once, on first use) when `parallel` asks for it and the platform has more than one
+/// core; else serially. Both give the same values and the same stream.
+pub fn zfp_execute<R: Send>(parallel: bool, run: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
+    if parallel { current::zfp_execute(run) } else { run(zfp_rs::ZfpExecution::Serial) }
+}
+
+/// Whether the threads [`zfp_execute`] runs on are running (they start on first use, or
+/// with [`start_zfp_threads`]); once they are, parallel decoding pays off on smaller fields.
+pub fn zfp_threads_running() -> bool {
+    current::zfp_threads_running()
+}
+
+/// Starts the zfp decoder's threads now rather than on the first large field: for a long-lived
+/// process (the Python package) that opens many small files.
+pub fn start_zfp_threads() {
+    current::start_zfp_threads()
 }
 
 /// The flag Ctrl-C and SIGTERM set once [`stop_on_interrupt`] has been called: a long run reads it

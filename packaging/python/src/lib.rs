@@ -450,6 +450,8 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> u8 {
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A notebook opens many files in one process: the zfp decoder's threads start once, here.
+    raiiaf_workbench::platform::start_zfp_threads();
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<NativeContainer>()?;
     module.add_class::<VerifyRun>()?;

@@ -20,26 +20,36 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// zfp-rs's parallel decoder runs on this pool, made once with a thread per core. `None` on one
+/// zfp-rs's parallel decoder and encoder run on this pool, made once with a thread per core. `None` on one
 /// core, or if its threads could not be started: decoding is then serial. (Rayon's global pool is
 /// not used: it panics when it cannot start its threads.)
+static ZFP_POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+
 fn zfp_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let threads = cores();
-        if threads < 2 {
-            return None;
-        }
-        rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("zfp-{i}")).build().ok()
-    })
-    .as_ref()
+    ZFP_POOL
+        .get_or_init(|| {
+            let threads = cores();
+            if threads < 2 {
+                return None;
+            }
+            rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("zfp-{i}")).build().ok()
+        })
+        .as_ref()
 }
 
-pub fn zfp_decompress<R: Send>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
+pub fn zfp_threads_running() -> bool {
+    ZFP_POOL.get().is_some_and(Option::is_some)
+}
+
+pub fn start_zfp_threads() {
+    let _ = zfp_pool();
+}
+
+pub fn zfp_execute<R: Send>(run: impl FnOnce(zfp_rs::ZfpExecution) -> R + Send) -> R {
     match zfp_pool() {
         // `threads: 0` runs on the pool the call is installed in: this one.
-        Some(pool) => pool.install(|| decode(zfp_rs::ZfpExecution::Rayon { threads: 0, chunk_size: 0 })),
-        None => decode(zfp_rs::ZfpExecution::Serial),
+        Some(pool) => pool.install(|| run(zfp_rs::ZfpExecution::Rayon { threads: 0, chunk_size: 0 })),
+        None => run(zfp_rs::ZfpExecution::Serial),
     }
 }
 

@@ -11,8 +11,15 @@ pub fn cores() -> usize {
     1
 }
 
-pub fn zfp_decompress<R>(decode: impl FnOnce(zfp_rs::ZfpExecution) -> R) -> R {
-    decode(zfp_rs::ZfpExecution::Serial)
+/// No threads in the page: the decoder is always serial.
+pub fn zfp_threads_running() -> bool {
+    false
+}
+
+pub fn start_zfp_threads() {}
+
+pub fn zfp_execute<R>(run: impl FnOnce(zfp_rs::ZfpExecution) -> R) -> R {
+    run(zfp_rs::ZfpExecution::Serial)
 }
 
 pub fn map_in_parallel<T, R>(items: Vec<T>, f: impl Fn(T) -> R) -> Vec<R> {
