@@ -143,7 +143,9 @@ fn latents_section(inspection: &Inspection) -> String {
     }
     let mut html = String::from(
         "<div style=\"margin-top:8px\"><b>Latents</b> \
-         <span style=\"color:#666\">(RdBu, symmetric around zero, per channel)</span>",
+         <span style=\"color:#666\">(one heatmap per channel, RdBu: blue below zero, red above, one range \
+         for all channels of a latent, symmetric around zero)</span>\
+         <div style=\"display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start\">",
     );
     for (position, decoded) in inspection.latents.iter().enumerate() {
         let latent = &decoded.latent;
@@ -151,7 +153,7 @@ fn latents_section(inspection: &Inspection) -> String {
         let number = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.4}"));
         let _ = write!(
             html,
-            "<div style=\"margin-top:4px\"><code>{}</code> {:?} {} {} &middot; min {} max {} mean {} std {}</div>",
+            "<div style=\"margin-top:4px\"><div><code>{}</code> {:?} {} {} &middot; min {} max {} mean {} std {}</div>",
             escape(latent.key()),
             latent.shape(),
             latent.dtype().numpy_name(),
@@ -162,34 +164,55 @@ fn latents_section(inspection: &Inspection) -> String {
             number(stats.std),
         );
         if position >= MAX_HEATMAP_LATENTS {
+            html.push_str("</div>");
             continue;
         }
         match heatmaps_uri(latent) {
-            Some((uri, shown, channels)) => {
-                let more = if shown < channels {
-                    format!(" (the first {shown} of {channels} channels)")
+            Some(drawn) => {
+                let more = if drawn.shown < drawn.channels {
+                    format!("; the first {} of {} channels", drawn.shown, drawn.channels)
                 } else {
                     String::new()
                 };
                 let _ = write!(
                     html,
-                    "<img src=\"{uri}\" alt=\"heatmaps of {}\" style=\"image-rendering:pixelated\"/>{more}",
-                    escape(latent.key())
+                    "<img src=\"{}\" alt=\"heatmaps of {}\" style=\"image-rendering:pixelated;display:block\"/>\
+                     <div style=\"color:#666\">colours span {}{more}</div>",
+                    drawn.uri,
+                    escape(latent.key()),
+                    escape(&drawn.range),
                 );
             }
             None => html.push_str("<div><i>no 2-D slice to draw</i></div>"),
         }
+        html.push_str("</div>");
     }
-    html.push_str("</div>");
+    html.push_str("</div></div>");
     html
 }
 
+/// A latent's channels drawn for the notebook.
+struct DrawnLatent {
+    /// One PNG data URI holding the channels' heatmaps in a grid.
+    uri: String,
+    /// Channels drawn, and channels the slice has.
+    shown: usize,
+    channels: usize,
+    /// The values the colours span, in words.
+    range: String,
+}
+
 /// A latent's channels (the viewer's default axis mapping, first slice of every other axis) as
-/// one PNG data URI, with how many channels it shows and has.
-fn heatmaps_uri(latent: &crate::format::Latent) -> Option<(String, usize, usize)> {
+/// one PNG.
+fn heatmaps_uri(latent: &crate::format::Latent) -> Option<DrawnLatent> {
     let selection = SliceSelection::default_for(latent.shape())?;
     let mut grid = tensor::heatmap_grid(latent, &selection, Colormap::BlueWhiteRed, false, RangeMode::Symmetric);
     let channels = grid.pixels.len();
+    let range = match grid.ranges.first() {
+        Some(&(low, high)) if low == -high => format!("\u{b1}{high:.4}"),
+        Some(&(low, high)) => format!("{low:.4} to {high:.4}"),
+        None => "nothing".into(),
+    };
     grid.pixels.truncate(MAX_HEATMAP_CHANNELS);
     let png = tensor::grid_png(&grid)?;
     let tiled = image::load_from_memory_with_format(&png, image::ImageFormat::Png).ok()?.to_rgba8();
@@ -212,7 +235,7 @@ fn heatmaps_uri(latent: &crate::format::Latent) -> Option<(String, usize, usize)
     } else {
         tiled
     };
-    Some((png_data_uri(&shown)?, channels.min(MAX_HEATMAP_CHANNELS), channels))
+    Some(DrawnLatent { uri: png_data_uri(&shown)?, shown: channels.min(MAX_HEATMAP_CHANNELS), channels, range })
 }
 
 fn png_data_uri(image: &image::RgbaImage) -> Option<String> {
@@ -318,6 +341,7 @@ mod tests {
         assert!(html.contains(">INVALID<") && html.contains("Failed checks"), "{html}");
         assert!(html.contains("<code>chunk.hash</code>"), "{html}");
         assert!(html.contains("the first 16 of 20 channels"), "{html}");
+        assert!(html.contains("colours span \u{b1}"), "{html}");
     }
 
     #[test]
