@@ -99,6 +99,8 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
     let environment = probe.environment();
     crate::platform::stop_on_interrupt();
     let cancel = crate::platform::interrupted();
+    // A closed stdout stops the batch as Ctrl-C does; the report is still written.
+    let mut stdout_failed = None;
     let mut outcomes = Vec::new();
     for (index, pair) in plan.pairs.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
@@ -112,12 +114,13 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
         for line in &outcome.lines {
             eprintln!("raiiaf: {}: {line}", pair.image.display());
         }
-        super::commands::print_line(&format!(
-            "{}\t{}\t{}\t{detail}",
-            outcome.status.label(),
-            pair.image.display(),
-            pair.output.display()
-        ));
+        let line = format!("{}\t{}\t{}\t{detail}", outcome.status.label(), pair.image.display(), pair.output.display());
+        if stdout_failed.is_none()
+            && let Err(error) = super::commands::try_print_line(&line)
+        {
+            stdout_failed = Some(super::commands::stdout_failure(&error));
+            cancel.store(true, Ordering::Relaxed);
+        }
         eprintln!("raiiaf: [{}/{}]", index + 1, plan.pairs.len());
         outcomes.push(outcome);
     }
@@ -143,7 +146,9 @@ pub fn pack_batch(args: &PackBatchArgs, limits: &Limits) -> u8 {
         }
         eprintln!("raiiaf: report written to {}", path.display());
     }
-    if cancelled {
+    if let Some(status) = stdout_failed {
+        status
+    } else if cancelled {
         exit::INTERRUPTED
     } else if counts.packed == plan.pairs.len() && plan.unmatched.is_empty() {
         exit::OK

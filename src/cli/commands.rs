@@ -8,20 +8,37 @@ use super::{PackArgs, ViewArgs, exit};
 use crate::format::writer::{self, image_info};
 use crate::format::{self, Environment, Limits, PackRequest, Verdict};
 
-/// `println!` that ends the process quietly when stdout has been closed (`raiiaf info F | head`)
-/// instead of panicking, as command-line tools are expected to.
+/// `println!` that ends the process when stdout cannot be written (see [`print_line`]).
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($arg:tt)*) => {
+        print_line(&format!($($arg)*))
+    };
 }
 
-/// One line on stdout, as [`out!`] prints it, for the other command modules.
+/// One line on stdout. When stdout has been closed (`raiiaf info F | head -1`) the process ends
+/// with [`exit::BROKEN_PIPE`], and on any other write error with [`exit::FAILED`]: never with a
+/// success it did not reach. Commands that keep a report use [`try_print_line`] instead.
 pub fn print_line(text: &str) {
-    out!("{text}");
+    if let Err(error) = try_print_line(text) {
+        std::process::exit(i32::from(stdout_failure(&error)));
+    }
+}
+
+/// One line on stdout, or why it could not be written.
+pub fn try_print_line(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{text}")
+}
+
+/// The exit status for a failed write to stdout: [`exit::BROKEN_PIPE`] when its reader went
+/// away, else [`exit::FAILED`] (said on stderr).
+pub fn stdout_failure(error: &std::io::Error) -> u8 {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        exit::BROKEN_PIPE
+    } else {
+        eprintln!("raiiaf: cannot write to standard output: {error}");
+        exit::FAILED
+    }
 }
 
 pub(super) fn fail(message: impl std::fmt::Display) -> u8 {

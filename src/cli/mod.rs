@@ -28,10 +28,16 @@ pub mod exit {
     /// `verify` stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it); the report
     /// holds the files checked until then.
     pub const INTERRUPTED: u8 = 130;
+    /// Standard output was closed before the command finished (its reader went away: `| head`):
+    /// 128 + SIGPIPE, as shells report a program SIGPIPE ended. The command stops as Ctrl-C stops
+    /// it (`verify` and `pack-batch` still write their report), so a closed pipe never reads as
+    /// success.
+    pub const BROKEN_PIPE: u8 = 141;
 }
 
 const AFTER_HELP: &str = "Exit status: 0 success (all files valid), 1 a file is invalid, 2 a file is unreadable, \
-3 the operation failed, 64 usage error, 130 verify interrupted (Ctrl-C).";
+3 the operation failed, 64 usage error, 130 verify interrupted (Ctrl-C), 141 standard output closed \
+before the end (a reader such as `head` went away).";
 
 #[derive(Debug, Parser)]
 #[command(

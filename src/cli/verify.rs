@@ -26,7 +26,8 @@ report of those checked, with \"cancelled\": true in the JSON summary; a second 
 
 Exit status (the worst wins): 0 every file valid, 1 a file is invalid, 2 a file or folder is \
 unreadable, or no file was found at all, 3 the report could not be written, 64 usage error, \
-130 stopped by Ctrl-C or SIGTERM.";
+130 stopped by Ctrl-C or SIGTERM, 141 standard output closed before the end (`| head`: the run \
+stops as on Ctrl-C and the report keeps the files checked).";
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -67,16 +68,16 @@ pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
     crate::platform::stop_on_interrupt();
     let cancel = crate::platform::interrupted();
     let mut stdout = std::io::stdout().lock();
-    let mut stdout_open = true;
+    let mut stdout_failed = None;
     let mut report_error = None;
     let summary = folder::verify_targets(&targets, &options, cancel, |_, _, row| {
-        if stdout_open && writeln!(stdout, "{}\t{}\t{}", row.verdict.name(), row.path.display(), row.detail()).is_err()
+        if stdout_failed.is_none()
+            && let Err(error) = writeln!(stdout, "{}\t{}\t{}", row.verdict.name(), row.path.display(), row.detail())
         {
-            // stdout was closed (`| head`): stop printing; without a report nobody sees the rest.
-            stdout_open = false;
-            if report.is_none() {
-                cancel.store(true, Ordering::Relaxed);
-            }
+            // stdout was closed (`| head`): the run stops as Ctrl-C stops it, the report keeps
+            // what was checked, and the exit status says so (never the success of a part).
+            stdout_failed = Some(super::commands::stdout_failure(&error));
+            cancel.store(true, Ordering::Relaxed);
         }
         if let Some(writer) = report.as_mut()
             && report_error.is_none()
@@ -111,10 +112,11 @@ pub fn verify(args: &VerifyArgs, limits: &Limits) -> u8 {
             if let Some(destination) = destination {
                 eprintln!("raiiaf: report written to {}", destination.display());
             }
-            if targets.is_empty() {
+            if let Some(status) = stdout_failed {
+                status
+            } else if targets.is_empty() {
                 exit::UNREADABLE
-            } else if summary.cancelled && stdout_open {
-                // Not stopped by a closed stdout, so by a signal.
+            } else if summary.cancelled {
                 exit::INTERRUPTED
             } else {
                 summary.worst().exit_code()
