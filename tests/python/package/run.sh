@@ -33,11 +33,13 @@ export RAIIAF_NOTEBOOK_HTML="$out/notebook.html"
 export RAIIAF_NO_SINGLE_INSTANCE=1
 
 # A display for the window test (view); Mesa's software drivers as in tests/scripts/screenshots.sh.
-Xvfb :97 -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+# Xvfb picks a free display and says which (-displayfd).
+display_file=$(mktemp)
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$display_file" >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -e /tmp/.X11-unix/X97 ] && break; sleep 0.1; done
-export DISPLAY=:97
+for _ in $(seq 100); do [ -s "$display_file" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$display_file")"
 
 (cd tests/python/package && "$root/$venv/bin/python" -m pytest -q -p no:cacheprovider .)
 

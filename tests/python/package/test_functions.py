@@ -48,13 +48,18 @@ def test_verify_and_verify_many_rows_are_raiiaf_verify_report_rows(raiiaf_bin, t
     assert rw.verify_bytes(str(one), one.read_bytes()) == rw.verify(str(one))
 
 
-def test_verify_many_stops_on_cancel_with_the_rows_so_far(tmp_path):
+def copies(tmp_path, count):
+    """A folder of `count` copies of one valid fixture."""
     folder = tmp_path / "many"
     folder.mkdir()
     data = FIXTURES[0].read_bytes()
-    for i in range(400):
+    for i in range(count):
         (folder / f"{i:04}.raiiaf").write_bytes(data)
-    run = rw.verify_many([folder], workers=1)
+    return folder
+
+
+def test_verify_many_stops_on_cancel_with_the_rows_so_far(tmp_path):
+    run = rw.verify_many([copies(tmp_path, 400)], workers=1)
     rows = [next(run) for _ in range(3)]
     run.cancel()
     rows += list(run)
@@ -63,11 +68,7 @@ def test_verify_many_stops_on_cancel_with_the_rows_so_far(tmp_path):
 
 
 def test_ctrl_c_stops_verify_many(tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    data = FIXTURES[0].read_bytes()
-    for i in range(3000):
-        (folder / f"{i:04}.raiiaf").write_bytes(data)
+    folder = copies(tmp_path, 3000)
     script = (
         "import sys, raiiaf_workbench as rw\n"
         "run = rw.verify_many(sys.argv[1], workers=1)\n"

@@ -45,18 +45,7 @@ def test_the_reference_reads_what_pack_writes(path, codec, tmp_path):
         with pytest.raises(ValueError, match="needs raw or auto"):
             rw.pack(out, **arguments)
         return
-    packed = rw.pack(
-        out,
-        image=container.image_bytes,
-        latents=latents,
-        model_name=info["model_name"],
-        model_version=info["version"],
-        prompt=info["prompt"],
-        tags=info.get("tags", []),
-        settings=info.get("generation_settings"),
-        codec=codec,
-        environment=container,
-    )
+    packed = rw.pack(out, **arguments)
     assert packed.path == str(out) and packed.size == out.stat().st_size
     with quiet():
         decoded = reference_handler().file_decoder(str(out))
