@@ -153,7 +153,7 @@ fn latents_section(inspection: &Inspection) -> String {
         let number = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.4}"));
         let _ = write!(
             html,
-            "<div style=\"margin-top:4px\"><div><code>{}</code> {:?} {} {} &middot; min {} max {} mean {} std {}</div>",
+            "<div style=\"margin-top:4px\"><div><code>{}</code> {:?} {} {}<br/>min {} max {} mean {} std {}</div>",
             escape(latent.key()),
             latent.shape(),
             latent.dtype().numpy_name(),

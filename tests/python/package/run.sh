@@ -46,7 +46,7 @@ export DISPLAY=":$(cat "$display_file")"
 # The notebook view as a browser draws it.
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --user-data-dir="$(mktemp -d)" --window-size=1100,1900 \
+  --user-data-dir="$(mktemp -d)" --window-size=1100,1420 \
   --screenshot="$out/notebook.png" "file://$out/notebook.html" >/dev/null 2>&1
 test -s "$out/notebook.png"
 echo "notebook view drawn: $out/notebook.png"
