@@ -214,8 +214,7 @@ fn heatmaps_uri(latent: &crate::format::Latent) -> Option<DrawnLatent> {
         None => "nothing".into(),
     };
     grid.pixels.truncate(MAX_HEATMAP_CHANNELS);
-    let png = tensor::grid_png(&grid)?;
-    let tiled = image::load_from_memory_with_format(&png, image::ImageFormat::Png).ok()?.to_rgba8();
+    let tiled = tensor::grid_image(&grid)?;
     let side = tiled.width().max(tiled.height());
     let shown = if side > HEATMAP_GRID_SIDE {
         let scale = f64::from(HEATMAP_GRID_SIDE) / f64::from(side);

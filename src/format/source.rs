@@ -78,9 +78,7 @@ impl FileSource {
         let len = file.metadata()?.len();
         Ok(FileSource { file: io::BufReader::with_capacity(64 << 10, file), len, path: path.to_path_buf() })
     }
-}
 
-impl FileSource {
     /// The whole file, in one read; an error if it is no longer the length it had when opened.
     pub fn read_whole(self) -> io::Result<Vec<u8>> {
         let capacity = usize::try_from(self.len).map_err(io::Error::other)?;

@@ -83,15 +83,19 @@ fn full_slice_stats(latent: &Latent, selection: &SliceSelection, channel: usize)
     Stats::of(positions.map(|index| latent.values().get_f32(index).unwrap_or(f32::NAN)))
 }
 
-/// A grid's heatmaps as one PNG, tiled in a near-square grid with 2-pixel gaps, at one pixel per
-/// displayed element (every element unless the slice was larger than [`MAX_HEATMAP_SIDE`]).
-/// `None` when the tiles do not make an image (no channels, or a size past what PNG holds).
-pub fn grid_png(grid: &HeatmapGrid) -> Option<Vec<u8>> {
+/// A grid's heatmaps as one image, tiled in a near-square grid with 2-pixel gaps, at one pixel
+/// per displayed element (every element unless the slice was larger than [`MAX_HEATMAP_SIDE`]).
+/// `None` when the tiles do not make an image (a size past what an image holds).
+pub fn grid_image(grid: &HeatmapGrid) -> Option<image::RgbaImage> {
     let columns = (grid.pixels.len() as f64).sqrt().ceil() as usize;
     let (pixels, width, height) = colormap::tile_grid(&grid.pixels, grid.sampled_size, columns, 2);
-    let image = image::RgbaImage::from_raw(u32::try_from(width).ok()?, u32::try_from(height).ok()?, pixels)?;
+    image::RgbaImage::from_raw(u32::try_from(width).ok()?, u32::try_from(height).ok()?, pixels)
+}
+
+/// [`grid_image`] as PNG bytes.
+pub fn grid_png(grid: &HeatmapGrid) -> Option<Vec<u8>> {
     let mut png = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).ok()?;
+    grid_image(grid)?.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).ok()?;
     Some(png)
 }
 

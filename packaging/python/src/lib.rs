@@ -345,19 +345,27 @@ fn probe(py: Python<'_>, python: Option<PathBuf>) -> String {
     py.detach(|| json_text(&raiiaf_workbench::platform::probe_machine(&options).to_json()))
 }
 
+/// An array's values in C order: a C-contiguous array copied whole, any other (Fortran order,
+/// strided views) element by element. (numpy's slice of a Fortran-ordered array is in its memory
+/// order, which is not the latent's.)
+fn c_order_values<T: numpy::Element + Copy>(array: &Bound<'_, PyArrayDyn<T>>) -> Vec<T> {
+    let view = array.readonly();
+    match (array.is_c_contiguous(), view.as_slice()) {
+        (true, Ok(values)) => values.to_vec(),
+        _ => view.as_array().iter().copied().collect(),
+    }
+}
+
 /// A latent handed over for packing: its key, shape and values (one copy, into the writer's).
 fn pack_latent(key: String, array: &Bound<'_, PyAny>, codec: LatentCodec, float16: bool) -> PyResult<PackLatent> {
-    let values = if let Ok(array) = array.cast::<PyArrayDyn<f32>>() {
-        (array.readonly().as_array().iter().copied().collect(), array.shape().to_vec())
+    let (shape, values) = if let Ok(array) = array.cast::<PyArrayDyn<f32>>() {
+        (array.shape().to_vec(), LatentValues::F32(c_order_values(array)))
     } else if let Ok(array) = array.cast::<PyArrayDyn<half::f16>>() {
-        let values: Vec<half::f16> = array.readonly().as_array().iter().copied().collect();
-        let latent =
-            Latent::new(key.clone(), array.shape().to_vec(), LatentValues::F16(values)).map_err(value_error)?;
-        return Ok(PackLatent { latent, codec, float16 });
+        (array.shape().to_vec(), LatentValues::F16(c_order_values(array)))
     } else {
         return Err(value_error(format!("latent {key:?}: expected a float16 or float32 numpy array")));
     };
-    let latent = Latent::new(key, values.1, LatentValues::F32(values.0)).map_err(value_error)?;
+    let latent = Latent::new(key, shape, values).map_err(value_error)?;
     Ok(PackLatent { latent, codec, float16 })
 }
 
