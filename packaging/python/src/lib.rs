@@ -24,6 +24,9 @@ use raiiaf_workbench::pack::request::{self, MemoryPack, MetadataChoices};
 use raiiaf_workbench::platform::FileInput;
 use raiiaf_workbench::probe::ProbeOptions;
 
+/// Rows a verification may hold ready beyond the one being read.
+const ROWS_AHEAD: usize = 1024;
+
 /// How often a waiting call looks for Ctrl-C (Python runs signal handlers only between calls).
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
@@ -270,7 +273,8 @@ fn verify_paths(
     let targets = py.detach(|| folder::discover(&paths, recursive));
     let found = targets.len();
     let cancel = Arc::new(AtomicBool::new(false));
-    let (sender, receiver) = mpsc::channel();
+    // Bounded: a verifier running ahead of a slow reader waits instead of holding a million rows.
+    let (sender, receiver) = mpsc::sync_channel(ROWS_AHEAD);
     let worker_cancel = Arc::clone(&cancel);
     std::thread::Builder::new()
         .name("raiiaf-verify".into())

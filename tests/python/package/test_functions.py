@@ -59,12 +59,14 @@ def copies(tmp_path, count):
 
 
 def test_verify_many_stops_on_cancel_with_the_rows_so_far(tmp_path):
-    run = rw.verify_many([copies(tmp_path, 400)], workers=1)
+    # Enough files that the run cannot finish before cancel() however slow this process is: the
+    # verifier holds at most 1024 rows ahead of the reader.
+    run = rw.verify_many([copies(tmp_path, 3000)], workers=1)
     rows = [next(run) for _ in range(3)]
     run.cancel()
     rows += list(run)
     assert run.summary["cancelled"] is True
-    assert run.summary["checked"] == len(rows) < 400
+    assert run.summary["checked"] == len(rows) < 3000
 
 
 def test_ctrl_c_stops_verify_many(tmp_path):
