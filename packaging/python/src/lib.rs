@@ -152,15 +152,12 @@ impl NativeContainer {
     }
 
     /// The row `raiiaf verify --report` writes for this file, as JSON.
-    fn row_json(&self) -> String {
-        json_text(
-            &serde_json::to_value(FileRow::from_inspection(Path::new(&self.name), &self.inspection))
-                .unwrap_or(Value::Null),
-        )
+    fn row_json(&self) -> PyResult<String> {
+        serde_json::to_string(&FileRow::from_inspection(Path::new(&self.name), &self.inspection)).map_err(value_error)
     }
 }
 
-/// Opens and checks the file at `path`, reading it range by range.
+/// Opens and checks the file at `path` as `raiiaf info` does (a large file range by range).
 #[pyfunction]
 #[pyo3(signature = (path, limits=None))]
 fn open_path(py: Python<'_>, path: PathBuf, limits: Option<&Bound<'_, PyDict>>) -> PyResult<NativeContainer> {

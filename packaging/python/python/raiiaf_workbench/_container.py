@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Union
@@ -114,9 +115,10 @@ class Container:
         info = body.get("model_info") if isinstance(body, dict) else None
         return info if isinstance(info, dict) else {}
 
-    @property
+    @functools.cached_property
     def image_bytes(self) -> Optional[bytes]:
-        """The stored image file (PNG for files the reference writes), or None."""
+        """The stored image file (PNG for files the reference writes), or None. Copied out of
+        the container once, on first use."""
         return self._native.image_bytes()
 
     @property
