@@ -8,6 +8,7 @@ from conftest import FIXTURES, quiet, reference_handler
 from raiiaf_workbench import FormatError, compat
 
 RAIIAF_FIXTURES = [p for p in FIXTURES if p.suffix == ".raiiaf"]
+assert len(RAIIAF_FIXTURES) >= 20, f"expected the committed fixtures, found {len(RAIIAF_FIXTURES)}"
 
 
 @pytest.mark.parametrize("path", RAIIAF_FIXTURES, ids=lambda p: p.name)

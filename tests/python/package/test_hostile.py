@@ -9,6 +9,7 @@ import raiiaf_workbench as rw
 from conftest import FIXTURES, ROOT, fixture_id
 
 SMALL = [p for p in FIXTURES if p.stat().st_size < 200_000]
+assert len(SMALL) >= 15, f"expected the committed fixtures, found {len(SMALL)}"
 
 
 def damaged_variants(data):

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "tests/scripts"))
 from reference import HARDWARE, zfp_accepts_float16  # noqa: E402 - the fixtures' own writer
 
 RAIIAF_FIXTURES = [p for p in FIXTURES if p.suffix == ".raiiaf"]
+assert len(RAIIAF_FIXTURES) >= 20, f"expected the committed fixtures, found {len(RAIIAF_FIXTURES)}"
 
 
 def inputs_of(path):
